@@ -1,0 +1,7 @@
+//! Domain code shared by the components and the native host.
+//!
+//! Everything here is plain Rust with no Wasm or Spin dependency, so it builds
+//! natively and is unit-tested without a runtime.
+
+pub mod health;
+pub mod problem;

@@ -1,0 +1,91 @@
+//! The host's own settings: what Spin would take from its runtime config and
+//! the platform. Every setting is a flag and an environment variable (`.env`
+//! is read too); `mhmanus-host up --help` lists them with their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct HostConfig {
+    /// The Spin manifest to serve.
+    #[arg(long = "from", short = 'f', env = "SPIN_MANIFEST", default_value = "spin.toml")]
+    pub manifest: PathBuf,
+
+    /// Address to listen on; `PORT` alone sets 127.0.0.1:PORT.
+    #[arg(long, env = "LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Port on 127.0.0.1 when --listen is not given.
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    pub port: u16,
+
+    /// Where the default SQLite database and the compile cache live.
+    #[arg(long, env = "DATA_DIR", default_value = ".mhmanus")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL (postgres://...); the components' `database_url` variable.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Redis URL (redis://...); the components' `redis_url` variable and the key-value backend.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Wall-clock limit for one request inside a component, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Linear memory one component instance may grow to, in MiB.
+    #[arg(long, env = "INSTANCE_MEMORY_MIB", default_value_t = 128)]
+    pub instance_memory_mib: usize,
+
+    /// Requests one WASIp3 instance serves before it is retired (Spin's max reuse count).
+    #[arg(long, env = "MAX_INSTANCE_REUSE_COUNT", default_value_t = 128)]
+    pub max_instance_reuse_count: usize,
+
+    /// Requests one WASIp3 instance serves at once (Spin's max concurrent reuse count).
+    #[arg(long, env = "MAX_INSTANCE_CONCURRENT_REUSE_COUNT", default_value_t = 16)]
+    pub max_instance_concurrent_reuse_count: usize,
+
+    /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
+    #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
+    pub idle_instance_timeout_secs: u64,
+}
+
+impl HostConfig {
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn idle_instance_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_instance_timeout_secs)
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.data_dir.join("compiled")
+    }
+
+    /// Settings a test or an embedder starts from: the defaults (and whatever
+    /// the environment sets), with no database or Redis configured.
+    pub fn defaults(manifest: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: HostConfig,
+        }
+        let mut config = <Wrapper as clap::Parser>::parse_from(["host"]).config;
+        config.manifest = manifest.into();
+        config.data_dir = data_dir.into();
+        config.database_url = None;
+        config.redis_url = None;
+        config
+    }
+}

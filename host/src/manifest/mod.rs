@@ -1,0 +1,280 @@
+//! `spin.toml` (manifest version 2): the one source of routes, components and
+//! variables, read the same way Spin reads it.
+
+mod route;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use route::{RouteMatch, RoutePattern, Router};
+
+/// Why a manifest cannot be used; each renders as one readable line.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("manifest {path} is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub spin_manifest_version: u32,
+    pub application: Application,
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    #[serde(default)]
+    pub trigger: Triggers,
+    #[serde(default)]
+    pub component: BTreeMap<String, Component>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Application {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// An application variable: a default, or required; `secret` keeps it out of logs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Triggers {
+    #[serde(default)]
+    pub http: Vec<HttpTrigger>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpTrigger {
+    pub route: String,
+    pub component: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Component {
+    pub source: PathBuf,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Component variables: values are templates over application variables.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub key_value_stores: Vec<String>,
+    #[serde(default)]
+    pub sqlite_databases: Vec<String>,
+    #[serde(default)]
+    pub allowed_outbound_hosts: Vec<String>,
+    #[serde(default)]
+    pub build: Option<Build>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Build {
+    pub command: String,
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
+    #[serde(default)]
+    pub watch: Vec<String>,
+}
+
+/// A manifest together with the directory its relative paths start from.
+#[derive(Debug, Clone)]
+pub struct LoadedManifest {
+    pub manifest: Manifest,
+    pub path: PathBuf,
+    pub base_dir: PathBuf,
+    pub router: Router,
+}
+
+impl LoadedManifest {
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
+        let invalid = |message: String| ManifestError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
+        manifest.validate().map_err(invalid)?;
+        let router = Router::new(manifest.trigger.http.iter().map(|t| (t.route.as_str(), t.component.as_str())))
+            .map_err(invalid)?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        Ok(LoadedManifest {
+            manifest,
+            path: path.to_owned(),
+            base_dir,
+            router,
+        })
+    }
+
+    /// The component's `.wasm` path, relative paths taken from the manifest's directory.
+    pub fn source_path(&self, component: &Component) -> PathBuf {
+        self.base_dir.join(&component.source)
+    }
+}
+
+impl Manifest {
+    fn validate(&self) -> Result<(), String> {
+        if self.spin_manifest_version != 2 {
+            return Err(format!(
+                "spin_manifest_version is {}, only 2 is supported",
+                self.spin_manifest_version
+            ));
+        }
+        for trigger in &self.trigger.http {
+            if !self.component.contains_key(&trigger.component) {
+                return Err(format!(
+                    "route {} names component {:?}, which is not defined",
+                    trigger.route, trigger.component
+                ));
+            }
+        }
+        for (id, component) in &self.component {
+            for template in component.variables.values() {
+                for name in template_references(template)? {
+                    if !self.variables.contains_key(name) {
+                        return Err(format!(
+                            "component {id} uses variable {name:?}, which [variables] does not declare"
+                        ));
+                    }
+                }
+            }
+        }
+        for (name, variable) in &self.variables {
+            if variable.required && variable.default.is_some() {
+                return Err(format!("variable {name} is both required and has a default"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The application variables a `{{ name }}` template refers to.
+pub fn template_references(template: &str) -> Result<Vec<&str>, String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed {{{{ in template {template:?}"))?;
+        names.push(after[..end].trim());
+        rest = &after[end + 2..];
+    }
+    Ok(names)
+}
+
+/// Expands a template with `lookup` for each referenced variable.
+pub fn expand_template<E>(
+    template: &str,
+    mut lookup: impl FnMut(&str) -> Result<String, E>,
+) -> Result<String, E> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            // validate() rejects these; keep the text as written.
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        out.push_str(&lookup(after[..end].trim())?);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "demo"
+[variables]
+database_url = { default = "" }
+jwt_secret = { required = true, secret = true }
+[[trigger.http]]
+route = "/health/..."
+component = "health"
+[component.health]
+source = "target/health.wasm"
+sqlite_databases = ["default"]
+[component.health.variables]
+database_url = "{{ database_url }}"
+[component.health.build]
+command = "cargo build"
+"#;
+
+    #[test]
+    fn parses_a_v2_manifest() {
+        let loaded = LoadedManifest::parse(MANIFEST, Path::new("app/spin.toml")).unwrap();
+        let health = &loaded.manifest.component["health"];
+        assert_eq!(loaded.source_path(health), Path::new("app/target/health.wasm"));
+        assert_eq!(health.sqlite_databases, ["default"]);
+        assert!(loaded.manifest.variables["jwt_secret"].secret);
+        assert_eq!(loaded.router.find("/health/ready").unwrap().component, "health");
+    }
+
+    #[test]
+    fn rejects_routes_to_undefined_components() {
+        let text = MANIFEST.replace("component = \"health\"", "component = \"nope\"");
+        let err = LoadedManifest::parse(&text, Path::new("spin.toml")).unwrap_err();
+        assert!(err.to_string().contains("\"nope\", which is not defined"), "{err}");
+    }
+
+    #[test]
+    fn rejects_undeclared_variables_and_bad_versions() {
+        let text = MANIFEST.replace("\"{{ database_url }}\"", "\"{{ nope }}\"");
+        let err = LoadedManifest::parse(&text, Path::new("spin.toml")).unwrap_err();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
+        let text = MANIFEST.replace("spin_manifest_version = 2", "spin_manifest_version = 1");
+        assert!(LoadedManifest::parse(&text, Path::new("spin.toml")).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_are_one_line() {
+        let err = LoadedManifest::parse("spin_manifest_version = [", Path::new("spin.toml")).unwrap_err();
+        assert_eq!(err.to_string().lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn expands_templates() {
+        let out = expand_template("postgres://{{ host }}:{{port}}/db", |name| {
+            Ok::<_, ()>(match name {
+                "host" => "127.0.0.1".into(),
+                _ => "5432".into(),
+            })
+        });
+        assert_eq!(out.unwrap(), "postgres://127.0.0.1:5432/db");
+        assert_eq!(template_references("{{ a }}-{{b}}").unwrap(), ["a", "b"]);
+    }
+}

@@ -1,0 +1,184 @@
+//! Spin's HTTP route syntax: exact paths, `:name` parameters and a trailing
+//! `/...` wildcard. When several routes match, the most specific one wins.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutePattern {
+    raw: String,
+    segments: Vec<Segment>,
+    wildcard: bool,
+}
+
+impl RoutePattern {
+    pub fn parse(route: &str) -> Result<Self, String> {
+        if !route.starts_with('/') {
+            return Err(format!("route {route:?} must start with '/'"));
+        }
+        let (prefix, wildcard) = match route.strip_suffix("/...") {
+            Some(prefix) => (prefix, true),
+            None => (route, false),
+        };
+        let mut segments = Vec::new();
+        for part in prefix.split('/').filter(|s| !s.is_empty()) {
+            if part == "..." {
+                return Err(format!("route {route:?}: '...' is allowed only at the end"));
+            }
+            segments.push(match part.strip_prefix(':') {
+                Some("") => return Err(format!("route {route:?}: a parameter needs a name")),
+                Some(name) => Segment::Param(name.to_owned()),
+                None => Segment::Literal(part.to_owned()),
+            });
+        }
+        Ok(RoutePattern {
+            raw: route.to_owned(),
+            segments,
+            wildcard,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The route without its wildcard, as Spin's `spin-component-route` header gives it.
+    pub fn base(&self) -> &str {
+        self.raw.strip_suffix("/...").unwrap_or(&self.raw)
+    }
+
+    /// Ranks matches: more literal segments, then more segments, then exact over wildcard.
+    fn specificity(&self) -> (usize, usize, bool) {
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
+        (literals, self.segments.len(), !self.wildcard)
+    }
+
+    /// Matches `path`, giving the parameters and the path info after the matched prefix.
+    fn matches(&self, path: &str) -> Option<(Vec<(String, String)>, String)> {
+        let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (segment, part) in self.segments.iter().zip(&parts) {
+            match segment {
+                Segment::Literal(literal) if literal == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Param(name) => params.push((name.clone(), (*part).to_owned())),
+            }
+        }
+        let rest = &parts[self.segments.len()..];
+        let mut path_info = rest.iter().map(|p| format!("/{p}")).collect::<String>();
+        if path.ends_with('/') && !rest.is_empty() {
+            path_info.push('/');
+        }
+        Some((params, path_info))
+    }
+}
+
+/// What a request path resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch<'a> {
+    pub component: &'a str,
+    pub route: &'a RoutePattern,
+    pub params: Vec<(String, String)>,
+    pub path_info: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    routes: Vec<(RoutePattern, String)>,
+}
+
+impl Router {
+    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
+        let mut parsed: Vec<(RoutePattern, String)> = Vec::new();
+        for (route, component) in routes {
+            let pattern = RoutePattern::parse(route)?;
+            if let Some((_, other)) = parsed.iter().find(|(p, _)| p.raw == pattern.raw) {
+                return Err(format!("route {route} is given to both {other} and {component}"));
+            }
+            parsed.push((pattern, component.to_owned()));
+        }
+        // Most specific first, so the first match wins.
+        parsed.sort_by(|(a, _), (b, _)| b.specificity().cmp(&a.specificity()));
+        Ok(Router { routes: parsed })
+    }
+
+    pub fn find(&self, path: &str) -> Option<RouteMatch<'_>> {
+        self.routes.iter().find_map(|(pattern, component)| {
+            pattern.matches(path).map(|(params, path_info)| RouteMatch {
+                component,
+                route: pattern,
+                params,
+                path_info,
+            })
+        })
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = (&RoutePattern, &str)> {
+        self.routes.iter().map(|(p, c)| (p, c.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router() -> Router {
+        Router::new([
+            ("/...", "fallback"),
+            ("/health/...", "health"),
+            ("/health/live", "live"),
+            ("/v1/users/:id/roles", "roles"),
+            ("/v1/users/...", "users"),
+        ])
+        .unwrap()
+    }
+
+    fn component(path: &str) -> Option<String> {
+        router().find(path).map(|m| m.component.to_owned())
+    }
+
+    #[test]
+    fn most_specific_route_wins() {
+        assert_eq!(component("/health/live").as_deref(), Some("live"));
+        assert_eq!(component("/health/ready").as_deref(), Some("health"));
+        assert_eq!(component("/health").as_deref(), Some("health"));
+        assert_eq!(component("/v1/users/42/roles").as_deref(), Some("roles"));
+        assert_eq!(component("/v1/users/42").as_deref(), Some("users"));
+        assert_eq!(component("/elsewhere").as_deref(), Some("fallback"));
+    }
+
+    #[test]
+    fn exact_routes_do_not_match_longer_paths() {
+        let router = Router::new([("/health/live", "live")]).unwrap();
+        assert!(router.find("/health/live/more").is_none());
+        assert!(router.find("/health").is_none());
+    }
+
+    #[test]
+    fn gives_params_and_path_info() {
+        let router = router();
+        let m = router.find("/v1/users/42/roles").unwrap();
+        assert_eq!(m.params, [("id".to_owned(), "42".to_owned())]);
+        let m = router.find("/health/ready").unwrap();
+        assert_eq!((m.route.base(), m.path_info.as_str()), ("/health", "/ready"));
+        assert_eq!(router.find("/health").unwrap().path_info, "");
+    }
+
+    #[test]
+    fn rejects_malformed_and_duplicate_routes() {
+        assert!(RoutePattern::parse("health").is_err());
+        assert!(RoutePattern::parse("/a/.../b").is_err());
+        assert!(RoutePattern::parse("/a/:").is_err());
+        assert!(Router::new([("/a", "x"), ("/a", "y")]).is_err());
+    }
+}
