@@ -25,7 +25,10 @@ pub fn build_all(loaded: &LoadedManifest) -> anyhow::Result<()> {
             .status()
             .with_context(|| format!("cannot run the build command of component {id}"))?;
         if !status.success() {
-            bail!("building component {id} failed ({status}): {}", build.command);
+            bail!(
+                "building component {id} failed ({status}): {}",
+                build.command
+            );
         }
     }
     Ok(())

@@ -11,7 +11,12 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct HostConfig {
     /// The Spin manifest to serve.
-    #[arg(long = "from", short = 'f', env = "SPIN_MANIFEST", default_value = "spin.toml")]
+    #[arg(
+        long = "from",
+        short = 'f',
+        env = "SPIN_MANIFEST",
+        default_value = "spin.toml"
+    )]
     pub manifest: PathBuf,
 
     /// Address to listen on; `PORT` alone sets 127.0.0.1:PORT.
@@ -47,7 +52,11 @@ pub struct HostConfig {
     pub max_instance_reuse_count: usize,
 
     /// Requests one WASIp3 instance serves at once (Spin's max concurrent reuse count).
-    #[arg(long, env = "MAX_INSTANCE_CONCURRENT_REUSE_COUNT", default_value_t = 16)]
+    #[arg(
+        long,
+        env = "MAX_INSTANCE_CONCURRENT_REUSE_COUNT",
+        default_value_t = 16
+    )]
     pub max_instance_concurrent_reuse_count: usize,
 
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).

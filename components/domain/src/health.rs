@@ -76,7 +76,11 @@ impl Check {
         self
     }
 
-    pub fn observed(mut self, value: impl Into<serde_json::Value>, unit: impl Into<String>) -> Self {
+    pub fn observed(
+        mut self,
+        value: impl Into<serde_json::Value>,
+        unit: impl Into<String>,
+    ) -> Self {
         self.observed_value = Some(value.into());
         self.observed_unit = Some(unit.into());
         self
@@ -145,7 +149,13 @@ mod tests {
         let mut report = Report::new("svc", "1");
         report.add("database:responseTime", Check::pass());
         assert_eq!((report.status, report.http_status()), (Status::Pass, 200));
-        report.add("memory:utilization", Check { status: Status::Warn, ..Check::pass() });
+        report.add(
+            "memory:utilization",
+            Check {
+                status: Status::Warn,
+                ..Check::pass()
+            },
+        );
         assert_eq!((report.status, report.http_status()), (Status::Warn, 200));
         report.add("redis:responseTime", Check::fail("connection refused"));
         assert_eq!((report.status, report.http_status()), (Status::Fail, 503));
@@ -156,7 +166,9 @@ mod tests {
         let mut report = Report::new("svc", "1");
         report.add(
             "database:responseTime",
-            Check::fail("no such table").component("sqlite", "datastore").observed(1.5, "ms"),
+            Check::fail("no such table")
+                .component("sqlite", "datastore")
+                .observed(1.5, "ms"),
         );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["status"], "fail");

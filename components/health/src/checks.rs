@@ -20,7 +20,11 @@ pub async fn run() -> Report {
 
 /// An unset or unreadable variable means "not configured".
 async fn variable(name: &str) -> String {
-    variables::get(name).await.unwrap_or_default().trim().to_owned()
+    variables::get(name)
+        .await
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn is_postgres(url: &str) -> bool {
@@ -38,23 +42,38 @@ async fn database(url: &str) -> Check {
 }
 
 async fn select_one_sqlite() -> Result<(), String> {
-    let db = sqlite::Connection::open_default().await.map_err(|e| format!("sqlite: {e:?}"))?;
-    let result = db.execute("SELECT 1", []).await.map_err(|e| format!("sqlite: {e:?}"))?;
+    let db = sqlite::Connection::open_default()
+        .await
+        .map_err(|e| format!("sqlite: {e:?}"))?;
+    let result = db
+        .execute("SELECT 1", [])
+        .await
+        .map_err(|e| format!("sqlite: {e:?}"))?;
     let mut result = result;
     while result.next().await.is_some() {}
     result.result().await.map_err(|e| format!("sqlite: {e:?}"))
 }
 
 async fn select_one_postgres(url: &str) -> Result<(), String> {
-    let db = pg::Connection::open(url).await.map_err(|e| format!("postgres: {e}"))?;
-    let rows = db.query("SELECT 1", []).await.map_err(|e| format!("postgres: {e}"))?;
-    rows.collect().await.map(drop).map_err(|e| format!("postgres: {e}"))
+    let db = pg::Connection::open(url)
+        .await
+        .map_err(|e| format!("postgres: {e}"))?;
+    let rows = db
+        .query("SELECT 1", [])
+        .await
+        .map_err(|e| format!("postgres: {e}"))?;
+    rows.collect()
+        .await
+        .map(drop)
+        .map_err(|e| format!("postgres: {e}"))
 }
 
 async fn redis(url: &str) -> Check {
     let started = Instant::now();
     let outcome = async {
-        let conn = redis::Connection::open(url).await.map_err(|e| format!("redis: {e:?}"))?;
+        let conn = redis::Connection::open(url)
+            .await
+            .map_err(|e| format!("redis: {e:?}"))?;
         match conn.execute("PING", []).await {
             Ok(_) => Ok(()),
             Err(e) => Err(format!("redis: {e:?}")),

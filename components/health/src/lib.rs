@@ -16,13 +16,23 @@ use spin_sdk::http_service;
 async fn handle(req: Request) -> Response {
     let path = req.uri().path();
     if req.method() != Method::GET {
-        return problem_response(Problem::new(405).detail("health routes answer GET only").instance(path));
+        return problem_response(
+            Problem::new(405)
+                .detail("health routes answer GET only")
+                .instance(path),
+        );
     }
     match path {
         "/health" | "/health/ready" => report_response(checks::run().await),
         // The native host answers liveness itself; under Spin this component does.
-        "/health/live" => report_response(Report::new(checks::SERVICE_ID, env!("CARGO_PKG_VERSION"))),
-        _ => problem_response(Problem::new(404).detail(format!("no health route {path}")).instance(path)),
+        "/health/live" => {
+            report_response(Report::new(checks::SERVICE_ID, env!("CARGO_PKG_VERSION")))
+        }
+        _ => problem_response(
+            Problem::new(404)
+                .detail(format!("no health route {path}"))
+                .instance(path),
+        ),
     }
 }
 

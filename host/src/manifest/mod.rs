@@ -14,7 +14,10 @@ pub use route::{RouteMatch, RoutePattern, Router};
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read manifest {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("manifest {path} is not valid: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -117,8 +120,14 @@ impl LoadedManifest {
         let manifest: Manifest =
             toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
         manifest.validate().map_err(invalid)?;
-        let router = Router::new(manifest.trigger.http.iter().map(|t| (t.route.as_str(), t.component.as_str())))
-            .map_err(invalid)?;
+        let router = Router::new(
+            manifest
+                .trigger
+                .http
+                .iter()
+                .map(|t| (t.route.as_str(), t.component.as_str())),
+        )
+        .map_err(invalid)?;
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -167,7 +176,9 @@ impl Manifest {
         }
         for (name, variable) in &self.variables {
             if variable.required && variable.default.is_some() {
-                return Err(format!("variable {name} is both required and has a default"));
+                return Err(format!(
+                    "variable {name} is both required and has a default"
+                ));
             }
         }
         Ok(())
@@ -238,17 +249,26 @@ command = "cargo build"
     fn parses_a_v2_manifest() {
         let loaded = LoadedManifest::parse(MANIFEST, Path::new("app/spin.toml")).unwrap();
         let health = &loaded.manifest.component["health"];
-        assert_eq!(loaded.source_path(health), Path::new("app/target/health.wasm"));
+        assert_eq!(
+            loaded.source_path(health),
+            Path::new("app/target/health.wasm")
+        );
         assert_eq!(health.sqlite_databases, ["default"]);
         assert!(loaded.manifest.variables["jwt_secret"].secret);
-        assert_eq!(loaded.router.find("/health/ready").unwrap().component, "health");
+        assert_eq!(
+            loaded.router.find("/health/ready").unwrap().component,
+            "health"
+        );
     }
 
     #[test]
     fn rejects_routes_to_undefined_components() {
         let text = MANIFEST.replace("component = \"health\"", "component = \"nope\"");
         let err = LoadedManifest::parse(&text, Path::new("spin.toml")).unwrap_err();
-        assert!(err.to_string().contains("\"nope\", which is not defined"), "{err}");
+        assert!(
+            err.to_string().contains("\"nope\", which is not defined"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -262,7 +282,8 @@ command = "cargo build"
 
     #[test]
     fn syntax_errors_are_one_line() {
-        let err = LoadedManifest::parse("spin_manifest_version = [", Path::new("spin.toml")).unwrap_err();
+        let err =
+            LoadedManifest::parse("spin_manifest_version = [", Path::new("spin.toml")).unwrap_err();
         assert_eq!(err.to_string().lines().count(), 1, "{err}");
     }
 

@@ -63,7 +63,9 @@ impl RoutePattern {
     /// Matches `path`, giving the parameters and the path info after the matched prefix.
     fn matches(&self, path: &str) -> Option<(Vec<(String, String)>, String)> {
         let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        if parts.len() < self.segments.len() || (!self.wildcard && parts.len() != self.segments.len()) {
+        if parts.len() < self.segments.len()
+            || (!self.wildcard && parts.len() != self.segments.len())
+        {
             return None;
         }
         let mut params = Vec::new();
@@ -103,7 +105,9 @@ impl Router {
         for (route, component) in routes {
             let pattern = RoutePattern::parse(route)?;
             if let Some((_, other)) = parsed.iter().find(|(p, _)| p.raw == pattern.raw) {
-                return Err(format!("route {route} is given to both {other} and {component}"));
+                return Err(format!(
+                    "route {route} is given to both {other} and {component}"
+                ));
             }
             parsed.push((pattern, component.to_owned()));
         }
@@ -170,7 +174,10 @@ mod tests {
         let m = router.find("/v1/users/42/roles").unwrap();
         assert_eq!(m.params, [("id".to_owned(), "42".to_owned())]);
         let m = router.find("/health/ready").unwrap();
-        assert_eq!((m.route.base(), m.path_info.as_str()), ("/health", "/ready"));
+        assert_eq!(
+            (m.route.base(), m.path_info.as_str()),
+            ("/health", "/ready")
+        );
         assert_eq!(router.find("/health").unwrap().path_info, "");
     }
 

@@ -4,6 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use wasmtime::component::Accessor;
+
+use super::bindings::spin::variables::variables::{self as wit, Error};
+use super::{Spin, SpinView};
 use crate::manifest::{Manifest, expand_template};
 
 /// One component's resolved variables.
@@ -65,6 +69,28 @@ pub fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+impl wit::Host for SpinView<'_> {}
+
+impl<T> wit::HostWithStore<T> for Spin {
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        name: String,
+    ) -> anyhow::Result<Result<String, Error>> {
+        if !is_valid_name(&name) {
+            return Ok(Err(Error::InvalidName(name)));
+        }
+        let value = accessor.with(|mut access| {
+            access
+                .get()
+                .services
+                .variables
+                .get(&name)
+                .map(str::to_owned)
+        });
+        Ok(value.ok_or(Error::Undefined(name)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,7 +113,9 @@ database_url = "{{ database_url }}"
 redis_url = "redis://{{ redis_host }}:6379"
 secret = "{{ jwt_secret }}"
 "#;
-        LoadedManifest::parse(text, Path::new("spin.toml")).unwrap().manifest
+        LoadedManifest::parse(text, Path::new("spin.toml"))
+            .unwrap()
+            .manifest
     }
 
     #[test]

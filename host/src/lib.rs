@@ -1,0 +1,8 @@
+//! The native host: serves the components named in `spin.toml` with wasmtime,
+//! implements the Spin interfaces natively, and adds what an edge platform
+//! would otherwise supply around them.
+
+pub mod builder;
+pub mod config;
+pub mod manifest;
+pub mod spin;

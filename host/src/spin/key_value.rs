@@ -1,0 +1,5 @@
+//! `spin:key-value` (stub; being implemented).
+
+pub struct Backend {}
+
+pub struct Store {}
