@@ -31,6 +31,10 @@ pub struct HostConfig {
     #[arg(long, env = "DATA_DIR", default_value = ".mhmanus")]
     pub data_dir: PathBuf,
 
+    /// Where compiled components are cached (default: DATA_DIR/compiled).
+    #[arg(long, env = "COMPILE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
     /// PostgreSQL URL (postgres://...); the components' `database_url` variable.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -79,7 +83,9 @@ impl HostConfig {
     }
 
     pub fn cache_dir(&self) -> PathBuf {
-        self.data_dir.join("compiled")
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("compiled"))
     }
 
     /// Settings a test or an embedder starts from: the defaults (and whatever

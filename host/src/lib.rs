@@ -5,4 +5,6 @@
 pub mod builder;
 pub mod config;
 pub mod manifest;
+pub mod runtime;
+pub mod server;
 pub mod spin;

@@ -1,1 +1,127 @@
-fn main() {}
+//! `mhmanus-host`: serves a Spin application's components natively.
+//!
+//! `mhmanus-host up [--build]` reads spin.toml, builds the components when
+//! asked (like `spin build --up`), and serves them on 127.0.0.1:3000.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use mhmanus_host::config::HostConfig;
+use mhmanus_host::manifest::LoadedManifest;
+use mhmanus_host::runtime::Runtime;
+use mhmanus_host::{builder, server};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Serves the components of a Spin manifest with wasmtime"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the application.
+    Up {
+        /// Run each component's build command first (like `spin build --up`).
+        #[arg(long)]
+        build: bool,
+        #[command(flatten)]
+        config: HostConfig,
+    },
+    /// Run each component's build command (like `spin build`).
+    Build {
+        /// The Spin manifest.
+        #[arg(
+            long = "from",
+            short = 'f',
+            env = "SPIN_MANIFEST",
+            default_value = "spin.toml"
+        )]
+        manifest: std::path::PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a broken one is worth saying.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("error: .env: {e}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Build { manifest } => builder::build_all(&LoadedManifest::load(&manifest)?),
+        Command::Up { build, config } => {
+            let loaded = LoadedManifest::load(&config.manifest)?;
+            if build {
+                builder::build_all(&loaded)?;
+            }
+            tokio::runtime::Runtime::new()?.block_on(up(loaded, config))
+        }
+    }
+}
+
+async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
+    let runtime = Arc::new(Runtime::start(&loaded, &config).await?);
+    let addr = config.listen_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
+    server::serve(listener, runtime, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// JSON lines when the output is collected, readable text in a terminal.
+fn init_tracing() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}

@@ -1,7 +1,19 @@
-//! Shared helpers for the test suites: where the workspace and the built
-//! components are.
+//! Shared helpers for the test suites: where the built components are, an
+//! in-process runtime over a generated manifest, and the host binary
+//! spawned on an ephemeral port.
+
+mod in_process;
+mod spawned;
 
 use std::path::PathBuf;
+
+pub use in_process::{Reply, TestRuntime};
+pub use spawned::{SpawnedHost, start_failure};
+
+pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// A port nothing listens on, for dependencies that are down.
+pub const CLOSED_REDIS_URL: &str = "redis://127.0.0.1:1";
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
@@ -11,7 +23,7 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// A component built by `scripts/test` (or `scripts/build`) for wasm32-wasip2.
+/// A component built by `scripts/test` for wasm32-wasip2.
 pub fn built_wasm(crate_name: &str) -> PathBuf {
     let path = workspace_root()
         .join("target/wasm32-wasip2/release")

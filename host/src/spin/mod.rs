@@ -75,5 +75,8 @@ pub fn add_to_linker<T: Send + 'static>(
     use bindings::spin;
     spin::variables::variables::add_to_linker::<T, Spin>(linker, view)?;
     spin::sqlite::sqlite::add_to_linker::<T, Spin>(linker, view)?;
+    spin::postgres::postgres::add_to_linker::<T, Spin>(linker, view)?;
+    spin::redis::redis::add_to_linker::<T, Spin>(linker, view)?;
+    spin::key_value::key_value::add_to_linker::<T, Spin>(linker, view)?;
     Ok(())
 }

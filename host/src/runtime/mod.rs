@@ -1,0 +1,287 @@
+//! The runtime: every component of the manifest loaded, linked against WASI,
+//! wasi-http and the Spin interfaces, and ready to take requests by route.
+
+mod engine;
+mod instances;
+mod request;
+mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use mhmanus_domain::problem::{self, Problem};
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
+
+pub use engine::EPOCH_TICK;
+use instances::ComponentInstances;
+pub use instances::InstancePolicy;
+use state::InstanceState;
+
+use crate::config::HostConfig;
+use crate::manifest::{LoadedManifest, Router};
+use crate::spin::{
+    self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
+    variables,
+};
+
+/// Which WASI HTTP generation a component exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// `wasi:http/handler@0.3.x`, what spin-sdk 7 builds; instances are reused.
+    P3,
+    /// `wasi:http/incoming-handler@0.2.x`, Spin 2/3-era components; one instance per request.
+    P2,
+}
+
+struct LoadedComponent {
+    handler: ProxyHandler<ComponentInstances>,
+    generation: Generation,
+}
+
+pub struct Runtime {
+    router: Router,
+    components: HashMap<String, LoadedComponent>,
+    policy: InstancePolicy,
+    _engine: Engine,
+}
+
+impl Runtime {
+    /// Loads every component of the manifest; each failure is one readable error.
+    pub async fn start(loaded: &LoadedManifest, config: &HostConfig) -> anyhow::Result<Self> {
+        let policy = InstancePolicy {
+            max_reuse: config.max_instance_reuse_count.max(1),
+            max_concurrent: config.max_instance_concurrent_reuse_count.max(1),
+            idle_timeout: config.idle_instance_timeout(),
+            request_timeout: config.request_timeout(),
+            memory_bytes: config.instance_memory_mib << 20,
+        };
+        let engine = engine::new_engine(policy.memory_bytes)?;
+        let linker = new_linker(&engine)?;
+        let services = build_services(loaded, config).await?;
+        let mut components = HashMap::new();
+        for (id, services) in services {
+            let component = &loaded.manifest.component[&id];
+            let wasm = loaded.source_path(component);
+            if !wasm.exists() {
+                bail!(
+                    "component {id}: {} does not exist; build it first (mhmanus-host up --build)",
+                    wasm.display()
+                );
+            }
+            let compiled = engine::load_component(&engine, &wasm, &config.cache_dir())
+                .with_context(|| format!("component {id}"))?;
+            let instance_pre = linker.instantiate_pre(&compiled).map_err(|e| {
+                anyhow::anyhow!("component {id} needs an import this host does not provide: {e}")
+            })?;
+            let (pre, generation) = match wasmtime_wasi_http::p3::bindings::ServicePre::new(
+                instance_pre.clone(),
+            ) {
+                Ok(pre) => (ProxyPre::P3(pre), Generation::P3),
+                Err(_) => match wasmtime_wasi_http::p2::bindings::ProxyPre::new(instance_pre) {
+                    Ok(pre) => (ProxyPre::P2(pre), Generation::P2),
+                    Err(_) => bail!(
+                        "component {id} exports neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2"
+                    ),
+                },
+            };
+            tracing::info!(component = %id, ?generation, "component ready");
+            let handler = ProxyHandler::new(ComponentInstances {
+                engine: engine.clone(),
+                pre,
+                services: Arc::new(services),
+                policy,
+            });
+            components.insert(
+                id,
+                LoadedComponent {
+                    handler,
+                    generation,
+                },
+            );
+        }
+        Ok(Runtime {
+            router: loaded.router.clone(),
+            components,
+            policy,
+            _engine: engine,
+        })
+    }
+
+    pub fn generation(&self, component: &str) -> Option<Generation> {
+        self.components.get(component).map(|c| c.generation)
+    }
+
+    pub fn component_ids(&self) -> impl Iterator<Item = &str> {
+        self.components.keys().map(String::as_str)
+    }
+
+    /// Routes a request to its component; a guest fault or a timeout becomes
+    /// a problem response and never affects other requests.
+    pub async fn handle(
+        &self,
+        mut request: http::Request<WasiBody>,
+        client: SocketAddr,
+    ) -> http::Response<WasiBody> {
+        let path = request.uri().path().to_owned();
+        let Some(route) = self.router.find(&path) else {
+            return problem_response(
+                Problem::new(404)
+                    .detail(format!("no route for {path}"))
+                    .instance(path),
+            );
+        };
+        let Some(component) = self.components.get(route.component) else {
+            return problem_response(Problem::new(404).instance(path));
+        };
+        request::prepare(&mut request, &route, client);
+        let started = Instant::now();
+        match component.handler.handle((), request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let timed_out = error.downcast_ref::<ExpirationError>().is_some()
+                    || started.elapsed() >= self.policy.request_timeout;
+                tracing::error!(component = route.component, error = ?error, timed_out, "component failed");
+                let problem = if timed_out {
+                    Problem::new(504).detail(format!(
+                        "the component did not answer within {} s",
+                        self.policy.request_timeout.as_secs()
+                    ))
+                } else if error.downcast_ref::<InstantiationError<()>>().is_some() {
+                    Problem::new(503).detail("the component could not be started; try again")
+                } else {
+                    Problem::new(500).detail("the component failed while handling the request")
+                };
+                problem_response(problem.instance(path))
+            }
+        }
+    }
+}
+
+fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
+    let mut linker = Linker::new(engine);
+    // spin-sdk 7 components import WASIp3 and, through Rust's std, WASIp2.
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(anyhow::Error::from)?;
+    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+    spin::add_to_linker(&mut linker, InstanceState::spin)?;
+    Ok(linker)
+}
+
+/// Builds what each component may reach, from its manifest entry and the
+/// host's configuration; checks the configured database and Redis first.
+async fn build_services(
+    loaded: &LoadedManifest,
+    config: &HostConfig,
+) -> anyhow::Result<BTreeMap<String, ComponentServices>> {
+    let manifest = &loaded.manifest;
+    let postgres = Arc::new(postgres::Pools::default());
+    let redis = Arc::new(redis::Clients::default());
+    let mut host_values = BTreeMap::new();
+    if let Some(url) = &config.database_url {
+        postgres
+            .check(url)
+            .await
+            .with_context(|| format!("DATABASE_URL {} is unreachable", redact_url(url)))?;
+        host_values.insert("database_url".to_owned(), url.clone());
+    }
+    if let Some(url) = &config.redis_url {
+        // Redis being down is a degraded service, not a broken configuration:
+        // serve, and let readiness say so.
+        if let Err(e) = redis.check(url).await {
+            tracing::warn!(url = %redact_url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
+        }
+        host_values.insert("redis_url".to_owned(), url.clone());
+    }
+    let mut variables = variables::resolve(manifest, &host_values, |key| std::env::var(key).ok())?;
+    let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
+    let mut stores: HashMap<String, Arc<key_value::Backend>> = HashMap::new();
+    let mut services = BTreeMap::new();
+    for (id, component) in &manifest.component {
+        let mut sqlite = HashMap::new();
+        for label in &component.sqlite_databases {
+            let database = match databases.get(label) {
+                Some(database) => database.clone(),
+                None => {
+                    let database = Arc::new(sqlite::Database::open(&config.data_dir, label)?);
+                    databases.insert(label.clone(), database.clone());
+                    database
+                }
+            };
+            sqlite.insert(label.clone(), database);
+        }
+        let mut key_value = HashMap::new();
+        for label in &component.key_value_stores {
+            let store = stores
+                .entry(label.clone())
+                .or_insert_with(|| {
+                    Arc::new(match &config.redis_url {
+                        Some(url) => key_value::Backend::redis(redis.clone(), url.clone(), label),
+                        None => key_value::Backend::in_memory(),
+                    })
+                })
+                .clone();
+            key_value.insert(label.clone(), store);
+        }
+        if let Some(entry) = component
+            .allowed_outbound_hosts
+            .iter()
+            .find(|h| h.contains("{{"))
+        {
+            bail!(
+                "component {id}: templates in allowed_outbound_hosts ({entry}) are not supported by this host"
+            );
+        }
+        let outbound =
+            OutboundPolicy::new(component.allowed_outbound_hosts.iter().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("component {id}: {e}"))?;
+        services.insert(
+            id.clone(),
+            ComponentServices {
+                component_id: id.clone(),
+                variables: variables.remove(id).unwrap_or_default(),
+                sqlite,
+                key_value,
+                outbound,
+                postgres: postgres.clone(),
+                redis: redis.clone(),
+            },
+        );
+    }
+    Ok(services)
+}
+
+/// A URL fit for a log line or an error: no password.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
+}
+
+pub fn problem_response(problem: Problem) -> http::Response<WasiBody> {
+    http::Response::builder()
+        .status(problem.status)
+        .header(http::header::CONTENT_TYPE, problem::MEDIA_TYPE)
+        .body(full_body(problem.to_json()))
+        .expect("a problem is a valid response")
+}
+
+pub fn full_body(bytes: impl Into<Bytes>) -> WasiBody {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}

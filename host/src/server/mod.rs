@@ -1,0 +1,61 @@
+//! The HTTP side: axum serves the routes of the manifest through the
+//! runtime, and answers `/health/live` itself (process alive, no dependency
+//! checks), so liveness never waits on a component or a database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http_body_util::BodyExt;
+use mhmanus_domain::health::{self, Report};
+
+use crate::runtime::Runtime;
+
+pub fn router(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .fallback(dispatch)
+        .with_state(runtime)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    runtime: Arc<Runtime>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(runtime).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn live() -> Response {
+    let report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
+    (
+        [
+            (http::header::CONTENT_TYPE, health::MEDIA_TYPE),
+            (http::header::CACHE_CONTROL, "no-store"),
+        ],
+        serde_json::to_string(&report).expect("a report always serializes"),
+    )
+        .into_response()
+}
+
+async fn dispatch(
+    State(runtime): State<Arc<Runtime>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let request = request.map(|body| {
+        body.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))
+            .boxed_unsync()
+    });
+    runtime.handle(request, client).await.map(Body::new)
+}

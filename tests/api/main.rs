@@ -1,0 +1,3 @@
+//! End to end: the `mhmanus-host` binary on an ephemeral port, real HTTP.
+
+mod startup;

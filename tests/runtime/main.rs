@@ -1,0 +1,7 @@
+//! Component-level tests: the host's runtime loads built `.wasm` files
+//! in-process and answers requests, against SQLite, the real PostgreSQL and
+//! the real Redis on this machine.
+
+mod faults;
+mod health;
+mod spin_interfaces;

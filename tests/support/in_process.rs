@@ -1,0 +1,106 @@
+//! The host's runtime loaded in-process over a manifest written for the
+//! test: requests go straight to `Runtime::handle`, no network.
+
+use std::path::Path;
+
+use http_body_util::BodyExt;
+use mhmanus_host::config::HostConfig;
+use mhmanus_host::manifest::LoadedManifest;
+use mhmanus_host::runtime::{Runtime, full_body};
+
+pub struct TestRuntime {
+    pub runtime: Runtime,
+    pub dir: tempfile::TempDir,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl TestRuntime {
+    /// Starts a runtime over `manifest` (a spin.toml text; `{wasm:NAME}`
+    /// stands for the built component NAME), configured by `configure`.
+    pub async fn start(
+        manifest: &str,
+        configure: impl FnOnce(&mut HostConfig),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let manifest = expand_wasm_paths(manifest);
+        let path = dir.path().join("spin.toml");
+        std::fs::write(&path, manifest)?;
+        let mut config = HostConfig::defaults(&path, dir.path().join("data"));
+        // One compile cache for the whole suite, so each component compiles once.
+        config.cache_dir = Some(crate::workspace_root().join("target/test-compile-cache"));
+        configure(&mut config);
+        let loaded = LoadedManifest::load(&path)?;
+        let runtime = Runtime::start(&loaded, &config).await?;
+        Ok(TestRuntime { runtime, dir })
+    }
+
+    /// Starts a runtime over the repository's own spin.toml.
+    pub async fn start_repo(configure: impl FnOnce(&mut HostConfig)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let path = crate::workspace_root().join("spin.toml");
+        let mut config = HostConfig::defaults(&path, dir.path().join("data"));
+        config.cache_dir = Some(crate::workspace_root().join("target/test-compile-cache"));
+        configure(&mut config);
+        let runtime = Runtime::start(&LoadedManifest::load(&path)?, &config).await?;
+        Ok(TestRuntime { runtime, dir })
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(
+            http::Request::get(path)
+                .header("host", "test.local")
+                .body(full_body(""))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn send(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> Reply {
+        let response = self
+            .runtime
+            .handle(request, "127.0.0.1:40000".parse().unwrap())
+            .await;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.expect("response body").to_bytes();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn expand_wasm_paths(manifest: &str) -> String {
+    let mut out = manifest.to_owned();
+    while let Some(start) = out.find("{wasm:") {
+        let end = start + out[start..].find('}').expect("closing brace");
+        let name = &out[start + 6..end];
+        let path = crate::built_wasm(name);
+        out.replace_range(start..=end, &path.display().to_string());
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! The real `mhmanus-host` binary, started on an ephemeral port and stopped
+//! (SIGKILL) when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct SpawnedHost {
+    child: Child,
+    pub base_url: String,
+    pub startup: Duration,
+}
+
+impl SpawnedHost {
+    /// Runs `mhmanus-host up` from `dir` (which holds spin.toml) with `env`,
+    /// and waits until it logs the address it serves on.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let binary = crate::workspace_root().join("target/debug/mhmanus-host");
+        anyhow::ensure!(
+            binary.exists(),
+            "{} is missing: `cargo build -p mhmanus-host` first (scripts/test does)",
+            binary.display()
+        );
+        let started = Instant::now();
+        let mut command = Command::new(binary);
+        command
+            .args(["up", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env(
+                "COMPILE_CACHE_DIR",
+                crate::workspace_root().join("target/test-compile-cache"),
+            )
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn()?;
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut log = Vec::new();
+        while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
+            if let Some(address) = serving_address(&line) {
+                // Keep draining the log so the child never blocks on a full pipe.
+                std::thread::spawn(move || while rx.recv().is_ok() {});
+                return Ok(SpawnedHost {
+                    child,
+                    base_url: format!("http://{address}"),
+                    startup: started.elapsed(),
+                });
+            }
+            log.push(line);
+        }
+        let _ = child.kill();
+        anyhow::bail!("host did not start:\n{}", log.join("\n"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for SpawnedHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serving_address(line: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = json.get("fields")?;
+    (fields.get("message")?.as_str()? == "serving")
+        .then(|| fields.get("address")?.as_str().map(str::to_owned))
+        .flatten()
+}
+
+/// Runs the host once expecting it to refuse to start; returns its stderr.
+pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
+    let binary = crate::workspace_root().join("target/debug/mhmanus-host");
+    let mut command = Command::new(binary);
+    command
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("running the host");
+    assert!(
+        !output.status.success(),
+        "the host started but should not have"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
