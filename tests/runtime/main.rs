@@ -5,3 +5,4 @@
 mod faults;
 mod health;
 mod spin_interfaces;
+mod generations;

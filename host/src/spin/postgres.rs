@@ -60,7 +60,7 @@ const RESET_SQL: &str = "SELECT now() = statement_timestamp(); \
     SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
-type Params = Vec<Box<dyn ToSql + Send + Sync>>;
+type Params = Vec<Param>;
 
 /// Host-wide connection pools, one per address, created on first use.
 #[derive(Default)]
@@ -556,7 +556,7 @@ impl<T> wit::HostConnectionWithStore<T> for Spin {
 // Running statements.
 
 fn param_refs(params: &Params) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
 fn columns_of(statement: &Statement) -> Vec<Column> {
@@ -660,8 +660,34 @@ fn to_sql_params(params: Vec<ParameterValue>) -> Result<Params, Error> {
     params
         .into_iter()
         .enumerate()
-        .map(|(i, p)| to_sql_param(p).map_err(|e| bad_parameter(i, e)))
+        .map(|(i, p)| to_sql_param(p).map(Param).map_err(|e| bad_parameter(i, e)))
         .collect()
+}
+
+/// The type a domain is defined over (or `ty` itself).
+fn base_type(mut ty: &Type) -> &Type {
+    while let Kind::Domain(base) = ty.kind() {
+        ty = base;
+    }
+    ty
+}
+
+/// A converted parameter; it binds to a domain as to the domain's base type.
+#[derive(Debug)]
+struct Param(Box<dyn ToSql + Send + Sync>);
+
+impl ToSql for Param {
+    fn to_sql(&self, ty: &Type, w: &mut BytesMut) -> Result<IsNull, BoxError> {
+        self.0.to_sql_checked(base_type(ty), w)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn to_sql_checked(&self, ty: &Type, w: &mut BytesMut) -> Result<IsNull, BoxError> {
+        self.0.to_sql_checked(base_type(ty), w)
+    }
 }
 
 fn to_sql_param(value: ParameterValue) -> Result<Box<dyn ToSql + Send + Sync>, String> {
@@ -673,7 +699,7 @@ fn to_sql_param(value: ParameterValue) -> Result<Box<dyn ToSql + Send + Sync>, S
         ParameterValue::Int64(v) => Box::new(Int(v)),
         ParameterValue::Floating32(v) => Box::new(Float(v.into())),
         ParameterValue::Floating64(v) => Box::new(Float(v)),
-        ParameterValue::Str(v) => Box::new(v),
+        ParameterValue::Str(v) => Box::new(Text(v)),
         ParameterValue::Binary(v) => Box::new(v),
         ParameterValue::Date(v) => Box::new(date_from_wit(v)?),
         ParameterValue::Time(v) => Box::new(time_from_wit(v)?),
@@ -709,7 +735,9 @@ fn to_sql_param(value: ParameterValue) -> Result<Box<dyn ToSql + Send + Sync>, S
                 .map(|v| v.as_deref().map(NumericParam::parse).transpose())
                 .collect::<Result<Vec<_>, _>>()?,
         ),
-        ParameterValue::ArrayStr(v) => Box::new(v),
+        ParameterValue::ArrayStr(v) => {
+            Box::new(v.into_iter().map(|v| v.map(Text)).collect::<Vec<_>>())
+        }
         ParameterValue::Interval(v) => Box::new(PgInterval(v)),
         ParameterValue::DbNull => Box::new(Null),
     })
@@ -752,6 +780,29 @@ impl ToSql for Null {
 
     fn accepts(_: &Type) -> bool {
         true
+    }
+
+    to_sql_checked!();
+}
+
+/// A string parameter: binds to the text types and to enums (whose binary
+/// form is the label).
+#[derive(Debug)]
+struct Text(String);
+
+impl ToSql for Text {
+    fn to_sql(&self, ty: &Type, w: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match ty.kind() {
+            Kind::Enum(_) => {
+                w.put_slice(self.0.as_bytes());
+                Ok(IsNull::No)
+            }
+            _ => self.0.to_sql(ty, w),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <String as ToSql>::accepts(ty) || matches!(ty.kind(), Kind::Enum(_))
     }
 
     to_sql_checked!();
@@ -1172,7 +1223,7 @@ fn data_type(ty: &Type) -> DbDataType {
             DbDataType::ArrayStr
         }
         Type::INTERVAL => DbDataType::Interval,
-        _ if ty.name() == "citext" => DbDataType::Str,
+        _ if ty.name() == "citext" || matches!(ty.kind(), Kind::Enum(_)) => DbDataType::Str,
         _ => DbDataType::Other(ty.name().to_owned()),
     }
 }
@@ -1212,6 +1263,10 @@ fn convert_value(row: &Row, index: usize) -> Result<DbValue, Error> {
         DbDataType::Int64 => get(row, index)?.map(DbValue::Int64),
         DbDataType::Floating32 => get(row, index)?.map(DbValue::Floating32),
         DbDataType::Floating64 => get(row, index)?.map(DbValue::Floating64),
+        DbDataType::Str if matches!(column.type_().kind(), Kind::Enum(_)) => get(row, index)?
+            .map(|Raw(label)| String::from_utf8(label).map(DbValue::Str))
+            .transpose()
+            .map_err(|e| failed(&e))?,
         DbDataType::Str => get(row, index)?.map(DbValue::Str),
         DbDataType::Binary => get(row, index)?.map(DbValue::Binary),
         DbDataType::Date => get(row, index)?.map(|d: NaiveDate| DbValue::Date(date_to_wit(d))),
