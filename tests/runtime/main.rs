@@ -3,6 +3,6 @@
 //! the real Redis on this machine.
 
 mod faults;
+mod generations;
 mod health;
 mod spin_interfaces;
-mod generations;

@@ -112,7 +112,7 @@ impl Router {
             parsed.push((pattern, component.to_owned()));
         }
         // Most specific first, so the first match wins.
-        parsed.sort_by(|(a, _), (b, _)| b.specificity().cmp(&a.specificity()));
+        parsed.sort_by_key(|(pattern, _)| std::cmp::Reverse(pattern.specificity()));
         Ok(Router { routes: parsed })
     }
 

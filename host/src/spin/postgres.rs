@@ -1767,6 +1767,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn domains_and_enums() {
+        use ParameterValue as P;
+        let pools = Pools::new();
+        let client = client(&pools).await;
+        client
+            .batch_execute(
+                "CREATE DOMAIN pg_temp.positive AS int CHECK (VALUE > 0);
+                 CREATE TYPE pg_temp.mood AS ENUM ('sad', 'ok', 'happy');
+                 CREATE TEMP TABLE feelings (n pg_temp.positive, m pg_temp.mood, ms pg_temp.mood[])",
+            )
+            .await
+            .unwrap();
+        execute(
+            &client,
+            "INSERT INTO feelings VALUES ($1, $2, $3)",
+            vec![
+                P::Int64(3),
+                P::Str("happy".into()),
+                P::ArrayStr(vec![Some("ok".into())]),
+            ],
+        )
+        .await
+        .unwrap();
+        let set = query(
+            &client,
+            "SELECT n, m FROM feelings WHERE m = $1",
+            vec![P::Str("happy".into())],
+        )
+        .await
+        .unwrap();
+        assert_debug_eq!(set.columns[0].data_type, DbDataType::Int32);
+        assert_debug_eq!(set.columns[1].data_type, DbDataType::Str);
+        assert_debug_eq!(
+            set.rows,
+            vec![vec![DbValue::Int32(3), DbValue::Str("happy".into())]]
+        );
+        let err = execute(
+            &client,
+            "INSERT INTO feelings (n) VALUES ($1)",
+            vec![P::Int32(-1)],
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::QueryFailed(QueryError::DbError(ref db)) if db.code == "23514"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn database_errors_are_structured() {
         let pools = Pools::new();
         let client = client(&pools).await;

@@ -100,7 +100,7 @@ fn run(
     mut on_row: impl FnMut(RowResult) -> bool,
 ) -> Result<(), Error> {
     let mut stmt = conn.prepare(statement).map_err(io_error)?;
-    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let columns: Vec<String> = stmt.column_names().map(String::from).collect();
     let width = columns.len();
     on_columns(columns);
     let parameters = rusqlite::params_from_iter(parameters.into_iter().map(to_sql));

@@ -3,7 +3,9 @@
 
 use std::io::Write as _;
 
-use wasi::http::types::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
 
 wasi::http::proxy::export!(Echo);
 
