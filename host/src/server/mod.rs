@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
 use mhmanus_domain::health::{self, Report};
 
@@ -28,6 +29,13 @@ pub async fn serve(
     runtime: Arc<Runtime>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
+    // client's delayed ACK (40 ms per response on a kept-alive connection).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         router(runtime).into_make_service_with_connect_info::<SocketAddr>(),
