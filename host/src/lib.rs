@@ -5,6 +5,7 @@
 pub mod builder;
 pub mod config;
 pub mod manifest;
+pub mod redact;
 pub mod runtime;
 pub mod server;
 pub mod spin;

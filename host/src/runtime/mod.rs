@@ -27,6 +27,7 @@ use state::InstanceState;
 
 use crate::config::HostConfig;
 use crate::manifest::{LoadedManifest, Router};
+use crate::redact;
 use crate::spin::{
     self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
     variables,
@@ -191,14 +192,14 @@ async fn build_services(
         postgres
             .check(url)
             .await
-            .with_context(|| format!("DATABASE_URL {} is unreachable", redact_url(url)))?;
+            .with_context(|| format!("DATABASE_URL {} is unreachable", redact::url(url)))?;
         host_values.insert("database_url".to_owned(), url.clone());
     }
     if let Some(url) = &config.redis_url {
         // Redis being down is a degraded service, not a broken configuration:
         // serve, and let readiness say so.
         if let Err(e) = redis.check(url).await {
-            tracing::warn!(url = %redact_url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
+            tracing::warn!(url = %redact::url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
         }
         host_values.insert("redis_url".to_owned(), url.clone());
     }
@@ -258,18 +259,6 @@ async fn build_services(
         );
     }
     Ok(services)
-}
-
-/// A URL fit for a log line or an error: no password.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "(unparseable URL)".to_owned(),
-    }
 }
 
 pub fn problem_response(problem: Problem) -> http::Response<WasiBody> {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::bindings::spin::key_value::key_value::{self as wit, Error};
-use super::redis::{Clients, Handle, redact_url};
+use super::redis::{Clients, Handle};
 use super::{Spin, SpinView};
 
 /// Keys asked for per `SCAN` round trip.
@@ -41,7 +41,7 @@ impl fmt::Debug for Backend {
             Kind::Memory(_) => f.write_str("Backend::InMemory"),
             Kind::Redis { url, prefix, .. } => f
                 .debug_struct("Backend::Redis")
-                .field("url", &redact_url(url))
+                .field("url", &crate::redact::url(url))
                 .field("prefix", prefix)
                 .finish(),
         }

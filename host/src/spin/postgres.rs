@@ -196,23 +196,8 @@ fn is_url(address: &str) -> bool {
 
 /// `address` without its password, for messages and logs.
 fn redact(address: &str) -> String {
-    if is_url(address)
-        && let Ok(mut url) = url::Url::parse(address)
-    {
-        if url.password().is_some() {
-            let _ = url.set_password(Some("***"));
-        }
-        if url.query().is_some() {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k == "password" { "***".into() } else { v };
-                    (k.into_owned(), v.into_owned())
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        return url.to_string();
+    if is_url(address) && url::Url::parse(address).is_ok() {
+        return crate::redact::url(address);
     }
     // Key=value form (or a URL the `url` crate cannot read, e.g. several
     // hosts): describe it from what the driver understood.

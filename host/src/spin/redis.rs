@@ -247,7 +247,7 @@ impl Clients {
 
     /// Start-up check: connects to `url` (caching the connection) and PINGs.
     pub async fn check(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
-        let shown = redact_url(url);
+        let shown = crate::redact::url(url);
         let mut handle = self
             .handle(url)
             .await
@@ -296,19 +296,6 @@ fn redact(message: &str, address: &str) -> String {
         }
     }
     message
-}
-
-/// `url` for logs: the password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<invalid URL>".to_owned(),
-    }
 }
 
 /// A reply to `execute` as the WIT list: arrays (and RESP3 sets, maps and
@@ -409,7 +396,7 @@ impl<T> wit::HostConnectionWithStore<T> for Spin {
         if !allowed {
             return Err(Error::Other(format!(
                 "access denied: {} is not in allowed_outbound_hosts",
-                redact_url(&address)
+                crate::redact::url(&address)
             )));
         }
         let handle = clients.handle(&address).await?;
