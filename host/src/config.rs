@@ -31,6 +31,10 @@ pub struct HostConfig {
     #[arg(long, env = "DATA_DIR", default_value = ".mhmanus")]
     pub data_dir: PathBuf,
 
+    /// An application variable, `NAME=VALUE` (repeatable), as `spin up --variable`.
+    #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
+    pub variables: Vec<(String, String)>,
+
     /// Where compiled components are cached (default: DATA_DIR/compiled).
     #[arg(long, env = "COMPILE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -66,6 +70,13 @@ pub struct HostConfig {
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
     #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
     pub idle_instance_timeout_secs: u64,
+}
+
+fn parse_variable(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("expected NAME=VALUE, got {text:?}"))
 }
 
 impl HostConfig {

@@ -25,10 +25,13 @@ token = "{{ secret_token }}"
 "#;
 
 async fn probe() -> TestRuntime {
-    // SAFETY: set before any thread of this test reads the environment; the
-    // name is unique to these tests.
-    unsafe { std::env::set_var("SPIN_VARIABLE_SECRET_TOKEN", "from-env") };
-    TestRuntime::start(MANIFEST, |_| {}).await.unwrap()
+    TestRuntime::start(MANIFEST, |config| {
+        config
+            .variables
+            .push(("secret_token".into(), "from-the-command-line".into()));
+    })
+    .await
+    .unwrap()
 }
 
 fn query(arg: &str) -> String {
@@ -47,7 +50,7 @@ async fn variables_resolve_templates_env_and_errors() {
     );
     assert_eq!(
         app.get("/probe/variable?arg=token").await.json()["ok"],
-        "from-env"
+        "from-the-command-line"
     );
     let undefined = app.get("/probe/variable?arg=nope").await.json();
     assert!(
@@ -136,9 +139,12 @@ async fn key_value_round_trips_and_refuses_unlisted_stores() {
 
 #[tokio::test]
 async fn key_value_on_redis_when_redis_url_is_set() {
-    let app = TestRuntime::start(MANIFEST, |config| config.redis_url = Some(REDIS_URL.into()))
-        .await
-        .unwrap();
+    let app = TestRuntime::start(MANIFEST, |config| {
+        config.variables.push(("secret_token".into(), "t".into()));
+        config.redis_url = Some(REDIS_URL.into());
+    })
+    .await
+    .unwrap();
     let result = app.get("/probe/kv?arg=default").await.json();
     assert_eq!(result["got"], "alpha", "{result}");
     assert_eq!(result["keys"], serde_json::json!(["probe-a", "probe-b"]));

@@ -203,6 +203,7 @@ async fn build_services(
         }
         host_values.insert("redis_url".to_owned(), url.clone());
     }
+    host_values.extend(config.variables.iter().cloned());
     let mut variables = variables::resolve(manifest, &host_values, |key| std::env::var(key).ok())?;
     let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
     let mut stores: HashMap<String, Arc<key_value::Backend>> = HashMap::new();
