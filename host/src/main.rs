@@ -30,7 +30,7 @@ enum Command {
         #[arg(long)]
         build: bool,
         #[command(flatten)]
-        config: HostConfig,
+        config: Box<HostConfig>,
     },
     /// Run each component's build command (like `spin build`).
     Build {
@@ -73,7 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if build {
                 builder::build_all(&loaded)?;
             }
-            tokio::runtime::Runtime::new()?.block_on(up(loaded, config))
+            tokio::runtime::Runtime::new()?.block_on(up(loaded, *config))
         }
     }
 }
