@@ -40,11 +40,11 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
 
     /// PostgreSQL URL (postgres://...); the components' `database_url` variable.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Redis URL (redis://...); the components' `redis_url` variable and the key-value backend.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Wall-clock limit for one request inside a component, in seconds.
