@@ -58,7 +58,12 @@ mod tests {
     #[test]
     fn a_failing_build_names_the_component_and_command() {
         let dir = tempfile::tempdir().unwrap();
-        let err = build_all(&manifest(dir.path(), "exit 3")).unwrap_err().to_string();
-        assert!(err.contains("building component c failed") && err.contains("exit 3"), "{err}");
+        let err = build_all(&manifest(dir.path(), "exit 3"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("building component c failed") && err.contains("exit 3"),
+            "{err}"
+        );
     }
 }

@@ -18,7 +18,7 @@ component = "probe"
 source = "{wasm:spin-probe}"
 sqlite_databases = ["default"]
 key_value_stores = ["default"]
-allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "redis://127.0.0.1:6379"]
+allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "redis://127.0.0.1:6379", "http://127.0.0.1:*"]
 [component.probe.variables]
 greeting = "{{ greeting }}, world"
 token = "{{ secret_token }}"
@@ -238,4 +238,38 @@ async fn guests_get_spin_headers_and_cannot_be_handed_forged_ones() {
     assert_eq!(headers["spin-path-info"], "/headers");
     assert_eq!(headers["spin-matched-route"], "/probe/...");
     assert_eq!(headers["spin-component-route"], "/probe");
+}
+
+#[tokio::test]
+async fn outbound_http_reaches_only_allowed_hosts() {
+    // A one-shot HTTP server on loopback for the guest to call.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 1024];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let app = probe().await;
+    let allowed = app
+        .get(&format!("/probe/http?arg=http://127.0.0.1:{port}/"))
+        .await
+        .json();
+    assert_eq!(allowed["status"], 204, "{allowed}");
+    let denied = app
+        .get(&format!("/probe/http?arg=http://localhost:{port}/"))
+        .await
+        .json();
+    assert!(
+        denied["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{denied}"
+    );
 }

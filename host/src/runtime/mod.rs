@@ -3,6 +3,7 @@
 
 mod engine;
 mod instances;
+mod outbound_http;
 mod request;
 mod state;
 

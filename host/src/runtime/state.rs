@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::outbound_http::OutboundHttp;
 use crate::spin::{ComponentServices, SpinView};
 
 pub struct InstanceState {
@@ -16,6 +17,7 @@ pub struct InstanceState {
     http: WasiHttpCtx,
     pub(crate) limits: StoreLimits,
     services: Arc<ComponentServices>,
+    outbound_http: OutboundHttp,
 }
 
 impl InstanceState {
@@ -26,6 +28,9 @@ impl InstanceState {
             wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
             limits,
+            outbound_http: OutboundHttp {
+                services: services.clone(),
+            },
             services,
         }
     }
@@ -52,7 +57,7 @@ impl WasiHttpView for InstanceState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: Default::default(),
+            hooks: &mut self.outbound_http,
         }
     }
 }

@@ -33,6 +33,7 @@ async fn handle(req: Request) -> Response {
         "/probe/kv" => kv_roundtrip(&arg).await,
         "/probe/pg" => pg_roundtrip(&arg).await,
         "/probe/redis" => redis_roundtrip(&arg).await,
+        "/probe/http" => outbound_http(&arg).await,
         other => json!({ "error": format!("no probe {other}") }),
     };
     http::Response::builder()
@@ -204,4 +205,15 @@ async fn redis_roundtrip(url: &str) -> Json {
     let ping = format!("{:?}", conn.execute("PING", []).await);
     let deleted = conn.del(&[key, "spin-probe:k"]).await.ok();
     json!({ "set": set, "got": got, "incr": [incr.0, incr.1], "type_error": type_error, "ping": ping, "deleted": deleted })
+}
+
+async fn outbound_http(url: &str) -> Json {
+    let request = match http::Request::get(url).body(spin_sdk::http::EmptyBody::new()) {
+        Ok(request) => request,
+        Err(e) => return json!({ "error": format!("{e}") }),
+    };
+    match spin_sdk::http::send(request).await {
+        Ok(response) => json!({ "status": response.status().as_u16() }),
+        Err(e) => json!({ "error": format!("{e:?}") }),
+    }
 }
