@@ -45,11 +45,10 @@ async fn select_one_sqlite() -> Result<(), String> {
     let db = sqlite::Connection::open_default()
         .await
         .map_err(|e| format!("sqlite: {e:?}"))?;
-    let result = db
+    let mut result = db
         .execute("SELECT 1", [])
         .await
         .map_err(|e| format!("sqlite: {e:?}"))?;
-    let mut result = result;
     while result.next().await.is_some() {}
     result.result().await.map_err(|e| format!("sqlite: {e:?}"))
 }
