@@ -85,7 +85,10 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
-    server::serve(listener, runtime, shutdown_signal()).await?;
+    server::serve(listener, runtime.clone(), shutdown_signal()).await?;
+    if let Some(runtime) = Arc::into_inner(runtime) {
+        runtime.shutdown().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -117,6 +117,14 @@ impl Runtime {
         })
     }
 
+    /// Lets idle instances retire before the process ends, so their stores
+    /// are dropped in order rather than torn down with the executor.
+    pub async fn shutdown(self) {
+        let linger = self.policy.idle_timeout + EPOCH_TICK * 10;
+        drop(self.components);
+        tokio::time::sleep(linger).await;
+    }
+
     pub fn generation(&self, component: &str) -> Option<Generation> {
         self.components.get(component).map(|c| c.generation)
     }
