@@ -79,13 +79,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let runtime = Arc::new(Runtime::start(&loaded, &config).await?);
     let addr = config.listen_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
-    server::serve(listener, runtime.clone(), shutdown_signal()).await?;
+    server::serve(listener, runtime.clone(), shutdown).await?;
     if let Some(runtime) = Arc::into_inner(runtime) {
         runtime.shutdown().await;
     }
@@ -93,25 +94,19 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+/// Resolves on SIGTERM or SIGINT. The handlers are installed now, before
+/// the host says it is serving, so an early signal is never fatal.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
 
 /// JSON lines when the output is collected, readable text in a terminal.
