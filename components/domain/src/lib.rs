@@ -3,5 +3,7 @@
 //! Everything here is plain Rust with no Wasm or Spin dependency, so it builds
 //! natively and is unit-tested without a runtime.
 
+pub mod auth;
 pub mod health;
 pub mod problem;
+pub mod validation;

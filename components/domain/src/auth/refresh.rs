@@ -1,0 +1,67 @@
+//! Refresh tokens: opaque 256-bit random values. Only their SHA-256 is
+//! stored, so a database leak yields no usable token.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+pub const TTL_SECS: i64 = 14 * 24 * 60 * 60;
+
+/// A new token (43 base64url characters) and the hash to store.
+///
+/// A plain SHA-256 (no salt, no slow hash) is enough: the token carries 256
+/// bits of entropy, so there is nothing to brute-force, and lookups stay
+/// exact-match.
+pub fn generate() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    // Without the OS random source no token may be issued at all.
+    getrandom::fill(&mut bytes).expect("the system random number generator failed");
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hashed = hash(&token);
+    (token, hashed)
+}
+
+/// The stored form: lowercase hex SHA-256 of the token text.
+pub fn hash(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_lowercase_hex_sha256() {
+        assert_eq!(
+            hash(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn generate_is_random_base64url() {
+        let (token, hashed) = generate();
+        assert_eq!(token.len(), 43);
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+        assert_eq!(hashed, hash(&token));
+        let (other, other_hash) = generate();
+        assert_ne!(token, other);
+        assert_ne!(hashed, other_hash);
+    }
+}
