@@ -47,6 +47,23 @@ pub struct HostConfig {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
+    /// HS256 secret for access tokens (the components' `jwt_secret`). Unset
+    /// outside production: a random per-process development secret, announced.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// An account that exists with the Admin role (the components' `admin_email`).
+    #[arg(long, env = "ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// The bootstrap Admin's password, used only when the account is created.
+    #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// `production` (or NODE_ENV=production) demands a JWT secret of 32+ bytes.
+    #[arg(long = "app-env", env = "APP_ENV")]
+    pub app_env: Option<String>,
+
     /// Wall-clock limit for one request inside a component, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -93,6 +110,15 @@ impl HostConfig {
         Duration::from_secs(self.idle_instance_timeout_secs)
     }
 
+    /// Production mode: `APP_ENV`, else the original system's `NODE_ENV`.
+    pub fn is_production(&self) -> bool {
+        let app_env = self
+            .app_env
+            .clone()
+            .or_else(|| std::env::var("NODE_ENV").ok());
+        app_env.is_some_and(|env| env.trim().eq_ignore_ascii_case("production"))
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         self.cache_dir
             .clone()
@@ -112,6 +138,10 @@ impl HostConfig {
         config.data_dir = data_dir.into();
         config.database_url = None;
         config.redis_url = None;
+        config.jwt_secret = None;
+        config.admin_email = None;
+        config.admin_password = None;
+        config.app_env = Some("development".into());
         config
     }
 }

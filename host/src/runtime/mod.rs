@@ -26,6 +26,7 @@ use instances::ComponentInstances;
 pub use instances::InstancePolicy;
 use state::InstanceState;
 
+use crate::app_variables;
 use crate::config::HostConfig;
 use crate::manifest::{LoadedManifest, Router};
 use crate::redact;
@@ -196,13 +197,11 @@ async fn build_services(
     let manifest = &loaded.manifest;
     let postgres = Arc::new(postgres::Pools::default());
     let redis = Arc::new(redis::Clients::default());
-    let mut host_values = BTreeMap::new();
     if let Some(url) = &config.database_url {
         postgres
             .check(url)
             .await
             .with_context(|| format!("DATABASE_URL {} is unreachable", redact::url(url)))?;
-        host_values.insert("database_url".to_owned(), url.clone());
     }
     if let Some(url) = &config.redis_url {
         // Redis being down is a degraded service, not a broken configuration:
@@ -210,9 +209,8 @@ async fn build_services(
         if let Err(e) = redis.check(url).await {
             tracing::warn!(url = %redact::url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
         }
-        host_values.insert("redis_url".to_owned(), url.clone());
     }
-    host_values.extend(config.variables.iter().cloned());
+    let host_values = app_variables::host_values(manifest, config, |key| std::env::var(key).ok())?;
     let mut variables = variables::resolve(manifest, &host_values, |key| std::env::var(key).ok())?;
     let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
     let mut stores: HashMap<String, Arc<key_value::Backend>> = HashMap::new();

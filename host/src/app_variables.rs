@@ -1,0 +1,142 @@
+//! The application variables the host supplies from its own configuration
+//! (`DATABASE_URL` → `database_url`, `JWT_SECRET` → `jwt_secret`, ...), and
+//! the start-up rules for the signing secret: nothing secret is generated
+//! silently, and production refuses a missing or weak one.
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use mhmanus_domain::auth::jwt::MIN_PRODUCTION_SECRET_BYTES;
+
+use crate::config::HostConfig;
+use crate::manifest::Manifest;
+
+pub const JWT_SECRET: &str = "jwt_secret";
+
+/// The host's values, highest precedence first applied last: configuration,
+/// then `--variable NAME=VALUE`. `env` is the process environment.
+pub fn host_values(
+    manifest: &Manifest,
+    config: &HostConfig,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut values = BTreeMap::new();
+    let settings = [
+        ("database_url", &config.database_url),
+        ("redis_url", &config.redis_url),
+        (JWT_SECRET, &config.jwt_secret),
+        ("admin_email", &config.admin_email),
+        ("admin_password", &config.admin_password),
+    ];
+    for (name, value) in settings {
+        if let Some(value) = value {
+            values.insert(name.to_owned(), value.clone());
+        }
+    }
+    let production = config.is_production();
+    let app_env = if production {
+        "production"
+    } else {
+        "development"
+    };
+    values.insert("app_env".to_owned(), app_env.to_owned());
+    values.extend(config.variables.iter().cloned());
+
+    if manifest.variables.contains_key(JWT_SECRET) {
+        let secret = values
+            .get(JWT_SECRET)
+            .cloned()
+            .or_else(|| env("SPIN_VARIABLE_JWT_SECRET"));
+        match secret {
+            Some(secret) if production && secret.len() < MIN_PRODUCTION_SECRET_BYTES => bail!(
+                "JWT_SECRET has {} bytes; production needs at least {MIN_PRODUCTION_SECRET_BYTES}",
+                secret.len()
+            ),
+            Some(_) => {}
+            None if production => {
+                bail!(
+                    "JWT_SECRET is required in production (at least {MIN_PRODUCTION_SECRET_BYTES} bytes)"
+                )
+            }
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is unset: signing tokens with a random development secret that dies with this process; set JWT_SECRET to keep sessions across restarts (production refuses to start without it)"
+                );
+                values.insert(JWT_SECRET.to_owned(), development_secret()?);
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// 256 random bits, hex: strong, and never the same twice.
+fn development_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a secret: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::LoadedManifest;
+
+    fn manifest() -> Manifest {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spin.toml");
+        std::fs::write(
+            &path,
+            r#"spin_manifest_version = 2
+[application]
+name = "t"
+[variables]
+jwt_secret = { required = true, secret = true }
+"#,
+        )
+        .unwrap();
+        LoadedManifest::load(&path).unwrap().manifest
+    }
+
+    fn config(production: bool, secret: Option<&str>) -> HostConfig {
+        let mut config = HostConfig::defaults("spin.toml", "data");
+        config.app_env = Some(if production { "production" } else { "dev" }.into());
+        config.jwt_secret = secret.map(str::to_owned);
+        config
+    }
+
+    #[test]
+    fn outside_production_a_missing_secret_becomes_a_random_one() {
+        let first = host_values(&manifest(), &config(false, None), |_| None).unwrap();
+        let second = host_values(&manifest(), &config(false, None), |_| None).unwrap();
+        assert_eq!(first[JWT_SECRET].len(), 64);
+        assert_ne!(first[JWT_SECRET], second[JWT_SECRET]);
+        assert_eq!(first["app_env"], "development");
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_secret() {
+        let err = host_values(&manifest(), &config(true, None), |_| None).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET is required"), "{err}");
+        let err =
+            host_values(&manifest(), &config(true, Some(&"x".repeat(31))), |_| None).unwrap_err();
+        assert!(err.to_string().contains("31 bytes"), "{err}");
+        assert!(
+            !err.to_string().contains("xxxx"),
+            "the secret never shows: {err}"
+        );
+        let values =
+            host_values(&manifest(), &config(true, Some(&"x".repeat(32))), |_| None).unwrap();
+        assert_eq!(values["app_env"], "production");
+    }
+
+    #[test]
+    fn a_secret_from_spin_variable_env_is_respected_and_checked() {
+        let env = |name: &str| (name == "SPIN_VARIABLE_JWT_SECRET").then(|| "short".to_owned());
+        let values = host_values(&manifest(), &config(false, None), env).unwrap();
+        assert!(
+            !values.contains_key(JWT_SECRET),
+            "left to SPIN_VARIABLE_JWT_SECRET"
+        );
+        assert!(host_values(&manifest(), &config(true, None), env).is_err());
+    }
+}
