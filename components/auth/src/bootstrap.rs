@@ -1,0 +1,71 @@
+//! The bootstrap Admin: when `admin_email` and `admin_password` are set,
+//! that account exists and has the Admin role.
+//!
+//! Idempotent and safe to race: the account is created with
+//! `INSERT ... ON CONFLICT DO NOTHING`, an existing account's password is
+//! never overwritten (changing the variable later does not reset it), and
+//! the Admin role is added only if missing, with a compare-and-set.
+
+use mhmanus_domain::auth::email::Email;
+use mhmanus_domain::auth::password;
+use mhmanus_domain::auth::policy::NewPassword;
+use mhmanus_domain::auth::role::{self, Role};
+
+use crate::settings::Settings;
+use crate::store::users::{self, NewUser};
+use crate::store::{Db, StoreError};
+
+const ADMIN_NAME: &str = "Administrator";
+
+pub async fn ensure_admin(db: &Db, settings: &Settings, now_ms: i64) -> Result<(), StoreError> {
+    if settings.admin_email.is_empty() || settings.admin_password.is_empty() {
+        return Ok(());
+    }
+    let email = match Email::parse(&settings.admin_email) {
+        Ok(email) => email,
+        Err(e) => {
+            eprintln!("auth: admin_email {}; no Admin is bootstrapped", e.message);
+            return Ok(());
+        }
+    };
+    let user = match users::by_email_key(db, email.key()).await? {
+        Some(user) => user,
+        None => {
+            if let Err(e) = NewPassword::parse(&settings.admin_password, &email, "admin_password") {
+                // Refusing would leave the service without an Admin; say it loudly.
+                eprintln!(
+                    "auth: warning: admin_password {}; change it after signing in",
+                    e.message
+                );
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            let hash = password::hash(&settings.admin_password);
+            users::insert(
+                db,
+                NewUser {
+                    id: &id,
+                    email: email.as_str(),
+                    email_key: email.key(),
+                    name: ADMIN_NAME,
+                    password_hash: &hash,
+                    roles_column: &role::to_column(&[Role::Admin, Role::User]),
+                    now_ms,
+                },
+            )
+            .await?;
+            // Ours, or another instance's that won the race.
+            match users::by_email_key(db, email.key()).await? {
+                Some(user) => user,
+                None => return Err(StoreError::new("the bootstrap Admin vanished")),
+            }
+        }
+    };
+    let mut roles = user.roles();
+    if !roles.contains(&Role::Admin) {
+        roles.push(Role::Admin);
+        let column = role::to_column(&roles);
+        users::replace_roles(db, &user.id, &user.roles_column, &column, now_ms).await?;
+        eprintln!("auth: gave the Admin role to the bootstrap account");
+    }
+    Ok(())
+}

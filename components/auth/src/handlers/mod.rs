@@ -1,0 +1,75 @@
+//! One handler per route; each gets the request's context and, if it reads
+//! one, the body.
+
+mod login;
+mod logout;
+mod profile;
+mod refresh;
+mod register;
+mod session;
+mod users;
+
+use std::cell::OnceCell;
+
+use http::HeaderMap;
+use spin_sdk::wasip3::http_compat::IncomingRequestBody;
+
+use crate::response::{Failure, Response};
+use crate::routes::Action;
+use crate::settings::Settings;
+use crate::store::{Db, StoreError};
+
+/// What every handler may use about the request being served.
+pub struct Ctx<'a> {
+    pub settings: &'a Settings,
+    pub headers: &'a HeaderMap,
+    /// The path as requested (the `instance` of problems).
+    pub path: &'a str,
+    /// The query string, without `?` (empty if none).
+    pub query: &'a str,
+    /// The request's one connection, opened on first use.
+    db: OnceCell<Db>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        settings: &'a Settings,
+        headers: &'a HeaderMap,
+        path: &'a str,
+        query: &'a str,
+    ) -> Self {
+        Ctx {
+            settings,
+            headers,
+            path,
+            query,
+            db: OnceCell::new(),
+        }
+    }
+
+    /// The connection, opened when a handler first needs it: requests
+    /// refused before that (bad body, bad token) never take one, and
+    /// registration does not hold one while it hashes the password.
+    pub async fn db(&self) -> Result<&Db, StoreError> {
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
+        let db = Db::open(&self.settings.database_url).await?;
+        Ok(self.db.get_or_init(|| db))
+    }
+}
+
+pub type Outcome = Result<Response, Failure>;
+
+pub async fn dispatch(ctx: &Ctx<'_>, action: Action, body: IncomingRequestBody) -> Outcome {
+    match action {
+        Action::Register => register::handle(ctx, body).await,
+        Action::Login => login::handle(ctx, body).await,
+        Action::Refresh => refresh::handle(ctx, body).await,
+        Action::Logout => logout::handle(ctx, body).await,
+        Action::ReadProfile => profile::read(ctx).await,
+        Action::UpdateProfile => profile::update(ctx, body).await,
+        Action::ListUsers => users::list(ctx).await,
+        Action::SetRoles { user_id } => users::set_roles(ctx, &user_id, body).await,
+    }
+}

@@ -1,0 +1,112 @@
+//! `GET /auth/profile` and `PATCH /auth/profile {name?, currentPassword?,
+//! newPassword?}` (bearer): the caller's own account.
+//!
+//! A password change needs the current password (a stolen access token
+//! alone cannot take the account over), counts a wrong one like a failed
+//! login, and ends every refresh session.
+
+use mhmanus_domain::auth::email::Email;
+use mhmanus_domain::auth::name::DisplayName;
+use mhmanus_domain::auth::password::{self, Verdict};
+use mhmanus_domain::auth::policy::NewPassword;
+use mhmanus_domain::validation::FieldError;
+use spin_sdk::wasip3::http_compat::IncomingRequestBody;
+
+use super::{Ctx, Outcome};
+use crate::fields::Fields;
+use crate::response::{self, Failure};
+use crate::store::tokens;
+use crate::store::users::{self, User};
+use crate::{auth_guard, clock, request, view};
+
+pub async fn read(ctx: &Ctx<'_>) -> Outcome {
+    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
+    let user = account(ctx, &claims.sub).await?;
+    Ok(response::json(200, &view::user(&user)))
+}
+
+pub async fn update(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
+    let object = request::json_object(ctx.headers, body, ctx.path).await?;
+    let mut fields = Fields::new(object, &["name", "currentPassword", "newPassword"]);
+    let name = fields.optional_string("name");
+    let current = fields.optional_string("currentPassword");
+    let new = fields.optional_string("newPassword");
+    let name = name.and_then(|raw| fields.check(DisplayName::parse(&raw)));
+    if fields.raw("name").is_none() && fields.raw("newPassword").is_none() {
+        fields.push(FieldError::new("name", "or newPassword is required"));
+    }
+    if new.is_some() && fields.raw("currentPassword").is_none() {
+        fields.push(FieldError::new(
+            "currentPassword",
+            "is required to change the password",
+        ));
+    }
+
+    let user = account(ctx, &claims.sub).await?;
+    let now_ms = clock::now_ms();
+    let new = match new {
+        Some(raw) => {
+            // Stored emails passed `Email::parse` at registration.
+            let email = Email::parse(&user.email).or_else(|_| Email::parse("x@x"));
+            match email {
+                Ok(email) => fields.check(NewPassword::parse(&raw, &email, "newPassword")),
+                Err(e) => fields.check(Err(e)),
+            }
+        }
+        None => None,
+    };
+    if let (Some(_), Some(current)) = (&new, &current)
+        && !current_password_matches(ctx, &user, current, now_ms).await?
+    {
+        fields.push(FieldError::new("currentPassword", "does not match"));
+    }
+    fields.finish(ctx.path)?;
+
+    let mut updated = None;
+    if let Some(name) = name {
+        updated = users::set_name(ctx.db().await?, &user.id, name.as_str(), now_ms).await?;
+    }
+    if let Some(new) = new {
+        let hash = password::hash(new.as_str());
+        updated = users::set_password(ctx.db().await?, &user.id, &hash, now_ms).await?;
+        tokens::revoke_all(ctx.db().await?, &user.id, now_ms).await?;
+    }
+    match updated {
+        Some(user) => Ok(response::json(200, &view::user(&user))),
+        None => Err(gone(ctx.path)),
+    }
+}
+
+/// The caller's account; a token whose account is gone is no longer valid.
+async fn account(ctx: &Ctx<'_>, id: &str) -> Result<User, Failure> {
+    users::by_id(ctx.db().await?, id)
+        .await?
+        .ok_or_else(|| gone(ctx.path))
+}
+
+fn gone(path: &str) -> Failure {
+    auth_guard::invalid_token(path, "the account no longer exists").into()
+}
+
+/// Checks the current password as login does: inside the slow-down delay it
+/// does not match (and does not count), a mismatch counts as a failure, a
+/// match clears nothing yet (the password change that follows does).
+async fn current_password_matches(
+    ctx: &Ctx<'_>,
+    user: &User,
+    current: &str,
+    now_ms: i64,
+) -> Result<bool, Failure> {
+    if now_ms < user.next_login_at {
+        password::verify_dummy(current);
+        return Ok(false);
+    }
+    match password::verify(current, &user.password_hash) {
+        Verdict::Match { .. } => Ok(true),
+        Verdict::Mismatch => {
+            users::record_failure(ctx.db().await?, &user.id, now_ms).await?;
+            Ok(false)
+        }
+    }
+}

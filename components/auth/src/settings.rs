@@ -1,0 +1,91 @@
+//! The component's configuration, from Spin variables.
+//!
+//! Read on every request: a handful of host calls cost nothing next to a
+//! password hash, and a runtime whose variables change (a secrets provider)
+//! is followed without a restart.
+
+use mhmanus_domain::auth::jwt::{
+    DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TTL_SECS, JwtSettings, SecretError,
+};
+use spin_sdk::variables;
+
+pub struct Settings {
+    /// Empty (or not PostgreSQL) means the default SQLite database.
+    pub database_url: String,
+    pub jwt: JwtSettings,
+    /// Both set: that account exists with the Admin role.
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+/// Why the component cannot serve. The text goes into a 503 problem, so it
+/// names variables, never their values.
+#[derive(Debug)]
+pub enum SettingsError {
+    Unreadable(&'static str),
+    Ttl,
+    Secret(SecretError),
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingsError::Unreadable(name) => write!(f, "the variable {name} cannot be read"),
+            SettingsError::Ttl => {
+                f.write_str("access_token_ttl_secs must be a positive whole number of seconds")
+            }
+            SettingsError::Secret(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+pub async fn load() -> Result<Settings, SettingsError> {
+    let database_url = variable("database_url").await?.trim().to_owned();
+    // Secrets are used byte for byte: trimming would sign with a different
+    // key than the host verifies with.
+    let secret = variable("jwt_secret").await?;
+    let issuer = or_default(variable("jwt_issuer").await?, DEFAULT_ISSUER);
+    let audience = or_default(variable("jwt_audience").await?, DEFAULT_AUDIENCE);
+    let ttl = variable("access_token_ttl_secs").await?;
+    let ttl_secs = match ttl.trim() {
+        "" => DEFAULT_TTL_SECS,
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|ttl| *ttl > 0)
+            .ok_or(SettingsError::Ttl)?,
+    };
+    let production = variable("app_env")
+        .await?
+        .trim()
+        .eq_ignore_ascii_case("production");
+    let jwt = JwtSettings::new(secret.as_bytes(), &issuer, &audience, ttl_secs, production)
+        .map_err(SettingsError::Secret)?;
+    Ok(Settings {
+        database_url,
+        jwt,
+        admin_email: variable("admin_email").await?.trim().to_owned(),
+        admin_password: variable("admin_password").await?,
+    })
+}
+
+/// An undefined variable is empty (the manifest gives defaults); any other
+/// failure means the runtime cannot tell us our configuration.
+async fn variable(name: &'static str) -> Result<String, SettingsError> {
+    match variables::get(name).await {
+        Ok(value) => Ok(value),
+        Err(variables::Error::Undefined(_)) => Ok(String::new()),
+        Err(e) => {
+            eprintln!("auth: variable {name}: {e:?}");
+            Err(SettingsError::Unreadable(name))
+        }
+    }
+}
+
+/// Empty (unset) means the documented default.
+fn or_default(value: String, default: &str) -> String {
+    match value.trim() {
+        "" => default.to_owned(),
+        text => text.to_owned(),
+    }
+}

@@ -1,0 +1,161 @@
+//! Schema migrations, applied by the component itself on the first request
+//! of each instance.
+//!
+//! Everything runs in one transaction on one connection, behind a lock that
+//! serialises instances starting at once: PostgreSQL takes a transaction-
+//! scoped advisory lock, SQLite `BEGIN IMMEDIATE` (the write lock; the host's
+//! busy timeout makes the second instance wait). The second instance then
+//! finds the versions already recorded and applies nothing.
+//!
+//! Migration files live in `migrations/<dialect>/NNNN_name.sql` and are
+//! compiled in. A file may hold several statements: it is split on `;`, so
+//! the files use `;` only as a statement terminator (no `;` in comments or
+//! string literals).
+
+use super::{Db, Dialect, StoreError, Val};
+
+/// One schema change, written for each dialect.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// In version order; append only.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts",
+    sqlite: include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
+    postgres: include_str!("../../../../migrations/postgres/0001_accounts.sql"),
+}];
+
+/// The key of the PostgreSQL advisory lock migrations hold: any fixed value
+/// works; the bytes of "mhmanus" and a 1 make one unlikely to clash.
+const ADVISORY_LOCK_KEY: i64 = i64::from_be_bytes(*b"mhmanus\x01");
+
+/// Applies every migration the database has not recorded yet.
+pub async fn run(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    let begin = match db.dialect() {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres => "BEGIN",
+    };
+    db.execute(begin, &[]).await?;
+    match apply_missing(db, now_ms).await {
+        Ok(()) => db.execute("COMMIT", &[]).await,
+        Err(e) => {
+            // Best effort: a connection that failed may refuse this too, and
+            // closing it rolls back anyway.
+            if let Err(rollback) = db.execute("ROLLBACK", &[]).await {
+                eprintln!("auth: rollback of failed migration failed: {rollback}");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn apply_missing(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    let create = match db.dialect() {
+        Dialect::Postgres => {
+            db.execute(
+                &format!("SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"),
+                &[],
+            )
+            .await?;
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+        }
+        Dialect::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+        }
+    };
+    db.execute(create, &[]).await?;
+    let applied = db
+        .query("SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| row.int(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    for migration in MIGRATIONS {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        let sql = match db.dialect() {
+            Dialect::Sqlite => migration.sqlite,
+            Dialect::Postgres => migration.postgres,
+        };
+        for statement in statements(sql) {
+            db.execute(statement, &[]).await.map_err(|e| {
+                StoreError::new(format!(
+                    "migration {} ({}) failed: {e}",
+                    migration.version, migration.name
+                ))
+            })?;
+        }
+        db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[
+                Val::Int(migration.version),
+                Val::from(migration.name),
+                Val::Int(now_ms),
+            ],
+        )
+        .await?;
+        eprintln!(
+            "auth: applied migration {} ({})",
+            migration.version, migration.name
+        );
+    }
+    Ok(())
+}
+
+/// The statements of a migration file: split on `;`, dropping pieces that
+/// hold only comments and blank lines.
+fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(';').map(str::trim).filter(|piece| {
+        piece
+            .lines()
+            .map(str::trim)
+            .any(|line| !line.is_empty() && !line.starts_with("--"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_split_into_statements() {
+        let split: Vec<&str> =
+            statements("-- a comment\nCREATE TABLE a (x INTEGER);\n\n-- tail\n").collect();
+        assert_eq!(split, ["-- a comment\nCREATE TABLE a (x INTEGER)"]);
+        for migration in MIGRATIONS {
+            for sql in [migration.sqlite, migration.postgres] {
+                // A stray ';' in a comment would cut a statement in two.
+                for statement in statements(sql) {
+                    let code = statement
+                        .lines()
+                        .map(str::trim)
+                        .find(|line| !line.is_empty() && !line.starts_with("--"));
+                    assert!(
+                        code.is_some_and(|line| line.starts_with("CREATE ")),
+                        "{}: {statement}",
+                        migration.name
+                    );
+                }
+            }
+            assert_eq!(
+                statements(migration.sqlite).count(),
+                statements(migration.postgres).count(),
+                "{}",
+                migration.name
+            );
+        }
+    }
+
+    #[test]
+    fn versions_increase() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+    }
+}

@@ -1,0 +1,210 @@
+//! The `users` table.
+
+use mhmanus_domain::auth::role::{self, Role};
+use mhmanus_domain::auth::throttle;
+
+use super::{Db, Row, StoreError, Val};
+
+/// An account as stored. `password_hash` never leaves the component.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    /// The stored column, canonical (see `role::to_column`).
+    pub roles_column: String,
+    pub failed_logins: i64,
+    pub next_login_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn roles(&self) -> Vec<Role> {
+        role::from_column(&self.roles_column)
+    }
+}
+
+/// What a new account is made of.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub email_key: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub roles_column: &'a str,
+    pub now_ms: i64,
+}
+
+/// The columns every query returns, in `from_row` order.
+const COLUMNS: &str = "id, email, name, password_hash, roles, failed_logins, next_login_at, \
+                       created_at, updated_at";
+
+fn from_row(row: &Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.text(0)?,
+        email: row.text(1)?,
+        name: row.text(2)?,
+        password_hash: row.text(3)?,
+        roles_column: row.text(4)?,
+        failed_logins: row.int(5)?,
+        next_login_at: row.int(6)?,
+        created_at: row.int(7)?,
+        updated_at: row.int(8)?,
+    })
+}
+
+fn one(row: Option<Row>) -> Result<Option<User>, StoreError> {
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_email_key(db: &Db, email_key: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email_key = $1");
+    one(db.query_opt(&sql, &[Val::from(email_key)]).await?)
+}
+
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    one(db.query_opt(&sql, &[Val::from(id)]).await?)
+}
+
+/// Creates the account unless its email key is taken; `None` means taken.
+/// One statement, so of two racing registrations exactly one wins.
+pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "INSERT INTO users (id, email, email_key, name, password_hash, roles, failed_logins, \
+         next_login_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $7) \
+         ON CONFLICT (email_key) DO NOTHING RETURNING {COLUMNS}"
+    );
+    let params = [
+        Val::from(new.id),
+        Val::from(new.email),
+        Val::from(new.email_key),
+        Val::from(new.name),
+        Val::from(new.password_hash),
+        Val::from(new.roles_column),
+        Val::Int(new.now_ms),
+    ];
+    one(db.query_opt(&sql, &params).await?)
+}
+
+/// Counts a failed password check and sets when the next attempt may count
+/// (`throttle::delay_ms` of the new count). The increment is atomic, so
+/// concurrent failures all count.
+pub async fn record_failure(db: &Db, id: &str, now_ms: i64) -> Result<(), StoreError> {
+    let row = db
+        .query_opt(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 \
+             RETURNING failed_logins",
+            &[Val::from(id)],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let failures = u32::try_from(row.int(0)?.max(0)).unwrap_or(u32::MAX);
+    let next = now_ms.saturating_add(throttle::delay_ms(failures));
+    db.execute(
+        "UPDATE users SET next_login_at = $1 WHERE id = $2",
+        &[Val::Int(next), Val::from(id)],
+    )
+    .await
+}
+
+/// A successful password check clears the slow-down.
+pub async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
+        &[Val::from(id)],
+    )
+    .await
+}
+
+/// Upgrades a hash (bcrypt, old parameters) after a successful login, only
+/// if the stored hash is still the one that was verified: a password change
+/// in between wins.
+pub async fn upgrade_hash(db: &Db, id: &str, old: &str, new: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+        &[Val::from(new), Val::from(id), Val::from(old)],
+    )
+    .await
+}
+
+/// A password change: the new hash, and a clean slow-down state.
+pub async fn set_password(
+    db: &Db,
+    id: &str,
+    hash: &str,
+    now_ms: i64,
+) -> Result<Option<User>, StoreError> {
+    let sql = format!(
+        "UPDATE users SET password_hash = $1, failed_logins = 0, next_login_at = 0, \
+         updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+    );
+    let params = [Val::from(hash), Val::Int(now_ms), Val::from(id)];
+    one(db.query_opt(&sql, &params).await?)
+}
+
+pub async fn set_name(
+    db: &Db,
+    id: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<Option<User>, StoreError> {
+    let sql =
+        format!("UPDATE users SET name = $1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}");
+    let params = [Val::from(name), Val::Int(now_ms), Val::from(id)];
+    one(db.query_opt(&sql, &params).await?)
+}
+
+pub async fn set_roles(
+    db: &Db,
+    id: &str,
+    roles_column: &str,
+    now_ms: i64,
+) -> Result<Option<User>, StoreError> {
+    let sql =
+        format!("UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}");
+    let params = [Val::from(roles_column), Val::Int(now_ms), Val::from(id)];
+    one(db.query_opt(&sql, &params).await?)
+}
+
+/// Sets the roles only if they are still `expected` (the bootstrap's
+/// read-modify-write, so a concurrent Admin change is not overwritten).
+pub async fn replace_roles(
+    db: &Db,
+    id: &str,
+    expected: &str,
+    roles_column: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 AND roles = $4",
+        &[
+            Val::from(roles_column),
+            Val::Int(now_ms),
+            Val::from(id),
+            Val::from(expected),
+        ],
+    )
+    .await
+}
+
+/// One page, oldest first (ties by id, so pages never overlap).
+pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<Vec<User>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+    db.query(&sql, &[Val::Int(limit), Val::Int(offset)])
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    match db.query_opt("SELECT COUNT(*) FROM users", &[]).await? {
+        Some(row) => row.int(0),
+        None => Ok(0),
+    }
+}
