@@ -1,3 +1,4 @@
 //! End to end: the `mhmanus-host` binary on an ephemeral port, real HTTP.
 
+mod auth;
 mod startup;

@@ -71,7 +71,7 @@ fn a_missing_wasm_is_one_readable_line() {
     std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
     let line = one_line_error(&start_failure(dir.path(), &[]));
     assert!(
-        line.contains("component health") && line.contains("does not exist"),
+        line.contains("component ") && line.contains(".wasm does not exist"),
         "{line}"
     );
 }

@@ -2,6 +2,7 @@
 //! in-process and answers requests, against SQLite, the real PostgreSQL and
 //! the real Redis on this machine.
 
+mod auth;
 mod faults;
 mod generations;
 mod health;

@@ -75,6 +75,24 @@ impl TestRuntime {
         .await
     }
 
+    /// Any request: `headers` as name/value pairs, `body` as given.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<bytes::Bytes>,
+    ) -> Reply {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "test.local");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(full_body(body)).unwrap()).await
+    }
+
     pub async fn send(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> Reply {
         let response = self
             .runtime

@@ -27,8 +27,7 @@ impl SpawnedHost {
         command
             .args(["up", "--listen", "127.0.0.1:0"])
             .current_dir(dir)
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
+            .envs_remove_host_settings()
             .env(
                 "COMPILE_CACHE_DIR",
                 crate::workspace_root().join("target/test-compile-cache"),
@@ -107,8 +106,7 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
     command
         .args(["up", "--listen", "127.0.0.1:0"])
         .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL");
+        .envs_remove_host_settings();
     for (key, value) in env {
         command.env(key, value);
     }
@@ -118,4 +116,27 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
         "the host started but should not have"
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The host's own environment variables, cleared so a developer's shell
+/// cannot change what a test sees.
+trait ClearHostSettings {
+    fn envs_remove_host_settings(&mut self) -> &mut Self;
+}
+
+impl ClearHostSettings for Command {
+    fn envs_remove_host_settings(&mut self) -> &mut Self {
+        for name in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "JWT_SECRET",
+            "ADMIN_EMAIL",
+            "ADMIN_PASSWORD",
+            "APP_ENV",
+            "NODE_ENV",
+        ] {
+            self.env_remove(name);
+        }
+        self
+    }
 }

@@ -1,0 +1,146 @@
+//! The bootstrap Admin and user administration.
+
+use mhmanus_tests::POSTGRES_URL;
+use serde_json::{Value, json};
+
+use super::{AuthApp, Database, PASSWORD, header, invalid_fields, problem, unique_email};
+
+const ADMIN_PASSWORD: &str = "admin passphrase for tests";
+
+async fn admin_app(database: Database) -> (AuthApp, String) {
+    let admin = unique_email();
+    let app = AuthApp::start_with(database, |config| {
+        config.admin_email = Some(admin.clone());
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+    })
+    .await;
+    (app, admin)
+}
+
+async fn token(app: &AuthApp, email: &str, password: &str) -> String {
+    let reply = app.login(email, password).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn set_roles(app: &AuthApp, token: &str, id: &str, roles: Value) -> mhmanus_tests::Reply {
+    app.json_call(
+        "PUT",
+        &format!("/v1/users/{id}/roles"),
+        &json!({"roles": roles}),
+        Some(token),
+    )
+    .await
+}
+
+async fn admin_bootstrap_and_role_management(database: Database) {
+    let (app, admin) = admin_app(database).await;
+    let admin_token = token(&app, &admin, ADMIN_PASSWORD).await;
+    let profile = app.get_with("/v1/auth/profile", &admin_token).await.json();
+    assert!(
+        profile["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Admin")),
+        "{profile}"
+    );
+
+    let (email, user) = app.register().await;
+    let user_token = token(&app, &email, PASSWORD).await;
+    let id = user["id"].as_str().unwrap();
+
+    // A User may not list users or change roles.
+    let reply = app.get_with("/v1/users", &user_token).await;
+    problem(&reply, 403);
+    assert!(header(&reply, "www-authenticate").contains("insufficient_scope"));
+    problem(
+        &set_roles(&app, &user_token, id, json!(["Admin"])).await,
+        403,
+    );
+
+    // An Admin may.
+    let reply = set_roles(&app, &admin_token, id, json!(["Developer", "User"])).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["roles"], json!(["User", "Developer"]));
+    let relogin = token(&app, &email, PASSWORD).await;
+    let profile = app.get_with("/v1/auth/profile", &relogin).await.json();
+    assert_eq!(profile["roles"], json!(["User", "Developer"]));
+
+    assert_eq!(
+        invalid_fields(&set_roles(&app, &admin_token, id, json!(["Root"])).await),
+        ["roles"]
+    );
+    assert_eq!(
+        invalid_fields(&set_roles(&app, &admin_token, id, json!([])).await),
+        ["roles"]
+    );
+    let missing = uuid::Uuid::new_v4().to_string();
+    problem(
+        &set_roles(&app, &admin_token, &missing, json!(["User"])).await,
+        404,
+    );
+
+    let reply = app
+        .get_with("/v1/users?page=1&perPage=2", &admin_token)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let page = reply.json();
+    assert_eq!(page["page"], 1);
+    assert_eq!(page["perPage"], 2);
+    assert!(page["total"].as_u64().unwrap() >= 2);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert!(!reply.body.contains("argon2"));
+    assert_eq!(
+        invalid_fields(&app.get_with("/v1/users?perPage=1000", &admin_token).await),
+        ["perPage"]
+    );
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_manages_roles_on_sqlite() {
+    admin_bootstrap_and_role_management(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_bootstrap_admin_manages_roles_on_postgres() {
+    admin_bootstrap_and_role_management(Database::Postgres).await;
+}
+
+/// Bootstrapping again (a restart, another instance) neither duplicates the
+/// account nor resets its password.
+#[tokio::test]
+async fn the_admin_bootstrap_is_idempotent() {
+    let admin = unique_email();
+    let first = AuthApp::start_with(Database::Postgres, |config| {
+        config.admin_email = Some(admin.clone());
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+    })
+    .await;
+    token(&first, &admin, ADMIN_PASSWORD).await;
+    let second = AuthApp::start_with(Database::Postgres, |config| {
+        config.admin_email = Some(admin.to_uppercase());
+        config.admin_password = Some("a different password now".into());
+    })
+    .await;
+    let admin_token = token(&second, &admin, ADMIN_PASSWORD).await;
+    assert_eq!(
+        second
+            .login(&admin, "a different password now")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(second.get_with("/v1/users", &admin_token).await.status, 200);
+    let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = db
+        .query_one(
+            "SELECT count(*) FROM users WHERE email_key = $1",
+            &[&admin.to_lowercase()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1);
+}

@@ -1,0 +1,105 @@
+//! Every bad request gets its own status as problem+json and changes nothing.
+
+use serde_json::json;
+
+use super::{AuthApp, Database, PASSWORD, header, invalid_fields, problem, unique_email};
+
+#[tokio::test]
+async fn malformed_wrong_type_and_oversized_bodies_are_refused() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    let json_header = [("content-type", "application/json")];
+
+    let reply = app
+        .runtime
+        .call("POST", "/v1/auth/register", &json_header, "{\"email\": ")
+        .await;
+    problem(&reply, 400);
+
+    let body = json!({"email": unique_email(), "password": PASSWORD, "name": "X"}).to_string();
+    let reply = app
+        .runtime
+        .call(
+            "POST",
+            "/v1/auth/register",
+            &[("content-type", "text/plain")],
+            body.clone(),
+        )
+        .await;
+    problem(&reply, 415);
+
+    let huge = json!({"email": "a".repeat(10 * 1024 * 1024), "password": PASSWORD, "name": "X"});
+    let reply = app
+        .runtime
+        .call("POST", "/v1/auth/register", &json_header, huge.to_string())
+        .await;
+    problem(&reply, 413);
+
+    // None of that registered anything; the well-formed request still can.
+    let reply = app
+        .runtime
+        .call("POST", "/v1/auth/register", &json_header, body)
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn invalid_fields_are_all_named_in_one_422() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    let reply = app
+        .post(
+            "/v1/auth/register",
+            &json!({"email": "not-an-email", "password": "short", "name": ""}),
+        )
+        .await;
+    let mut fields = invalid_fields(&reply);
+    fields.sort();
+    assert_eq!(fields, ["email", "name", "password"]);
+
+    let reply = app.post("/v1/auth/register", &json!({})).await;
+    let mut fields = invalid_fields(&reply);
+    fields.sort();
+    assert_eq!(fields, ["email", "name", "password"]);
+
+    let reply = app
+        .post("/v1/auth/login", &json!({"email": 42, "password": null}))
+        .await;
+    let mut fields = invalid_fields(&reply);
+    fields.sort();
+    assert_eq!(fields, ["email", "password"]);
+
+    let reply = app.post("/v1/auth/register", &json!(["a", "list"])).await;
+    assert!(reply.status == 400 || reply.status == 422, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    problem(&app.runtime.get("/v1/auth/nope").await, 404);
+    let reply = app.runtime.get("/v1/auth/login").await;
+    problem(&reply, 405);
+    assert!(header(&reply, "allow").contains("POST"));
+}
+
+/// A database that is down is a 503 problem, quickly, never a 500 or a hang.
+#[tokio::test]
+async fn an_unreachable_database_is_a_503() {
+    let app = AuthApp::start_with(Database::Sqlite, |config| {
+        config.variables.push((
+            "database_url".into(),
+            "postgres://postgres@127.0.0.1:1/postgres".into(),
+        ));
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let reply = app
+        .post(
+            "/v1/auth/register",
+            &json!({"email": unique_email(), "password": PASSWORD, "name": "X"}),
+        )
+        .await;
+    let problem = problem(&reply, 503);
+    assert!(!reply.body.contains("127.0.0.1"), "no internals: {problem}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let reply = app.login(&unique_email(), PASSWORD).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+}

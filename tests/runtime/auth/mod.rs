@@ -1,0 +1,159 @@
+//! `components/auth` under the native runtime, from the repository's
+//! spin.toml, against the default SQLite file and the real PostgreSQL.
+
+mod accounts;
+mod admin;
+mod errors;
+mod login;
+mod migrations;
+mod tokens;
+
+use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
+use mhmanus_tests::{POSTGRES_URL, Reply, TestRuntime};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "component-tests-secret-of-32-bytes-or-more";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Which database the component uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+pub struct AuthApp {
+    pub runtime: TestRuntime,
+}
+
+impl AuthApp {
+    pub async fn start(database: Database) -> AuthApp {
+        Self::start_with(database, |_| {}).await
+    }
+
+    pub async fn start_with(
+        database: Database,
+        configure: impl FnOnce(&mut mhmanus_host::config::HostConfig),
+    ) -> AuthApp {
+        let runtime = TestRuntime::start_repo(|config| {
+            config.jwt_secret = Some(SECRET.into());
+            if let Database::Postgres = database {
+                config.database_url = Some(POSTGRES_URL.into());
+            }
+            configure(config);
+        })
+        .await
+        .unwrap();
+        AuthApp { runtime }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.json_call("POST", path, body, None).await
+    }
+
+    pub async fn json_call(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Reply {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer));
+        }
+        self.runtime
+            .call(method, path, &headers, body.to_string())
+            .await
+    }
+
+    pub async fn get_with(&self, path: &str, token: &str) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.runtime
+            .call("GET", path, &[("authorization", &bearer)], "")
+            .await
+    }
+
+    /// Registers a fresh account and returns (email, user JSON).
+    pub async fn register(&self) -> (String, Value) {
+        let email = unique_email();
+        let reply = self
+            .post(
+                "/v1/auth/register",
+                &json!({"email": email, "password": PASSWORD, "name": "Test User"}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        (email, reply.json())
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/v1/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers and logs in: (email, login JSON).
+    pub async fn session(&self) -> (String, Value) {
+        let (email, _) = self.register().await;
+        let reply = self.login(&email, PASSWORD).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        (email, reply.json())
+    }
+}
+
+/// An address no other test (or earlier run against the shared PostgreSQL) uses.
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The settings the component signs with, for checking and forging tokens.
+pub fn jwt() -> JwtSettings {
+    JwtSettings::new(
+        SECRET.as_bytes(),
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        3600,
+        true,
+    )
+    .unwrap()
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
+    reply
+        .headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// Asserts a problem+json answer with `status` and returns it.
+pub fn problem(reply: &Reply, status: u16) -> Value {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.content_type(), "application/problem+json");
+    let problem = reply.json();
+    assert_eq!(problem["status"], status);
+    assert!(problem["title"].is_string());
+    problem
+}
+
+/// The field names a 422 problem lists.
+pub fn invalid_fields(reply: &Reply) -> Vec<String> {
+    let problem = problem(reply, 422);
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors member: {}", reply.body))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
