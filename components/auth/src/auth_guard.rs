@@ -23,29 +23,42 @@ pub fn authenticate(
         .and_then(bearer_token);
     let Some(token) = token else {
         // No credentials of our scheme: a challenge without an error code.
-        return Err(response::with_header(
-            response::problem(
-                Problem::new(401)
-                    .detail("a bearer access token is required")
-                    .instance(path),
-            ),
-            WWW_AUTHENTICATE,
-            &format!("Bearer realm=\"{REALM}\""),
+        return Err(unauthorized(
+            path,
+            "a bearer access token is required",
+            None,
         ));
     };
     jwt.verify(token)
         .map_err(|e| invalid_token(path, &e.to_string()))
 }
 
-/// 401 for a token that was presented but cannot be used.
+/// A 401 problem with its challenge. Every 401 of the component is built
+/// here, so every challenge names the realm. `error` is the RFC 6750 error
+/// code, for a token that was presented but cannot be used; none for
+/// missing or wrong credentials.
+pub fn unauthorized(path: &str, detail: &str, error: Option<&str>) -> Response {
+    let params = error
+        .map(|error| format!(", error=\"{error}\""))
+        .unwrap_or_default();
+    challenge(path, detail, &params)
+}
+
+/// 401 for an access token that was presented but cannot be used; the
+/// reason goes into `error_description` too.
 pub fn invalid_token(path: &str, description: &str) -> Response {
+    let params = format!(
+        ", error=\"invalid_token\", error_description=\"{}\"",
+        quoted_text(description)
+    );
+    challenge(path, description, &params)
+}
+
+fn challenge(path: &str, detail: &str, params: &str) -> Response {
     response::with_header(
-        response::problem(Problem::new(401).detail(description).instance(path)),
+        response::problem(Problem::new(401).detail(detail).instance(path)),
         WWW_AUTHENTICATE,
-        &format!(
-            "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{}\"",
-            quoted_text(description)
-        ),
+        &format!("Bearer realm=\"{REALM}\"{params}"),
     )
 }
 
@@ -74,4 +87,31 @@ fn quoted_text(text: &str) -> String {
             _ => ' ',
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge_of(response: &Response) -> &str {
+        response.headers()[WWW_AUTHENTICATE].to_str().unwrap()
+    }
+
+    #[test]
+    fn every_401_challenge_names_the_realm() {
+        let missing = unauthorized("/p", "invalid email or password", None);
+        assert_eq!(missing.status(), 401);
+        assert_eq!(challenge_of(&missing), "Bearer realm=\"mhmanus-edge\"");
+        let refresh = unauthorized("/p", "the refresh token is invalid", Some("invalid_token"));
+        assert_eq!(
+            challenge_of(&refresh),
+            "Bearer realm=\"mhmanus-edge\", error=\"invalid_token\""
+        );
+        let access = invalid_token("/p", "the token has \"expired\"");
+        assert_eq!(
+            challenge_of(&access),
+            "Bearer realm=\"mhmanus-edge\", error=\"invalid_token\", \
+             error_description=\"the token has  expired \""
+        );
+    }
 }

@@ -5,9 +5,14 @@
 //! `INSERT ... ON CONFLICT DO NOTHING`, an existing account's password is
 //! never overwritten (changing the variable later does not reset it), and
 //! the Admin role is added only if missing, with a compare-and-set.
+//!
+//! An existing account without the Admin role is promoted only if
+//! `admin_password` is its password: otherwise whoever registered that
+//! email first (anyone may register) would become Admin by it being named
+//! in the configuration.
 
 use mhmanus_domain::auth::email::Email;
-use mhmanus_domain::auth::password;
+use mhmanus_domain::auth::password::{self, Verdict};
 use mhmanus_domain::auth::policy::NewPassword;
 use mhmanus_domain::auth::role::{self, Role};
 
@@ -61,11 +66,27 @@ pub async fn ensure_admin(db: &Db, settings: &Settings, now_ms: i64) -> Result<(
         }
     };
     let mut roles = user.roles();
-    if !roles.contains(&Role::Admin) {
-        roles.push(Role::Admin);
-        let column = role::to_column(&roles);
-        users::replace_roles(db, &user.id, &user.roles_column, &column, now_ms).await?;
+    if roles.contains(&Role::Admin) {
+        return Ok(());
+    }
+    if !matches!(
+        password::verify(&settings.admin_password, &user.password_hash),
+        Verdict::Match { .. }
+    ) {
+        eprintln!(
+            "auth: warning: the account for admin_email exists and its password does not match \
+             admin_password; not promoting it"
+        );
+        return Ok(());
+    }
+    roles.push(Role::Admin);
+    let column = role::to_column(&roles);
+    if users::replace_roles(db, &user.id, &user.roles_column, &column, now_ms).await? {
         eprintln!("auth: gave the Admin role to the bootstrap account");
+    } else {
+        // Another instance, or an Admin, changed the roles since we read
+        // them; theirs stand.
+        eprintln!("auth: the bootstrap account's roles changed meanwhile; left them as they are");
     }
     Ok(())
 }

@@ -44,9 +44,12 @@ async fn handle(req: Request) -> Response {
     let settings = match settings::load().await {
         Ok(settings) => settings,
         Err(e) => {
+            // The reason is for the operator, not for clients (it may
+            // describe the secret, e.g. its length); it never holds a value.
+            eprintln!("auth: misconfigured: {e}");
             return response::problem(
                 Problem::new(503)
-                    .detail(format!("the service is misconfigured: {e}"))
+                    .detail("the service is misconfigured")
                     .instance(path),
             );
         }
@@ -72,7 +75,7 @@ async fn handle(req: Request) -> Response {
             );
         }
     };
-    let ctx = Ctx::new(
+    let mut ctx = Ctx::new(
         &settings,
         &parts.headers,
         path,
@@ -81,7 +84,7 @@ async fn handle(req: Request) -> Response {
     if let Err(e) = ensure_ready(&ctx).await {
         return response::unavailable(e, path);
     }
-    match handlers::dispatch(&ctx, action, body).await {
+    match handlers::dispatch(&mut ctx, action, body).await {
         Ok(response) => response,
         Err(failure) => failure.into_response(path),
     }

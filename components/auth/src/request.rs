@@ -1,10 +1,11 @@
 //! Reading a JSON request body: size limit, media type, then syntax.
 //!
-//! Order of refusals: a declared `content-length` over the limit is 413
+//! Every route that reads a body needs one, so the rules do not depend on
+//! whether it is empty. Order of refusals: a declared `content-length` over
+//! the limit is 413; a `content-type` that is absent or not JSON is 415, both
 //! before anything is read; the body is then read only up to the limit (413
-//! past it, so a client cannot make us buffer megabytes); a non-empty body
-//! that is not JSON by its media type is 415; one that does not parse, or is
-//! not an object, is 400.
+//! past it, so a client cannot make us buffer megabytes); one that is empty,
+//! does not parse, or is not an object, is 400.
 
 use http::HeaderMap;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -27,10 +28,6 @@ pub async fn json_object(
     if declared_length(headers).is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         return Err(too_large(path));
     }
-    let bytes = read_limited(body, path).await?;
-    if bytes.is_empty() {
-        return Err(bad_request(path, "the request body must be a JSON object"));
-    }
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -38,9 +35,13 @@ pub async fn json_object(
     if !is_json_media_type(content_type) {
         return Err(response::problem(
             Problem::new(415)
-                .detail("the request body must be application/json")
+                .detail("send the request body as application/json")
                 .instance(path),
         ));
+    }
+    let bytes = read_limited(body, path).await?;
+    if bytes.is_empty() {
+        return Err(bad_request(path, "the request body must be a JSON object"));
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(object)) => Ok(object),

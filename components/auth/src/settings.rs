@@ -18,8 +18,9 @@ pub struct Settings {
     pub admin_password: String,
 }
 
-/// Why the component cannot serve. The text goes into a 503 problem, so it
-/// names variables, never their values.
+/// Why the component cannot serve. The text goes to the log only (clients
+/// get a 503 that says just "misconfigured"); even there it names variables
+/// and describes them, never giving their values.
 #[derive(Debug)]
 pub enum SettingsError {
     Unreadable(&'static str),

@@ -37,6 +37,7 @@ async fn admin_bootstrap_and_role_management(database: Database) {
     let (app, admin) = admin_app(database).await;
     let admin_token = token(&app, &admin, ADMIN_PASSWORD).await;
     let profile = app.get_with("/v1/auth/profile", &admin_token).await.json();
+    let admin_id = profile["id"].as_str().unwrap().to_owned();
     assert!(
         profile["roles"]
             .as_array()
@@ -74,6 +75,12 @@ async fn admin_bootstrap_and_role_management(database: Database) {
         invalid_fields(&set_roles(&app, &admin_token, id, json!([])).await),
         ["roles"]
     );
+    // Not even an Admin changes their own roles (no self-grant, no lock-out).
+    problem(
+        &set_roles(&app, &admin_token, &admin_id, json!(["User"])).await,
+        403,
+    );
+
     let missing = uuid::Uuid::new_v4().to_string();
     problem(
         &set_roles(&app, &admin_token, &missing, json!(["User"])).await,
@@ -143,4 +150,34 @@ async fn the_admin_bootstrap_is_idempotent() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
+}
+
+/// An account someone registered under the admin address before the
+/// operator configured it is not promoted unless it has that password.
+#[tokio::test]
+async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
+    let admin = unique_email();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    let early =
+        AuthApp::start_with(Database::Sqlite, |config| config.data_dir = data.clone()).await;
+    let reply = early
+        .post(
+            "/v1/auth/register",
+            &json!({"email": admin, "password": PASSWORD, "name": "Squatter"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    drop(early);
+
+    let app = AuthApp::start_with(Database::Sqlite, |config| {
+        config.data_dir = data;
+        config.admin_email = Some(admin.clone());
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+    })
+    .await;
+    let squatter = token(&app, &admin, PASSWORD).await;
+    let profile = app.get_with("/v1/auth/profile", &squatter).await.json();
+    assert_eq!(profile["roles"], json!(["User"]));
+    problem(&app.get_with("/v1/users", &squatter).await, 403);
 }

@@ -2,6 +2,7 @@
 
 use futures::future::join_all;
 use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
+use mhmanus_domain::auth::refresh;
 use mhmanus_domain::auth::role::Role;
 use serde_json::{Value, json};
 
@@ -30,11 +31,19 @@ async fn rotation_and_reuse_detection(database: Database) {
     let token = text(&rotated["access_token"]);
     assert_eq!(app.get_with("/v1/auth/profile", token).await.status, 200);
 
-    // The rotated-away token is dead, and presenting it kills its family.
+    // At once, the rotated-away token is a duplicate: refused, the family lives.
     let reply = refresh(&app, first).await;
     problem(&reply, 401);
     assert!(header(&reply, "www-authenticate").contains("invalid_token"));
-    problem(&refresh(&app, second).await, 401);
+    let reply = refresh(&app, second).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let third = reply.json();
+
+    // Past the grace it is reuse of a copy: the whole family dies.
+    let grace = refresh::REUSE_GRACE_MS as u64 + 100;
+    tokio::time::sleep(std::time::Duration::from_millis(grace)).await;
+    problem(&refresh(&app, first).await, 401);
+    problem(&refresh(&app, text(&third["refresh_token"])).await, 401);
 }
 
 #[tokio::test]

@@ -2,22 +2,20 @@
 //!
 //! Every refusal is the same 401, byte for byte, and costs one password
 //! verification: an unknown email, a wrong password and a slowed-down
-//! account cannot be told apart, by body or by timing.
+//! account cannot be told apart, by body or by timing (see `credentials`).
 
-use http::header::WWW_AUTHENTICATE;
 use mhmanus_domain::auth::email::key_of;
-use mhmanus_domain::auth::password::{self, Verdict};
-use mhmanus_domain::problem::Problem;
+use mhmanus_domain::auth::password;
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
+use super::credentials::{self, Check};
 use super::{Ctx, Outcome, session};
-use crate::auth_guard::REALM;
 use crate::fields::Fields;
-use crate::response::{self, Response};
+use crate::response::Response;
 use crate::store::{tokens, users};
-use crate::{clock, request};
+use crate::{auth_guard, clock, request};
 
-pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["email", "password"]);
     let email = fields.required_string("email");
@@ -28,45 +26,27 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     fields.finish(ctx.path)?;
 
     let now_ms = clock::now_ms();
+    // The lookup's connection is released before any verification (by
+    // `credentials`); the writes below open a new one.
     let Some(user) = users::by_email_key(ctx.db().await?, &key_of(&email)).await? else {
-        password::verify_dummy(&password);
+        credentials::refuse(ctx, &password);
         return Err(refused(ctx.path).into());
     };
-    // Inside the slow-down delay not even the right password counts, and
-    // the attempt does not extend the delay.
-    if now_ms < user.next_login_at {
-        password::verify_dummy(&password);
+    let Check::Verified { rehash } = credentials::check(ctx, &user, &password, now_ms).await?
+    else {
         return Err(refused(ctx.path).into());
+    };
+    if rehash {
+        // Hashing costs what verifying does: not on a held connection either.
+        ctx.release_db();
+        let upgraded = password::hash(&password);
+        users::upgrade_hash(ctx.db().await?, &user.id, &user.password_hash, &upgraded).await?;
     }
-    match password::verify(&password, &user.password_hash) {
-        Verdict::Mismatch => {
-            users::record_failure(ctx.db().await?, &user.id, now_ms).await?;
-            Err(refused(ctx.path).into())
-        }
-        Verdict::Match { rehash } => {
-            if user.failed_logins != 0 || user.next_login_at != 0 {
-                users::reset_failures(ctx.db().await?, &user.id).await?;
-            }
-            if rehash {
-                let upgraded = password::hash(&password);
-                users::upgrade_hash(ctx.db().await?, &user.id, &user.password_hash, &upgraded)
-                    .await?;
-            }
-            tokens::delete_expired(ctx.db().await?, &user.id, now_ms).await?;
-            session::issue(ctx, &user, None, now_ms).await
-        }
-    }
+    tokens::delete_expired(ctx.db().await?, &user.id, now_ms).await?;
+    session::issue(ctx, &user, None, now_ms).await
 }
 
 /// The one answer to every bad credential.
 fn refused(path: &str) -> Response {
-    response::with_header(
-        response::problem(
-            Problem::new(401)
-                .detail("invalid email or password")
-                .instance(path),
-        ),
-        WWW_AUTHENTICATE,
-        &format!("Bearer realm=\"{REALM}\""),
-    )
+    auth_guard::unauthorized(path, "invalid email or password", None)
 }

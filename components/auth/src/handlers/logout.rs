@@ -1,5 +1,6 @@
 //! `POST /auth/logout {refresh_token} | {all: true}` (bearer): revokes the
-//! presented refresh token of the caller, or all of the caller's.
+//! presented refresh token of the caller, which ends its session (its whole
+//! family, see `store::tokens`), or all of the caller's.
 //!
 //! Always 204 once authenticated, whether or not a token matched: logout is
 //! idempotent and tells nothing about tokens that are not the caller's.

@@ -1,6 +1,7 @@
 //! One handler per route; each gets the request's context and, if it reads
 //! one, the body.
 
+mod credentials;
 mod login;
 mod logout;
 mod profile;
@@ -27,7 +28,8 @@ pub struct Ctx<'a> {
     pub path: &'a str,
     /// The query string, without `?` (empty if none).
     pub query: &'a str,
-    /// The request's one connection, opened on first use.
+    /// The request's connection, opened on first use (and again after
+    /// `release_db`).
     db: OnceCell<Db>,
 }
 
@@ -57,11 +59,21 @@ impl<'a> Ctx<'a> {
         let db = Db::open(&self.settings.database_url).await?;
         Ok(self.db.get_or_init(|| db))
     }
+
+    /// Closes the connection (if open) before a slow, CPU-only step, such as
+    /// verifying a password: with PostgreSQL every open connection is one of
+    /// a limited pool, and concurrent logins holding theirs through argon2
+    /// would exhaust it. The next `db()` opens a new one.
+    pub fn release_db(&mut self) {
+        drop(self.db.take());
+    }
 }
 
 pub type Outcome = Result<Response, Failure>;
 
-pub async fn dispatch(ctx: &Ctx<'_>, action: Action, body: IncomingRequestBody) -> Outcome {
+/// `ctx` is mutable only so that the handlers that verify passwords can
+/// release its connection meanwhile.
+pub async fn dispatch(ctx: &mut Ctx<'_>, action: Action, body: IncomingRequestBody) -> Outcome {
     match action {
         Action::Register => register::handle(ctx, body).await,
         Action::Login => login::handle(ctx, body).await,

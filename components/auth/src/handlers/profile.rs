@@ -2,16 +2,18 @@
 //! newPassword?}` (bearer): the caller's own account.
 //!
 //! A password change needs the current password (a stolen access token
-//! alone cannot take the account over), counts a wrong one like a failed
-//! login, and ends every refresh session.
+//! alone cannot take the account over), checked exactly as login checks it
+//! (same slow-down, a wrong one counts as a failed login), and ends every
+//! refresh session.
 
 use mhmanus_domain::auth::email::Email;
 use mhmanus_domain::auth::name::DisplayName;
-use mhmanus_domain::auth::password::{self, Verdict};
+use mhmanus_domain::auth::password;
 use mhmanus_domain::auth::policy::NewPassword;
 use mhmanus_domain::validation::FieldError;
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
+use super::credentials::{self, Check};
 use super::{Ctx, Outcome};
 use crate::fields::Fields;
 use crate::response::{self, Failure};
@@ -25,7 +27,7 @@ pub async fn read(ctx: &Ctx<'_>) -> Outcome {
     Ok(response::json(200, &view::user(&user)))
 }
 
-pub async fn update(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["name", "currentPassword", "newPassword"]);
@@ -57,18 +59,22 @@ pub async fn update(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
         None => None,
     };
     if let (Some(_), Some(current)) = (&new, &current)
-        && !current_password_matches(ctx, &user, current, now_ms).await?
+        && credentials::check(ctx, &user, current, now_ms).await? == Check::Refused
     {
         fields.push(FieldError::new("currentPassword", "does not match"));
     }
     fields.finish(ctx.path)?;
 
+    // Hashed before the writes, on no held connection (as in `credentials`).
+    let hash = new.map(|new| {
+        ctx.release_db();
+        password::hash(new.as_str())
+    });
     let mut updated = None;
     if let Some(name) = name {
         updated = users::set_name(ctx.db().await?, &user.id, name.as_str(), now_ms).await?;
     }
-    if let Some(new) = new {
-        let hash = password::hash(new.as_str());
+    if let Some(hash) = hash {
         updated = users::set_password(ctx.db().await?, &user.id, &hash, now_ms).await?;
         tokens::revoke_all(ctx.db().await?, &user.id, now_ms).await?;
     }
@@ -87,26 +93,4 @@ async fn account(ctx: &Ctx<'_>, id: &str) -> Result<User, Failure> {
 
 fn gone(path: &str) -> Failure {
     auth_guard::invalid_token(path, "the account no longer exists").into()
-}
-
-/// Checks the current password as login does: inside the slow-down delay it
-/// does not match (and does not count), a mismatch counts as a failure, a
-/// match clears nothing yet (the password change that follows does).
-async fn current_password_matches(
-    ctx: &Ctx<'_>,
-    user: &User,
-    current: &str,
-    now_ms: i64,
-) -> Result<bool, Failure> {
-    if now_ms < user.next_login_at {
-        password::verify_dummy(current);
-        return Ok(false);
-    }
-    match password::verify(current, &user.password_hash) {
-        Verdict::Match { .. } => Ok(true),
-        Verdict::Mismatch => {
-            users::record_failure(ctx.db().await?, &user.id, now_ms).await?;
-            Ok(false)
-        }
-    }
 }

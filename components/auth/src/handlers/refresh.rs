@@ -3,18 +3,26 @@
 //! A token works once: using it marks it rotated and issues a successor in
 //! the same family. Presenting a rotated token again means it was copied,
 //! so the whole family is revoked (RFC 9700 section 4.14), ending the
-//! session of whoever holds the successor too.
+//! session of whoever holds the successor too. A family with any revoked
+//! token is dead: a rotation that finds its family revoked meanwhile
+//! revokes the successor it just stored and is refused (`store::tokens`).
+//!
+//! One exception to reuse detection: a rotated token presented again
+//! within `refresh::REUSE_GRACE_MS` of its rotation is refused without
+//! revoking the family. That is a duplicate of the rotating request (a
+//! client retrying, parallel requests), and revoking would make the
+//! rotation in flight fail too and leave the client with nothing. A copy
+//! used within that grace goes undetected; any later use is detected (the
+//! "reuse interval" / "grace period" of common identity providers).
 
-use http::header::WWW_AUTHENTICATE;
 use mhmanus_domain::auth::refresh;
-use mhmanus_domain::problem::Problem;
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
 use super::{Ctx, Outcome, session};
 use crate::fields::Fields;
-use crate::response::{self, Response};
+use crate::response::Response;
 use crate::store::{tokens, users};
-use crate::{clock, request};
+use crate::{auth_guard, clock, request};
 
 pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
@@ -33,24 +41,22 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
         };
         return session::issue(ctx, &user, Some(family_id), now_ms).await;
     }
-    if let Some((Some(_rotated_at), family_id)) =
-        tokens::state(ctx.db().await?, &token_hash).await?
+    if let Some(spent) = tokens::state(ctx.db().await?, &token_hash).await?
+        && spent
+            .rotated_at
+            .is_some_and(|at| now_ms - at >= refresh::REUSE_GRACE_MS)
     {
         eprintln!("auth: a rotated refresh token was reused; revoking its family");
-        tokens::revoke_family(ctx.db().await?, &family_id, now_ms).await?;
+        tokens::revoke_family(ctx.db().await?, &spent.family_id, now_ms).await?;
     }
     Err(refused(ctx.path).into())
 }
 
 /// Unknown, expired, revoked or reused: one answer.
-fn refused(path: &str) -> Response {
-    response::with_header(
-        response::problem(
-            Problem::new(401)
-                .detail("the refresh token is invalid, expired or revoked")
-                .instance(path),
-        ),
-        WWW_AUTHENTICATE,
-        "Bearer error=\"invalid_token\"",
+pub(super) fn refused(path: &str) -> Response {
+    auth_guard::unauthorized(
+        path,
+        "the refresh token is invalid, expired or revoked",
+        Some("invalid_token"),
     )
 }

@@ -3,6 +3,7 @@
 //!
 //! The role check reads the verified token's claims: an Admin whose role was
 //! just removed keeps it until the access token expires (at most its TTL).
+//! An Admin cannot change their own roles: 403.
 
 use mhmanus_domain::auth::role::{self, Role};
 use mhmanus_domain::problem::Problem;
@@ -39,6 +40,17 @@ pub async fn list(ctx: &Ctx<'_>) -> Outcome {
 pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) -> Outcome {
     let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
     auth_guard::require_role(&claims, Role::Admin, ctx.path)?;
+    // Granting oneself roles is not administration, and an Admin removing
+    // their own Admin role could leave the service with none. Not a scope
+    // problem (the caller has the role), so no insufficient_scope challenge.
+    if user_id == claims.sub {
+        return Err(response::problem(
+            Problem::new(403)
+                .detail("an Admin cannot change their own roles")
+                .instance(ctx.path),
+        )
+        .into());
+    }
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["roles"]);
     let roles = match roles_of(fields.raw("roles")) {

@@ -5,10 +5,15 @@
 //! numbered parameters). Parameters and row values are a tiny enum, so the
 //! queries in `users` and `tokens` never see which database they run on.
 //!
-//! Every operation that can race (registration, refresh-token rotation) is
-//! one statement (`INSERT ... ON CONFLICT DO NOTHING RETURNING`,
-//! `UPDATE ... WHERE <still valid> RETURNING`), so the database decides the
-//! winner; nothing here checks and then acts.
+//! Statements run one at a time, each in its own implicit transaction (only
+//! migrations open one). Where requests race, one statement decides the
+//! winner: `INSERT ... ON CONFLICT DO NOTHING RETURNING` (registration),
+//! `UPDATE ... WHERE <still as read> RETURNING` (refresh-token rotation, the
+//! slow-down's claim of an attempt, the bootstrap's role change). The few
+//! sequences of statements that can interleave with another request
+//! (a rotation's insert against a revocation; counting failed logins below
+//! the slow-down threshold) say in their documentation why the outcome is
+//! still safe, in `tokens` and `users`.
 
 pub mod migrate;
 pub mod tokens;
@@ -132,7 +137,14 @@ impl Db {
         if is_postgres(database_url) {
             Ok(Db::Postgres(pg::Connection::open(database_url).await?))
         } else {
-            Ok(Db::Sqlite(sqlite::Connection::open_default().await?))
+            let db = Db::Sqlite(sqlite::Connection::open_default().await?);
+            // SQLite enforces foreign keys (and so `ON DELETE CASCADE`) only
+            // when each connection asks; PostgreSQL always does. It must be
+            // set outside a transaction, which a fresh connection is (and
+            // so cannot be turned off inside a migration: one that rebuilds
+            // a referenced table must allow for it).
+            db.execute("PRAGMA foreign_keys = ON", &[]).await?;
+            Ok(db)
         }
     }
 

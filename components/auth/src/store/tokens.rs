@@ -1,5 +1,16 @@
 //! The `refresh_tokens` table: only SHA-256 hashes of the tokens, grouped in
 //! families (one login and all its rotations).
+//!
+//! A family with any revoked token is dead. Rotation marks the used token
+//! `rotated_at` and never `revoked_at`, so a healthy family has no revoked
+//! row; every revocation (reuse detection, logout, logout everywhere, a
+//! password change) sets `revoked_at` on at least one row of each family it
+//! ends. Logging out with one token of a family thus ends the whole family,
+//! which is what logging out of that session means.
+//!
+//! Rotation is two statements (mark the old token, insert its successor),
+//! and a revocation may run between them; `insert_successor` and the
+//! revocations below are written so that the successor never outlives it.
 
 use super::{Db, StoreError, Val};
 
@@ -46,28 +57,82 @@ pub async fn rotate(
     row.map(|row| Ok((row.text(0)?, row.text(1)?))).transpose()
 }
 
-/// What became of a token that did not rotate: (rotated_at, family id).
-pub async fn state(db: &Db, token_hash: &str) -> Result<Option<(Option<i64>, String)>, StoreError> {
+/// Stores the successor of a token that `rotate` just marked, then checks
+/// that its family is still alive. If a revocation reached the family in the
+/// meantime the successor is revoked too and `false` returned: the caller
+/// must refuse, as for an invalid token.
+///
+/// The check runs after the insert has committed, as its own statement, so
+/// it sees every revocation that committed before the successor did; the
+/// revocations that commit later are the ones `revoke` catches by running
+/// twice (see there).
+pub async fn insert_successor(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    family_id: &str,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    insert(db, token_hash, user_id, family_id, now_ms, expires_at).await?;
+    let dead = db
+        .query_opt(
+            "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1",
+            &[Val::from(family_id)],
+        )
+        .await?
+        .is_some();
+    if dead {
+        db.execute(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2 \
+             AND revoked_at IS NULL",
+            &[Val::Int(now_ms), Val::from(token_hash)],
+        )
+        .await?;
+    }
+    Ok(!dead)
+}
+
+/// What is known about a token that did not rotate.
+pub struct Spent {
+    pub family_id: String,
+    /// When it was used, if it was: presenting it again is reuse, or a
+    /// duplicate of a request still in flight.
+    pub rotated_at: Option<i64>,
+}
+
+/// What became of a token that did not rotate, if it exists.
+pub async fn state(db: &Db, token_hash: &str) -> Result<Option<Spent>, StoreError> {
     let row = db
         .query_opt(
             "SELECT rotated_at, family_id FROM refresh_tokens WHERE token_hash = $1",
             &[Val::from(token_hash)],
         )
         .await?;
-    row.map(|row| Ok((row.opt_int(0)?, row.text(1)?)))
-        .transpose()
+    row.map(|row| {
+        Ok(Spent {
+            rotated_at: row.opt_int(0)?,
+            family_id: row.text(1)?,
+        })
+    })
+    .transpose()
 }
 
 /// Ends every live token of a family (reuse of a rotated token, RFC 9700 4.14).
 pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
-    db.execute(
+    revoke(
+        db,
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
         &[Val::Int(now_ms), Val::from(family_id)],
     )
     .await
 }
 
-/// Ends one token, only if it belongs to `user_id` (logout).
+/// Ends one token, only if it belongs to `user_id` (logout), and with it its
+/// family (see the module documentation). Not run twice, as it could not
+/// help: it matches this one token only. If a rotation of that token races
+/// with its logout and issues a successor anyway, the successor cannot be
+/// rotated again, because its family now has a revoked row.
 pub async fn revoke_one(
     db: &Db,
     token_hash: &str,
@@ -84,11 +149,33 @@ pub async fn revoke_one(
 
 /// Ends every token of the account (logout everywhere, password change).
 pub async fn revoke_all(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
-    db.execute(
+    revoke(
+        db,
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
         &[Val::Int(now_ms), Val::from(user_id)],
     )
     .await
+}
+
+/// Runs a revocation that must also end a successor being inserted by a
+/// concurrent rotation, by running the same UPDATE twice in a row.
+///
+/// On PostgreSQL (READ COMMITTED: each statement sees what committed before
+/// it started) a successor that committed before the second UPDATE started
+/// is revoked by it. One that committed later was inserted after the first
+/// UPDATE had committed, and that UPDATE revoked at least one row of its
+/// family (the token it rotated from, which is marked rotated, not revoked);
+/// so the rotation's check in `insert_successor`, which starts only after
+/// its insert committed, sees a revoked row and revokes its own successor.
+/// Either way the successor dies.
+///
+/// On SQLite writes are serialised: the insert commits either before the
+/// first UPDATE (which then revokes it) or after it (and the check sees the
+/// revoked rows), so the first UPDATE alone suffices and the second changes
+/// nothing.
+async fn revoke(db: &Db, sql: &str, params: &[Val]) -> Result<(), StoreError> {
+    db.execute(sql, params).await?;
+    db.execute(sql, params).await
 }
 
 /// Drops the account's expired tokens: past expiry they can neither be used

@@ -1,7 +1,6 @@
 //! The `users` table.
 
 use mhmanus_domain::auth::role::{self, Role};
-use mhmanus_domain::auth::throttle;
 
 use super::{Db, Row, StoreError, Val};
 
@@ -89,27 +88,48 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreErro
     one(db.query_opt(&sql, &params).await?)
 }
 
-/// Counts a failed password check and sets when the next attempt may count
-/// (`throttle::delay_ms` of the new count). The increment is atomic, so
-/// concurrent failures all count.
-pub async fn record_failure(db: &Db, id: &str, now_ms: i64) -> Result<(), StoreError> {
-    let row = db
-        .query_opt(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 \
-             RETURNING failed_logins",
-            &[Val::from(id)],
-        )
-        .await?;
-    let Some(row) = row else {
-        return Ok(());
-    };
-    let failures = u32::try_from(row.int(0)?.max(0)).unwrap_or(u32::MAX);
-    let next = now_ms.saturating_add(throttle::delay_ms(failures));
+/// Counts a failed password check of an account that is not throttled, in
+/// one statement, so concurrent failures all count.
+///
+/// `next_login_at` is computed by the caller from the count it read; the
+/// `CASE` keeps the stored delay from going backwards when a concurrent
+/// failure already set a later one (`GREATEST`/`MAX` differ between the two
+/// dialects, `CASE` is the same in both).
+pub async fn record_failure(db: &Db, id: &str, next_login_at: i64) -> Result<(), StoreError> {
     db.execute(
-        "UPDATE users SET next_login_at = $1 WHERE id = $2",
-        &[Val::Int(next), Val::from(id)],
+        "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
+         CASE WHEN next_login_at > $1 THEN next_login_at ELSE $1 END WHERE id = $2",
+        &[Val::Int(next_login_at), Val::from(id)],
     )
     .await
+}
+
+/// Claims the one attempt a throttled account gets per window, before its
+/// password is verified: counts it as a failure in advance and starts the
+/// next window. A compare-and-set on the state the caller read, so of
+/// concurrent attempts in one window exactly one gets `true`; the others,
+/// and any attempt after a concurrent change, get `false`.
+pub async fn claim_attempt(
+    db: &Db,
+    user: &User,
+    now_ms: i64,
+    next_login_at: i64,
+) -> Result<bool, StoreError> {
+    let row = db
+        .query_opt(
+            "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = $1 \
+             WHERE id = $2 AND failed_logins = $3 AND next_login_at = $4 \
+             AND next_login_at <= $5 RETURNING id",
+            &[
+                Val::Int(next_login_at),
+                Val::from(user.id.as_str()),
+                Val::Int(user.failed_logins),
+                Val::Int(user.next_login_at),
+                Val::Int(now_ms),
+            ],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// A successful password check clears the slow-down.
@@ -172,24 +192,28 @@ pub async fn set_roles(
 }
 
 /// Sets the roles only if they are still `expected` (the bootstrap's
-/// read-modify-write, so a concurrent Admin change is not overwritten).
+/// read-modify-write, so a concurrent Admin change is not overwritten);
+/// `false` when they were not.
 pub async fn replace_roles(
     db: &Db,
     id: &str,
     expected: &str,
     roles_column: &str,
     now_ms: i64,
-) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 AND roles = $4",
-        &[
-            Val::from(roles_column),
-            Val::Int(now_ms),
-            Val::from(id),
-            Val::from(expected),
-        ],
-    )
-    .await
+) -> Result<bool, StoreError> {
+    let row = db
+        .query_opt(
+            "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 AND roles = $4 \
+             RETURNING id",
+            &[
+                Val::from(roles_column),
+                Val::Int(now_ms),
+                Val::from(id),
+                Val::from(expected),
+            ],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// One page, oldest first (ties by id, so pages never overlap).

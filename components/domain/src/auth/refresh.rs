@@ -7,6 +7,10 @@ use sha2::{Digest, Sha256};
 
 pub const TTL_SECS: i64 = 14 * 24 * 60 * 60;
 
+/// How long after its rotation a token presented again counts as a
+/// duplicate of the rotating request rather than as reuse of a copy.
+pub const REUSE_GRACE_MS: i64 = 2_000;
+
 /// A new token (43 base64url characters) and the hash to store.
 ///
 /// A plain SHA-256 (no salt, no slow hash) is enough: the token carries 256

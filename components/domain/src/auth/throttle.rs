@@ -24,9 +24,50 @@ pub fn delay_ms(failures: u32) -> i64 {
         .min(MAX_DELAY_MS)
 }
 
+/// Whether an account with `failures` consecutive failures is slowed down:
+/// from then on each window allows one attempt.
+pub fn is_throttled(failures: i64) -> bool {
+    failures >= i64::from(FREE_FAILURES)
+}
+
+/// The `next_login_at` to store once the account has `failures` consecutive
+/// failures, at `now_ms`: 0 (no delay) while failures are free.
+///
+/// 0 rather than `now_ms` below the threshold, so a stored non-zero value
+/// always means a delay was imposed. `failures` comes from storage and is
+/// clamped rather than trusted.
+pub fn next_attempt_at(now_ms: i64, failures: i64) -> i64 {
+    let failures = u32::try_from(failures.max(0)).unwrap_or(u32::MAX);
+    match delay_ms(failures) {
+        0 => 0,
+        delay => now_ms.saturating_add(delay),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_from_the_first_delayed_failure() {
+        assert!(!is_throttled(-1));
+        assert!(!is_throttled(0));
+        assert!(!is_throttled(i64::from(FREE_FAILURES) - 1));
+        assert!(is_throttled(i64::from(FREE_FAILURES)));
+        assert!(is_throttled(i64::MAX));
+    }
+
+    #[test]
+    fn next_attempt_is_zero_while_free_then_delayed() {
+        let now = 1_700_000_000_000;
+        for failures in [-5, 0, 1, 4] {
+            assert_eq!(next_attempt_at(now, failures), 0, "{failures}");
+        }
+        assert_eq!(next_attempt_at(now, 5), now + 1_000);
+        assert_eq!(next_attempt_at(now, 6), now + 2_000);
+        assert_eq!(next_attempt_at(now, i64::MAX), now + MAX_DELAY_MS);
+        assert_eq!(next_attempt_at(i64::MAX, 5), i64::MAX);
+    }
 
     #[test]
     fn free_failures_cost_nothing() {
