@@ -24,7 +24,8 @@ pub async fn run() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mhmanus_host::server::serve(listener, runtime, async {
+    let router = mhmanus_host::server::router(runtime, &config.edge)?;
+    let server = tokio::spawn(mhmanus_host::server::serve(listener, router, async {
         let _ = stopped.await;
     }));
 

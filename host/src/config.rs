@@ -64,6 +64,10 @@ pub struct HostConfig {
     #[arg(long = "app-env", env = "APP_ENV")]
     pub app_env: Option<String>,
 
+    /// What the host adds around the components: headers, CORS, compression, versions.
+    #[command(flatten)]
+    pub edge: EdgeConfig,
+
     /// Wall-clock limit for one request inside a component, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -87,6 +91,35 @@ pub struct HostConfig {
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
     #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
     pub idle_instance_timeout_secs: u64,
+}
+
+/// Settings of the edge layers (`host/src/edge/`).
+#[derive(Debug, Clone, Args)]
+pub struct EdgeConfig {
+    /// Origins allowed to call the API from a browser, comma-separated
+    /// (`https://app.example.com,https://admin.example.com`); empty: none.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+
+    /// Seconds browsers keep a CORS preflight answer.
+    #[arg(long, env = "CORS_MAX_AGE_SECS", default_value_t = 600)]
+    pub cors_max_age_secs: u64,
+
+    /// `Strict-Transport-Security` max-age in seconds; 0 leaves the header out.
+    #[arg(long, env = "HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
+    pub hsts_max_age_secs: u64,
+
+    /// Responses smaller than this many bytes are sent uncompressed.
+    #[arg(long, env = "COMPRESSION_MIN_BYTES", default_value_t = 1024)]
+    pub compression_min_bytes: u16,
+
+    /// The API versions the components serve (`/v1/...`), comma-separated.
+    #[arg(long, env = "API_VERSIONS", value_delimiter = ',', default_value = "1")]
+    pub api_versions: Vec<u32>,
+
+    /// The version an unversioned API path (`/auth/login`) is served by.
+    #[arg(long, env = "API_DEFAULT_VERSION", default_value_t = 1)]
+    pub api_default_version: u32,
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {

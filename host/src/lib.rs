@@ -5,6 +5,7 @@
 pub mod app_variables;
 pub mod builder;
 pub mod config;
+pub mod edge;
 pub mod manifest;
 pub mod redact;
 pub mod runtime;

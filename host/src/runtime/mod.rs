@@ -134,6 +134,11 @@ impl Runtime {
         self.components.keys().map(String::as_str)
     }
 
+    /// Whether a manifest route serves `path`.
+    pub fn serves(&self, path: &str) -> bool {
+        self.router.find(path).is_some()
+    }
+
     /// Routes a request to its component; a guest fault or a timeout becomes
     /// a problem response and never affects other requests.
     pub async fn handle(

@@ -14,19 +14,28 @@ use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
 use mhmanus_domain::health::{self, Report};
 
+use crate::config::EdgeConfig;
+use crate::edge;
 use crate::runtime::Runtime;
 
-pub fn router(runtime: Arc<Runtime>) -> Router {
-    Router::new()
+/// The host's routes: `/health/live` answered here, everything else by the
+/// components, all of it inside the edge layers.
+pub fn router(runtime: Arc<Runtime>, config: &EdgeConfig) -> anyhow::Result<Router> {
+    let routes = Router::new()
         .route("/health/live", get(live))
         .fallback(dispatch)
-        .with_state(runtime)
+        .layer(axum::middleware::from_fn_with_state(
+            edge::versioning::Versions::new(config, runtime.clone())?,
+            edge::versioning::route,
+        ))
+        .with_state(runtime);
+    edge::apply(routes, config)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    runtime: Arc<Runtime>,
+    router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
@@ -38,7 +47,7 @@ pub async fn serve(
     });
     axum::serve(
         listener,
-        router(runtime).into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
