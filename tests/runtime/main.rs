@@ -3,6 +3,7 @@
 //! the real Redis on this machine.
 
 mod auth;
+mod edge;
 mod faults;
 mod generations;
 mod health;

@@ -2,9 +2,10 @@
 //! test: requests go straight to `Runtime::handle`, no network.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use mhmanus_host::config::HostConfig;
+use mhmanus_host::config::{EdgeConfig, HostConfig};
 use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::{Runtime, full_body};
 
@@ -109,6 +110,16 @@ impl TestRuntime {
 
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The host's whole router over this runtime, edge layers included, for
+    /// requests sent as to a tower service; keep the directory alive with it.
+    pub fn into_router(
+        self,
+        config: &EdgeConfig,
+    ) -> anyhow::Result<(axum::Router, tempfile::TempDir)> {
+        let router = mhmanus_host::server::router(Arc::new(self.runtime), config)?;
+        Ok((router, self.dir))
     }
 }
 
