@@ -2,32 +2,19 @@
 //! Wasm, SQLite, JWT signing) next to one native argon2id hash with the same
 //! parameters, measured in the same run on the same machine.
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mhmanus_domain::auth::password;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::manifest::LoadedManifest;
-use mhmanus_host::runtime::Runtime;
 use serde_json::json;
+
+use crate::host::BenchHost;
 
 const LOGINS: usize = 20;
 const PASSWORD: &str = "benchmark passphrase";
 
 pub async fn run() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let manifest = workspace_root().join("spin.toml");
-    let mut config = HostConfig::defaults(&manifest, data.path());
-    config.jwt_secret = Some("benchmark-secret-of-at-least-32-bytes".into());
-    let runtime = Arc::new(Runtime::start(&LoadedManifest::load(&manifest)?, &config).await?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = mhmanus_host::server::router(runtime, &config.edge)?;
-    let server = tokio::spawn(mhmanus_host::server::serve(listener, router, async {
-        let _ = stopped.await;
-    }));
+    let host = BenchHost::start(|_| {}).await?;
+    let base = &host.base;
 
     let client = reqwest::Client::new();
     let credentials = json!({"email": "bench@example.com", "password": PASSWORD});
@@ -55,8 +42,7 @@ pub async fn run() -> anyhow::Result<()> {
         response.bytes().await?;
         logins.push(started.elapsed());
     }
-    let _ = stop.send(());
-    server.await??;
+    host.stop().await?;
 
     let mut hashes: Vec<Duration> = (0..5)
         .map(|_| {
@@ -89,11 +75,4 @@ pub async fn run() -> anyhow::Result<()> {
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ has a parent")
-        .to_owned()
 }

@@ -3,16 +3,20 @@
 //!
 //! ```sh
 //! cargo build --release --target wasm32-wasip2 -p auth -p health
-//! cargo run --release -p bench -- login
+//! cargo run --release -p bench -- login        # login latency vs a native hash
+//! cargo run --release -p bench -- rate-limit   # limiter off / in process / Redis
 //! ```
 
+mod host;
 mod login;
+mod rate_limit;
 
 fn main() -> anyhow::Result<()> {
     let scenario = std::env::args().nth(1).unwrap_or_else(|| "login".into());
     let runtime = tokio::runtime::Runtime::new()?;
     match scenario.as_str() {
         "login" => runtime.block_on(login::run()),
-        other => anyhow::bail!("unknown scenario {other:?}; known: login"),
+        "rate-limit" => runtime.block_on(rate_limit::run()),
+        other => anyhow::bail!("unknown scenario {other:?}; known: login, rate-limit"),
     }
 }

@@ -2,11 +2,15 @@
 //! the platform. Every setting is a flag and an environment variable (`.env`
 //! is read too); `mhmanus-host up --help` lists them with their defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use ipnet::IpNet;
+
+use crate::edge::rate_limit::RouteLimit;
+use crate::edge::rate_limit::policy::Policy;
 
 #[derive(Debug, Clone, Args)]
 pub struct HostConfig {
@@ -68,6 +72,10 @@ pub struct HostConfig {
     #[command(flatten)]
     pub edge: EdgeConfig,
 
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
     /// Wall-clock limit for one request inside a component, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -93,7 +101,8 @@ pub struct HostConfig {
     pub idle_instance_timeout_secs: u64,
 }
 
-/// Settings of the edge layers (`host/src/edge/`).
+/// Settings of what the host adds around the components: the edge layers
+/// (`host/src/edge/`) and its own health checks.
 #[derive(Debug, Clone, Args)]
 pub struct EdgeConfig {
     /// Origins allowed to call the API from a browser, comma-separated
@@ -120,6 +129,55 @@ pub struct EdgeConfig {
     /// The version an unversioned API path (`/auth/login`) is served by.
     #[arg(long, env = "API_DEFAULT_VERSION", default_value_t = 1)]
     pub api_default_version: u32,
+
+    /// Requests per client and route in a window (`10/60s`), or `off`.
+    #[arg(long, env = "RATE_LIMIT", default_value = "10/60s")]
+    pub rate_limit: Policy,
+
+    /// Routes with their own limit, comma-separated `PATH=LIMIT/WINDOW`
+    /// (canonical paths; `/v1/auth/...` covers a subtree; `=off` exempts).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_ROUTES",
+        value_delimiter = ',',
+        default_value = "/v1/auth/login=5/60s,/v1/auth/register=5/60s"
+    )]
+    pub rate_limit_routes: Vec<RouteLimit>,
+
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed,
+    /// comma-separated addresses or networks (`10.0.0.0/8`); empty: none.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Request bodies declaring more bytes than this are refused (413);
+    /// longer streamed bodies are cut off there.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: u64,
+
+    /// `/health` warns when memory in use reaches this percentage.
+    #[arg(long, env = "HEALTH_MEMORY_WARN_PERCENT", default_value_t = 85)]
+    pub health_memory_warn_percent: u8,
+
+    /// `/health` fails when memory in use reaches this percentage.
+    #[arg(long, env = "HEALTH_MEMORY_FAIL_PERCENT", default_value_t = 95)]
+    pub health_memory_fail_percent: u8,
+
+    /// `/health` warns when the data directory's disk is this full (percent).
+    #[arg(long, env = "HEALTH_DISK_WARN_PERCENT", default_value_t = 80)]
+    pub health_disk_warn_percent: u8,
+
+    /// `/health` fails when the data directory's disk is this full (percent),
+    /// as the original system's 90 % disk check.
+    #[arg(long, env = "HEALTH_DISK_FAIL_PERCENT", default_value_t = 90)]
+    pub health_disk_fail_percent: u8,
+}
+
+/// An address (one host) or a network in CIDR notation.
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("expected an IP address or a CIDR network, got {text:?}"))
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -137,6 +195,10 @@ impl HostConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 
     pub fn idle_instance_timeout(&self) -> Duration {

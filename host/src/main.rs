@@ -79,15 +79,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
     let runtime = Arc::new(Runtime::start(&loaded, &config).await?);
-    let router = server::router(runtime.clone(), &config.edge)?;
+    let router = server::router(runtime.clone(), &config)?;
+    let draining = runtime.clone();
+    let shutdown = async move {
+        signal.await;
+        draining.drain();
+    };
     let addr = config.listen_addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
-    server::serve(listener, router, shutdown).await?;
+    server::serve(listener, router, shutdown, config.shutdown_grace()).await?;
     if let Some(runtime) = Arc::into_inner(runtime) {
         runtime.shutdown().await;
     }

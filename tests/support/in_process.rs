@@ -11,6 +11,7 @@ use mhmanus_host::runtime::{Runtime, full_body};
 
 pub struct TestRuntime {
     pub runtime: Runtime,
+    pub config: HostConfig,
     pub dir: tempfile::TempDir,
 }
 
@@ -52,7 +53,11 @@ impl TestRuntime {
         configure(&mut config);
         let loaded = LoadedManifest::load(&path)?;
         let runtime = Runtime::start(&loaded, &config).await?;
-        Ok(TestRuntime { runtime, dir })
+        Ok(TestRuntime {
+            runtime,
+            config,
+            dir,
+        })
     }
 
     /// Starts a runtime over the repository's own spin.toml.
@@ -63,7 +68,11 @@ impl TestRuntime {
         config.cache_dir = Some(crate::workspace_root().join("target/test-compile-cache"));
         configure(&mut config);
         let runtime = Runtime::start(&LoadedManifest::load(&path)?, &config).await?;
-        Ok(TestRuntime { runtime, dir })
+        Ok(TestRuntime {
+            runtime,
+            config,
+            dir,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -113,13 +122,16 @@ impl TestRuntime {
     }
 
     /// The host's whole router over this runtime, edge layers included, for
-    /// requests sent as to a tower service; keep the directory alive with it.
+    /// requests sent as to a tower service; the runtime stays reachable (to
+    /// drain it), and the directory must be kept alive with them.
     pub fn into_router(
-        self,
-        config: &EdgeConfig,
-    ) -> anyhow::Result<(axum::Router, tempfile::TempDir)> {
-        let router = mhmanus_host::server::router(Arc::new(self.runtime), config)?;
-        Ok((router, self.dir))
+        mut self,
+        edge: &EdgeConfig,
+    ) -> anyhow::Result<(axum::Router, Arc<Runtime>, tempfile::TempDir)> {
+        self.config.edge = edge.clone();
+        let runtime = Arc::new(self.runtime);
+        let router = mhmanus_host::server::router(runtime.clone(), &self.config)?;
+        Ok((router, runtime, self.dir))
     }
 }
 

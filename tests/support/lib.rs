@@ -3,11 +3,13 @@
 //! spawned on an ephemeral port.
 
 mod in_process;
+mod proxy;
 mod spawned;
 
 use std::path::PathBuf;
 
 pub use in_process::{Reply, TestRuntime};
+pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, start_failure};
 
 pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

@@ -1,21 +1,44 @@
 //! What the host adds around the components, as an edge platform would:
 //! one module per layer, applied to the router in `apply`.
 
+pub mod body_limit;
+pub mod client_addr;
 pub mod compression;
 pub mod cors;
+pub mod rate_limit;
+pub mod request_id;
 pub mod security_headers;
 pub mod versioning;
 
 use axum::Router;
+use axum::body::Body;
+use http::HeaderName;
+use tower_http::LatencyUnit;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::{Level, Span};
 
 use crate::config::EdgeConfig;
 
-/// Wraps `router` in the edge layers. Security headers are outermost, so
-/// every answer carries them (404, 429, CORS preflights included);
-/// compression is innermost, next to the bodies it compresses.
+/// Wraps `router` in the edge layers. The request id and its log span are
+/// outermost, so every log line and answer has the id; security headers
+/// come next, so every answer carries them (404, 429, CORS preflights
+/// included); compression is innermost, next to the bodies it compresses.
 pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(request_id::span as fn(&http::Request<Body>) -> Span)
+        .on_request(())
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(LatencyUnit::Micros),
+        );
+    let id = HeaderName::from_static(request_id::HEADER);
     Ok(router
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
-        .layer(security_headers::layer(config)))
+        .layer(security_headers::layer(config))
+        .layer(PropagateRequestIdLayer::new(id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(id, MakeRequestUuid)))
 }

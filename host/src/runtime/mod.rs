@@ -10,11 +10,13 @@ mod state;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_domain::problem::{self, Problem};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
@@ -53,6 +55,8 @@ pub struct Runtime {
     router: Router,
     components: HashMap<String, LoadedComponent>,
     policy: InstancePolicy,
+    tokens: Option<JwtSettings>,
+    draining: AtomicBool,
     _engine: Engine,
 }
 
@@ -69,6 +73,7 @@ impl Runtime {
         let engine = engine::new_engine(policy.memory_bytes)?;
         let linker = new_linker(&engine)?;
         let services = build_services(loaded, config).await?;
+        let tokens = token_settings(&services);
         let mut components = HashMap::new();
         for (id, services) in services {
             let component = &loaded.manifest.component[&id];
@@ -114,8 +119,20 @@ impl Runtime {
             router: loaded.router.clone(),
             components,
             policy,
+            tokens,
+            draining: AtomicBool::new(false),
             _engine: engine,
         })
+    }
+
+    /// Marks the runtime as shutting down: readiness fails from now on,
+    /// while requests already taken are still served.
+    pub fn drain(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Lets idle instances retire before the process ends, so their stores
@@ -132,6 +149,12 @@ impl Runtime {
 
     pub fn component_ids(&self) -> impl Iterator<Item = &str> {
         self.components.keys().map(String::as_str)
+    }
+
+    /// How the components' access tokens are verified (from the variables
+    /// `jwt_secret`, `jwt_issuer`, `jwt_audience`), when a component has them.
+    pub fn token_settings(&self) -> Option<&JwtSettings> {
+        self.tokens.as_ref()
     }
 
     /// Whether a manifest route serves `path`.
@@ -179,6 +202,20 @@ impl Runtime {
             }
         }
     }
+}
+
+/// The token rules of the first component given a `jwt_secret`: the host
+/// verifies bearer tokens (to key the rate limiter) exactly as it does.
+fn token_settings(services: &BTreeMap<String, ComponentServices>) -> Option<JwtSettings> {
+    let variables = services.values().map(|s| &s.variables).find(|v| {
+        v.get(app_variables::JWT_SECRET)
+            .is_some_and(|secret| !secret.is_empty())
+    })?;
+    let secret = variables.get(app_variables::JWT_SECRET)?;
+    let issuer = variables.get("jwt_issuer").unwrap_or("mhmanus-edge");
+    let audience = variables.get("jwt_audience").unwrap_or("mhmanus-edge");
+    // Only verifying: the production length rule was applied at start-up.
+    JwtSettings::new(secret.as_bytes(), issuer, audience, 0, false).ok()
 }
 
 fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {

@@ -2,41 +2,67 @@
 //! runtime, and answers `/health/live` itself (process alive, no dependency
 //! checks), so liveness never waits on a component or a database.
 
+mod health;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
-use mhmanus_domain::health::{self, Report};
+use mhmanus_domain::health::{self as report, Report};
 
-use crate::config::EdgeConfig;
-use crate::edge;
+use crate::config::HostConfig;
+use crate::edge::{self, body_limit, client_addr, rate_limit, versioning};
 use crate::runtime::Runtime;
 
 /// The host's routes: `/health/live` answered here, everything else by the
-/// components, all of it inside the edge layers.
-pub fn router(runtime: Arc<Runtime>, config: &EdgeConfig) -> anyhow::Result<Router> {
+/// components. Per request, outermost first: request id and log span,
+/// security headers, CORS, compression (in `edge::apply`); then the client's
+/// address, the version rewrite, the rate limit, the body limit and the
+/// host's health checks, next to the component.
+pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
+    let edge_config = &config.edge;
+    let limiter = Arc::new(rate_limit::RateLimiter::new(config, runtime.clone())?);
+    let host_health = Arc::new(health::HostHealth::new(
+        config,
+        runtime.clone(),
+        limiter.clone(),
+    )?);
     let routes = Router::new()
         .route("/health/live", get(live))
         .fallback(dispatch)
-        .layer(axum::middleware::from_fn_with_state(
-            edge::versioning::Versions::new(config, runtime.clone())?,
-            edge::versioning::route,
+        .layer(from_fn_with_state(host_health, health::augment))
+        .layer(from_fn_with_state(
+            body_limit::BodyLimit(edge_config.max_body_bytes),
+            body_limit::limit,
+        ))
+        .layer(from_fn_with_state(limiter, rate_limit::limit))
+        .layer(from_fn_with_state(
+            versioning::Versions::new(edge_config, runtime.clone())?,
+            versioning::route,
+        ))
+        .layer(from_fn_with_state(
+            client_addr::TrustedProxies::new(&edge_config.trusted_proxies),
+            client_addr::resolve,
         ))
         .with_state(runtime);
-    edge::apply(routes, config)
+    edge::apply(routes, edge_config)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish
+/// for at most `grace`; new connections are refused from the signal on.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> std::io::Result<()> {
     // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
     // client's delayed ACK (40 ms per response on a kept-alive connection).
@@ -45,19 +71,35 @@ pub async fn serve(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(
+    let (signalled, on_signal) = tokio::sync::oneshot::channel();
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    });
+    let deadline = async move {
+        match on_signal.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = server.into_future() => served,
+        () = deadline => {
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over: dropping the requests still in flight");
+            Ok(())
+        }
+    }
 }
 
 async fn live() -> Response {
     let report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
     (
         [
-            (http::header::CONTENT_TYPE, health::MEDIA_TYPE),
+            (http::header::CONTENT_TYPE, report::MEDIA_TYPE),
             (http::header::CACHE_CONTROL, "no-store"),
         ],
         serde_json::to_string(&report).expect("a report always serializes"),
@@ -67,9 +109,13 @@ async fn live() -> Response {
 
 async fn dispatch(
     State(runtime): State<Arc<Runtime>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let client = request
+        .extensions()
+        .get::<client_addr::ClientAddr>()
+        .map_or(peer, |client| client.0);
     let request = request.map(|body| {
         body.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))
             .boxed_unsync()

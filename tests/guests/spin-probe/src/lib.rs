@@ -34,6 +34,12 @@ async fn handle(req: Request) -> Response {
         "/probe/pg" => pg_roundtrip(&arg).await,
         "/probe/redis" => redis_roundtrip(&arg).await,
         "/probe/http" => outbound_http(&arg).await,
+        "/probe/sleep" => {
+            // An async wait: the instance keeps serving other requests meanwhile.
+            let ms: u64 = arg.parse().unwrap_or(0);
+            spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
+            json!({ "slept_ms": ms })
+        }
         other => json!({ "error": format!("no probe {other}") }),
     };
     http::Response::builder()

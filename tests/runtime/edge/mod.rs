@@ -2,8 +2,13 @@
 //! every answer, CORS from the allow-list, and compression that decodes back
 //! to the very bytes the component sent.
 
+mod host_health;
+mod rate_limit;
+mod request_limits;
+
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,6 +17,8 @@ use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use mhmanus_host::config::{EdgeConfig, HostConfig};
 use mhmanus_host::edge;
+use mhmanus_host::edge::rate_limit::policy::Policy;
+use mhmanus_host::runtime::Runtime;
 use mhmanus_tests::TestRuntime;
 use tower::ServiceExt;
 
@@ -60,19 +67,35 @@ fn edge_config() -> EdgeConfig {
     config.compression_min_bytes = 1024;
     config.api_versions = vec![1];
     config.api_default_version = 1;
+    // Limits are tested on their own (rate_limit.rs); here they stay out of the way.
+    config.rate_limit = Policy::Off;
+    config.rate_limit_routes = vec![];
+    config.trusted_proxies = vec![];
     config
 }
 
 /// The router over a runtime, and the directory it keeps its data in.
 struct Edge {
     router: Router,
+    runtime: Arc<Runtime>,
     _dir: tempfile::TempDir,
 }
 
+/// Where test requests come from unless a test says otherwise.
+const PEER: &str = "127.0.0.1:40000";
+
 impl Edge {
     async fn probe(configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
-        let runtime = TestRuntime::start(MANIFEST, |_| {}).await.unwrap();
-        Self::over(runtime, configure)
+        Self::start(MANIFEST, |_| {}, configure).await
+    }
+
+    async fn start(
+        manifest: &str,
+        host: impl FnOnce(&mut HostConfig),
+        edge: impl FnOnce(&mut EdgeConfig),
+    ) -> Edge {
+        let runtime = TestRuntime::start(manifest, host).await.unwrap();
+        Self::over(runtime, edge)
     }
 
     /// The repository's spin.toml: the auth component answers problems.
@@ -88,8 +111,12 @@ impl Edge {
     fn over(runtime: TestRuntime, configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
         let mut config = edge_config();
         configure(&mut config);
-        let (router, dir) = runtime.into_router(&config).unwrap();
-        Edge { router, _dir: dir }
+        let (router, runtime, dir) = runtime.into_router(&config).unwrap();
+        Edge {
+            router,
+            runtime,
+            _dir: dir,
+        }
     }
 
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
@@ -98,6 +125,11 @@ impl Edge {
 
     async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
         send(&self.router, method, path, headers).await
+    }
+
+    /// A GET from the TCP peer `peer`.
+    async fn get_from(&self, peer: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+        send_from(&self.router, peer, Method::GET, path, headers).await
     }
 }
 
@@ -109,6 +141,10 @@ struct Answer {
 }
 
 impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(|v| v.to_str().unwrap())
     }
@@ -143,6 +179,16 @@ impl Answer {
 }
 
 async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
+    send_from(router, PEER, method, path, headers).await
+}
+
+async fn send_from(
+    router: &Router,
+    peer: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut request = http::Request::builder()
         .method(method)
         .uri(path)
@@ -154,7 +200,7 @@ async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &st
     // What `into_make_service_with_connect_info` gives each request.
     request
         .extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
     let response = router.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     Answer {

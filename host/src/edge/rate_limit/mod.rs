@@ -1,0 +1,226 @@
+//! Rate limiting per client and route, as the original system's throttler:
+//! `RATE_LIMIT` (10 per 60 s) for every route, `RATE_LIMIT_ROUTES` for
+//! stricter or looser ones. The client is the verified JWT subject when the
+//! request carries a valid bearer token, else its address (IPv6 by /64).
+//! Buckets live in Redis when `REDIS_URL` is set, else in process.
+//! Health and metrics are never limited.
+
+mod gcra;
+pub mod policy;
+mod redis_store;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue};
+use mhmanus_domain::auth::jwt::{JwtSettings, bearer_token};
+use mhmanus_domain::health::Check;
+use mhmanus_domain::problem::Problem;
+
+use self::gcra::{Decision, LocalStore};
+use self::policy::{Policy, Quota};
+use self::redis_store::RedisStore;
+use super::client_addr::ClientAddr;
+use crate::config::HostConfig;
+use crate::runtime::{Runtime, problem_response};
+
+pub use self::policy::RouteLimit;
+
+pub struct RateLimiter {
+    default: Policy,
+    routes: Vec<RouteLimit>,
+    store: Store,
+    tokens: Option<JwtSettings>,
+    runtime: Arc<Runtime>,
+}
+
+enum Store {
+    Local(LocalStore),
+    Redis(RedisStore),
+}
+
+impl RateLimiter {
+    /// Warns about configured routes the manifest does not serve: such an
+    /// entry has no effect, which is worth knowing.
+    pub fn new(config: &HostConfig, runtime: Arc<Runtime>) -> anyhow::Result<Self> {
+        let edge = &config.edge;
+        for route in &edge.rate_limit_routes {
+            if !runtime.serves(route.example_path()) {
+                tracing::warn!(
+                    route = %route.pattern,
+                    "RATE_LIMIT_ROUTES: no route in the manifest serves this path; the entry has no effect (name canonical paths, /v1/...)"
+                );
+            }
+        }
+        let store = match &config.redis_url {
+            Some(url) => Store::Redis(RedisStore::new(url.clone())),
+            None => Store::Local(LocalStore::default()),
+        };
+        Ok(RateLimiter {
+            default: edge.rate_limit,
+            routes: edge.rate_limit_routes.clone(),
+            store,
+            tokens: runtime.token_settings().cloned(),
+            runtime,
+        })
+    }
+
+    /// The policy for `path`, and the name of the bucket family it counts in.
+    fn policy(&self, path: &str) -> (Policy, &'static str, String) {
+        if let Some(route) = self.routes.iter().find(|r| r.covers(path)) {
+            return (route.policy, "route", route.pattern.clone());
+        }
+        // Paths no route serves share one bucket per client, so probing
+        // random URLs does not mint buckets.
+        let route = if self.runtime.serves(path) {
+            path.to_owned()
+        } else {
+            "(unrouted)".to_owned()
+        };
+        (self.default, "default", route)
+    }
+
+    /// `user:<sub>` for a valid bearer token, else `ip:<address or /64>`.
+    fn client_key(&self, headers: &HeaderMap, client: Option<ClientAddr>) -> String {
+        let subject = self.tokens.as_ref().and_then(|tokens| {
+            let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+            tokens.verify(bearer_token(header)?).ok().map(|c| c.sub)
+        });
+        match (subject, client) {
+            (Some(sub), _) => format!("user:{sub}"),
+            (None, Some(ClientAddr(addr))) => format!("ip:{}", network_of(addr.ip())),
+            (None, None) => "ip:unknown".to_owned(),
+        }
+    }
+
+    async fn decide(&self, key: &str, quota: Quota) -> Decision {
+        match &self.store {
+            Store::Local(store) => store.decide(key, quota),
+            Store::Redis(store) => store.decide(key, quota).await,
+        }
+    }
+
+    /// The limiter's line in `/health`, when it depends on Redis.
+    pub fn check(&self) -> Option<Check> {
+        match &self.store {
+            Store::Local(_) => None,
+            Store::Redis(store) => Some(store.check()),
+        }
+    }
+}
+
+/// An IPv4 address, or the /64 an IPv6 address belongs to: one host
+/// usually owns a whole /64 and could otherwise rotate through it.
+fn network_of(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
+fn is_exempt(path: &str) -> bool {
+    path == "/health" || path.starts_with("/health/") || path == "/metrics"
+}
+
+/// Middleware: admits or refuses the request, and reports the quota on the
+/// response either way.
+pub async fn limit(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_exempt(&path) {
+        return next.run(request).await;
+    }
+    let (Policy::Limited(quota), name, route) = limiter.policy(&path) else {
+        return next.run(request).await;
+    };
+    let client = limiter.client_key(
+        request.headers(),
+        request.extensions().get::<ClientAddr>().copied(),
+    );
+    let decision = limiter.decide(&format!("{route}|{client}"), quota).await;
+    let mut response = if decision.allowed {
+        next.run(request).await
+    } else {
+        let retry = seconds(decision.retry_after);
+        tracing::info!(%route, %client, retry_after = retry, "rate limited");
+        let problem = Problem::new(429)
+            .detail(format!(
+                "more than {} requests in {} s to this route; retry in {retry} s",
+                quota.limit,
+                quota.window.as_secs()
+            ))
+            .instance(path);
+        let mut response = problem_response(problem).map(axum::body::Body::new);
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));
+        response
+    };
+    set_headers(response.headers_mut(), name, quota, &decision);
+    response
+}
+
+/// Seconds for a header: rounded up, so a client that waits that long is admitted.
+fn seconds(duration: std::time::Duration) -> u64 {
+    duration.as_millis().div_ceil(1000) as u64
+}
+
+/// draft-ietf-httpapi-ratelimit-headers (`RateLimit-Policy`, `RateLimit`)
+/// and the `X-RateLimit-*` headers older clients read.
+fn set_headers(headers: &mut HeaderMap, name: &str, quota: Quota, decision: &Decision) {
+    let window = quota.window.as_secs();
+    let reset = seconds(decision.reset);
+    let values = [
+        (
+            "ratelimit-policy",
+            format!("\"{name}\";q={};w={window}", quota.limit),
+        ),
+        (
+            "ratelimit",
+            format!("\"{name}\";r={};t={reset}", decision.remaining),
+        ),
+        ("x-ratelimit-limit", quota.limit.to_string()),
+        ("x-ratelimit-remaining", decision.remaining.to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+    ];
+    for (header, value) in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(header, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_grouped_by_64_and_mapped_ipv4_is_ipv4() {
+        let a = network_of("2001:db8:1:2:aaaa::1".parse().unwrap());
+        let b = network_of("2001:db8:1:2:bbbb::9".parse().unwrap());
+        let c = network_of("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(network_of("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
+    }
+
+    #[test]
+    fn health_and_metrics_are_exempt() {
+        for path in ["/health", "/health/ready", "/health/live", "/metrics"] {
+            assert!(is_exempt(path), "{path}");
+        }
+        for path in ["/healthz", "/v1/auth/login", "/metrics/x"] {
+            assert!(!is_exempt(path), "{path}");
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! The rate limiter through the real router: quotas, its headers and 429s,
+//! who counts as a client (token subject, address, trusted proxies), and
+//! Redis shared by two hosts, then gone.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mhmanus_domain::auth::jwt::JwtSettings;
+use mhmanus_domain::auth::role::Role;
+use mhmanus_host::edge::rate_limit::RouteLimit;
+use mhmanus_tests::{CuttableProxy, REDIS_URL, TestRuntime};
+
+use super::*;
+
+const SECRET: &str = "rate-limit-tests-secret-of-32-bytes!";
+
+/// The probe, given the JWT settings the limiter verifies tokens with.
+const MANIFEST_WITH_SECRET: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "limits"
+[variables]
+jwt_secret = { required = true, secret = true }
+[[trigger.http]]
+route = "/probe/..."
+component = "probe"
+[component.probe]
+source = "{wasm:spin-probe}"
+[component.probe.variables]
+jwt_secret = "{{ jwt_secret }}"
+"#;
+
+async fn limited(quota: &str, edge: impl FnOnce(&mut EdgeConfig)) -> Edge {
+    let quota = quota.parse().unwrap();
+    Edge::start(
+        MANIFEST_WITH_SECRET,
+        |host| host.jwt_secret = Some(SECRET.into()),
+        |config| {
+            config.rate_limit = quota;
+            edge(config);
+        },
+    )
+    .await
+}
+
+fn token(secret: &str, sub: &str) -> String {
+    let settings = JwtSettings::new(
+        secret.as_bytes(),
+        "mhmanus-edge",
+        "mhmanus-edge",
+        3600,
+        false,
+    )
+    .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    settings
+        .issue(sub, "someone@example.com", &[Role::User], now)
+        .0
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// A peer address no other test (or earlier run, for Redis) uses.
+fn fresh_peer() -> String {
+    let id = uuid::Uuid::new_v4().as_u128();
+    format!(
+        "10.{}.{}.{}:5000",
+        (id >> 16) as u8,
+        (id >> 8) as u8,
+        id as u8
+    )
+}
+
+#[tokio::test]
+async fn the_eleventh_request_in_a_window_is_a_429_problem() {
+    let app = limited("10/60s", |_| {}).await;
+    for remaining in (0..10).rev() {
+        let answer = app.get("/probe/headers", &[]).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(
+            answer.header("ratelimit-policy"),
+            Some("\"default\";q=10;w=60")
+        );
+        assert_eq!(
+            answer.header("ratelimit").unwrap(),
+            format!("\"default\";r={remaining};t={}", (10 - remaining) * 6)
+        );
+        assert_eq!(answer.header("x-ratelimit-limit"), Some("10"));
+        assert_eq!(
+            answer.header("x-ratelimit-remaining").unwrap(),
+            remaining.to_string()
+        );
+    }
+    let refused = app.get("/probe/headers", &[]).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        refused.header("content-type"),
+        Some("application/problem+json")
+    );
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=6).contains(&retry), "one interval of 6 s: {retry}");
+    assert_eq!(refused.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(refused.header("x-ratelimit-reset"), Some("60"));
+    assert!(refused.header("ratelimit").unwrap().contains("r=0"));
+    let problem = refused.json();
+    assert_eq!(problem["status"], 429);
+    assert_eq!(problem["instance"], "/probe/headers");
+    refused.assert_security_headers();
+
+    // Per route: another route has its own quota; health is never limited.
+    assert_eq!(
+        app.get("/probe/variable?arg=jwt_secret", &[]).await.status,
+        200
+    );
+    for _ in 0..20 {
+        let live = app.get("/health/live", &[]).await;
+        assert_eq!(live.status, 200);
+        assert_eq!(live.header("ratelimit"), None);
+    }
+}
+
+#[tokio::test]
+async fn a_verified_user_and_an_address_count_in_separate_buckets() {
+    let app = limited("2/60s", |_| {}).await;
+    for _ in 0..2 {
+        assert_eq!(app.get("/probe/headers", &[]).await.status, 200);
+    }
+    assert_eq!(app.get("/probe/headers", &[]).await.status, 429);
+
+    // Same address, valid token: the user's own bucket.
+    let alice = bearer(&token(SECRET, "alice"));
+    for _ in 0..2 {
+        let answer = app
+            .get("/probe/headers", &[("authorization", &alice)])
+            .await;
+        assert_eq!(answer.status, 200);
+    }
+    assert_eq!(
+        app.get("/probe/headers", &[("authorization", &alice)])
+            .await
+            .status,
+        429
+    );
+    let bob = bearer(&token(SECRET, "bob"));
+    assert_eq!(
+        app.get("/probe/headers", &[("authorization", &bob)])
+            .await
+            .status,
+        200
+    );
+
+    // A token that does not verify never escapes the address's bucket.
+    let forged = bearer(&token("some-other-secret-of-32-bytes-long!!", "carol"));
+    for header in [forged.as_str(), "Bearer not-a-jwt", "Basic YTpi"] {
+        let answer = app
+            .get("/probe/headers", &[("authorization", header)])
+            .await;
+        assert_eq!(answer.status, 429, "{header}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // No trusted proxy: X-Forwarded-For is the client's own invention.
+    let app = limited("2/60s", |_| {}).await;
+    let mut statuses = vec![];
+    for forged in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let answer = app
+            .get("/probe/headers", &[("x-forwarded-for", forged)])
+            .await;
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+
+    // Behind a trusted proxy: each forwarded client has its own bucket, and
+    // the component sees that client as spin-client-addr.
+    let app = limited("2/60s", |config| {
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        let hops = format!("6.6.6.6, {client}");
+        let answer = app
+            .get("/probe/headers", &[("x-forwarded-for", &hops)])
+            .await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json()["spin-client-addr"], format!("{client}:0"));
+    }
+    let hops = [("x-forwarded-for", "6.6.6.6, 198.51.100.1")];
+    assert_eq!(app.get("/probe/headers", &hops).await.status, 200);
+    assert_eq!(app.get("/probe/headers", &hops).await.status, 429);
+}
+
+#[tokio::test]
+async fn ipv6_clients_of_one_64_share_a_bucket() {
+    let app = limited("2/60s", |_| {}).await;
+    let a = app
+        .get_from("[2001:db8:7:7::1]:4000", "/probe/headers", &[])
+        .await;
+    let b = app
+        .get_from("[2001:db8:7:7::2]:4000", "/probe/headers", &[])
+        .await;
+    let c = app
+        .get_from("[2001:db8:7:7::3]:4000", "/probe/headers", &[])
+        .await;
+    let other = app
+        .get_from("[2001:db8:7:8::1]:4000", "/probe/headers", &[])
+        .await;
+    assert_eq!(
+        [a.status, b.status, c.status, other.status].map(|s| s.as_u16()),
+        [200, 200, 429, 200]
+    );
+}
+
+#[tokio::test]
+async fn routes_take_their_own_policy_or_none() {
+    let app = limited("10/60s", |config| {
+        config.rate_limit_routes = vec![
+            "/probe/variable=1/60s".parse::<RouteLimit>().unwrap(),
+            "/probe/kv=off".parse::<RouteLimit>().unwrap(),
+        ];
+    })
+    .await;
+    let first = app.get("/probe/variable?arg=jwt_secret", &[]).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("ratelimit-policy"), Some("\"route\";q=1;w=60"));
+    let second = app.get("/probe/variable?arg=jwt_secret", &[]).await;
+    assert_eq!(second.status, 429);
+    assert_eq!(second.header("retry-after"), Some("60"));
+
+    for _ in 0..12 {
+        let answer = app.get("/probe/kv?arg=default", &[]).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header("ratelimit-policy"), None);
+    }
+    assert_eq!(
+        app.get("/probe/headers", &[])
+            .await
+            .header("x-ratelimit-limit"),
+        Some("10")
+    );
+}
+
+#[tokio::test]
+async fn two_hosts_sharing_redis_share_one_limit() {
+    let host = |_: ()| async { limited_over_redis(REDIS_URL).await };
+    let (one, two) = (host(()).await, host(()).await);
+    let peer = fresh_peer();
+    let mut admitted = 0;
+    for i in 0..12 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let answer = app.get_from(&peer, "/probe/headers", &[]).await;
+        match answer.status.as_u16() {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(admitted, 5, "one quota of 5 across both hosts");
+}
+
+async fn limited_over_redis(url: &str) -> Edge {
+    let url = url.to_owned();
+    Edge::start(
+        MANIFEST_WITH_SECRET,
+        |host| {
+            host.jwt_secret = Some(SECRET.into());
+            host.redis_url = Some(url);
+        },
+        |config| config.rate_limit = "5/60s".parse().unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn when_redis_goes_away_the_limiter_counts_in_process_and_health_says_so() {
+    let proxy = CuttableProxy::start("127.0.0.1:6379").await.unwrap();
+    let url = format!("redis://{}", proxy.addr);
+    let runtime = TestRuntime::start_repo(|config| {
+        config.jwt_secret = Some(SECRET.into());
+        config.redis_url = Some(url);
+    })
+    .await
+    .unwrap();
+    let app = Edge::over(runtime, |config| {
+        config.rate_limit = "3/60s".parse().unwrap();
+    });
+    let peer = fresh_peer();
+
+    let answer = app.get_from(&peer, "/v1/auth/profile", &[]).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.header("x-ratelimit-remaining"), Some("2"));
+    let health = app.get("/health", &[]).await.json();
+    let backend = &health["checks"]["rate-limiter:backend"][0];
+    assert_eq!(backend["status"], "pass", "{health}");
+    assert_eq!(backend["observedValue"], "redis");
+
+    proxy.cut();
+    // Still answered, still limited: a fresh in-process count of 3.
+    let mut statuses = vec![];
+    for _ in 0..4 {
+        let answer = app.get_from(&peer, "/v1/auth/profile", &[]).await;
+        assert!(answer.header("ratelimit").is_some());
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
+    let health = app.get("/health", &[]).await.json();
+    let backend = &health["checks"]["rate-limiter:backend"][0];
+    assert_eq!(backend["status"], "warn", "{health}");
+    assert_eq!(backend["observedValue"], "in-process");
+    assert!(
+        backend["output"]
+            .as_str()
+            .unwrap()
+            .contains("Redis unavailable"),
+        "{backend}"
+    );
+}

@@ -1,0 +1,46 @@
+//! Request ids and the body size limit, in front of every component.
+
+use super::*;
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_kept_from_the_client_or_made() {
+    let app = Edge::probe(|_| {}).await;
+    let made = app.get("/probe/headers", &[]).await;
+    let id = made.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let again = app.get("/nowhere", &[]).await;
+    assert_ne!(again.header("x-request-id"), Some(id), "fresh per request");
+
+    let kept = app
+        .get("/probe/headers", &[("x-request-id", "trace-abc-123")])
+        .await;
+    assert_eq!(kept.header("x-request-id"), Some("trace-abc-123"));
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_problem_before_the_component() {
+    let app = Edge::probe(|config| config.max_body_bytes = 1024).await;
+    let mut request = http::Request::post("/probe/headers")
+        .header("host", "test.local")
+        .header("content-length", "4096")
+        .body(Body::from(vec![b'x'; 4096]))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(PEER.parse::<SocketAddr>().unwrap()));
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("1024 bytes"),
+        "{problem}"
+    );
+
+    let small = app.send(Method::POST, "/probe/headers", &[]).await;
+    assert_eq!(small.status, 200);
+}
