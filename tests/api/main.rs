@@ -1,5 +1,7 @@
 //! End to end: the `mhmanus-host` binary on an ephemeral port, real HTTP.
 
 mod auth;
+mod shutdown;
 mod startup;
+mod telemetry;
 mod versioning;

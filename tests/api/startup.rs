@@ -1,8 +1,6 @@
 //! Starting the host: it serves the repository's spin.toml over HTTP, and a
 //! broken set-up is one readable line instead of a backtrace.
 
-use std::time::Duration;
-
 use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
 
 #[tokio::test]
@@ -30,25 +28,6 @@ async fn serves_health_over_http() {
         missing.headers()["content-type"],
         "application/problem+json"
     );
-}
-
-#[tokio::test]
-async fn stops_on_sigterm_with_exit_code_zero() {
-    let data = tempfile::tempdir().unwrap();
-    let mut host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &host.pid().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = host
-        .wait(Duration::from_secs(10))
-        .expect("the host exits after SIGTERM");
-    assert!(exit.success(), "{exit:?}");
 }
 
 fn one_line_error(stderr: &str) -> String {

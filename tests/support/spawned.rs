@@ -4,12 +4,14 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct SpawnedHost {
     child: Child,
     pub base_url: String,
     pub startup: Duration,
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl SpawnedHost {
@@ -48,16 +50,24 @@ impl SpawnedHost {
         });
         let mut log = Vec::new();
         while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
-            if let Some(address) = serving_address(&line) {
+            let address = serving_address(&line);
+            log.push(line);
+            if let Some(address) = address {
                 // Keep draining the log so the child never blocks on a full pipe.
-                std::thread::spawn(move || while rx.recv().is_ok() {});
+                let log = Arc::new(Mutex::new(log));
+                let kept = log.clone();
+                std::thread::spawn(move || {
+                    while let Ok(line) = rx.recv() {
+                        kept.lock().unwrap().push(line);
+                    }
+                });
                 return Ok(SpawnedHost {
                     child,
                     base_url: format!("http://{address}"),
                     startup: started.elapsed(),
+                    log,
                 });
             }
-            log.push(line);
         }
         let _ = child.kill();
         anyhow::bail!("host did not start:\n{}", log.join("\n"))
@@ -65,6 +75,20 @@ impl SpawnedHost {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// The log lines (JSON) the host has written so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the host would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     pub fn pid(&self) -> u32 {
@@ -134,6 +158,11 @@ impl ClearHostSettings for Command {
             "ADMIN_PASSWORD",
             "APP_ENV",
             "NODE_ENV",
+            "CORS_ORIGINS",
+            "RATE_LIMIT",
+            "RATE_LIMIT_ROUTES",
+            "TRUSTED_PROXIES",
+            "SHUTDOWN_GRACE_SECS",
         ] {
             self.env_remove(name);
         }
