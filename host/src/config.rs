@@ -27,6 +27,10 @@ pub struct HostConfig {
     #[arg(long, env = "LISTEN")]
     pub listen: Option<SocketAddr>,
 
+    /// Serve `/metrics` on this address instead of the main one.
+    #[arg(long, env = "METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Port on 127.0.0.1 when --listen is not given.
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,

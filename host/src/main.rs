@@ -91,8 +91,23 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let metrics = match config.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics: {e}"))?;
+            tracing::info!(address = %listener.local_addr()?, "serving metrics");
+            let router = server::metrics_router(runtime.clone(), &config)?;
+            Some(tokio::spawn(axum::serve(listener, router).into_future()))
+        }
+        None => None,
+    };
     tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
     server::serve(listener, router, shutdown, config.shutdown_grace()).await?;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+        let _ = metrics.await;
+    }
     if let Some(runtime) = Arc::into_inner(runtime) {
         runtime.shutdown().await;
     }

@@ -40,3 +40,42 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
     assert_eq!(json["span"]["path"], "/v1/auth/profile");
     assert_eq!(json["fields"]["status"], 401, "{json}");
 }
+
+#[tokio::test]
+async fn metrics_can_have_an_address_of_their_own() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let data = tempfile::tempdir().unwrap();
+    let host = SpawnedHost::start(
+        &workspace_root(),
+        &[
+            ("DATA_DIR", data.path().to_str().unwrap()),
+            ("METRICS_LISTEN", &metrics_addr),
+        ],
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(host.url("/health/live"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let public = client.get(host.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404, "not on the public address");
+    let scrape = client
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/health/live",status="200"} 1"#),
+        "{text}"
+    );
+}

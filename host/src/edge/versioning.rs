@@ -59,6 +59,15 @@ impl Versions {
         }
     }
 
+    /// The path a request for `path` is served under: the versioned one
+    /// when an unversioned path is rewritten, else `path` itself.
+    pub fn canonical<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.decide(path) {
+            Decision::Rewrite(versioned) => versioned.into(),
+            _ => path.into(),
+        }
+    }
+
     fn supported_names(&self) -> Vec<String> {
         self.supported.iter().map(|v| format!("v{v}")).collect()
     }

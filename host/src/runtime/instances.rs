@@ -56,6 +56,8 @@ impl HandlerState for ComponentInstances {
         store.epoch_deadline_async_yield_and_update(1);
         store.set_epoch_deadline(1);
         let proxy = self.pre.instantiate_async(&mut store).await?;
+        metrics::counter!("wasm_instantiations_total", "component" => self.services.component_id.clone())
+            .increment(1);
         let p3 = matches!(self.pre, ProxyPre::P3(_));
         Ok(Instance {
             store,

@@ -56,6 +56,8 @@ pub struct Runtime {
     components: HashMap<String, LoadedComponent>,
     policy: InstancePolicy,
     tokens: Option<JwtSettings>,
+    postgres: Arc<postgres::Pools>,
+    redis: Arc<redis::Clients>,
     draining: AtomicBool,
     _engine: Engine,
 }
@@ -72,7 +74,9 @@ impl Runtime {
         };
         let engine = engine::new_engine(policy.memory_bytes)?;
         let linker = new_linker(&engine)?;
-        let services = build_services(loaded, config).await?;
+        let postgres = Arc::new(postgres::Pools::default());
+        let redis = Arc::new(redis::Clients::default());
+        let services = build_services(loaded, config, &postgres, &redis).await?;
         let tokens = token_settings(&services);
         let mut components = HashMap::new();
         for (id, services) in services {
@@ -120,6 +124,8 @@ impl Runtime {
             components,
             policy,
             tokens,
+            postgres,
+            redis,
             draining: AtomicBool::new(false),
             _engine: engine,
         })
@@ -157,6 +163,27 @@ impl Runtime {
         self.tokens.as_ref()
     }
 
+    /// Publishes the connection pools' figures as gauges.
+    pub fn record_pool_figures(&self) {
+        for (pool, status) in self.postgres.figures() {
+            let gauge = |state: &'static str, value: usize| {
+                metrics::gauge!("db_pool_connections", "pool" => pool.clone(), "state" => state)
+                    .set(value as f64);
+            };
+            gauge("open", status.size);
+            gauge("idle", status.available);
+            gauge("max", status.max_size);
+            gauge("waiting", status.waiting);
+        }
+        metrics::gauge!("redis_connections").set(self.redis.connected() as f64);
+    }
+
+    /// The manifest route (`/v1/auth/...`) serving `path`: a metrics label
+    /// with one value per route, not per URL.
+    pub fn route_of(&self, path: &str) -> Option<String> {
+        self.router.find(path).map(|m| m.route.as_str().to_owned())
+    }
+
     /// Whether a manifest route serves `path`.
     pub fn serves(&self, path: &str) -> bool {
         self.router.find(path).is_some()
@@ -188,12 +215,20 @@ impl Runtime {
                 let timed_out = error.downcast_ref::<ExpirationError>().is_some()
                     || started.elapsed() >= self.policy.request_timeout;
                 tracing::error!(component = route.component, error = ?error, timed_out, "component failed");
+                let instantiation = error.downcast_ref::<InstantiationError<()>>().is_some();
+                let kind = match (timed_out, instantiation) {
+                    (true, _) => "timeout",
+                    (false, true) => "instantiation",
+                    (false, false) => "trap",
+                };
+                metrics::counter!("wasm_failures_total", "component" => route.component.to_owned(), "kind" => kind)
+                    .increment(1);
                 let problem = if timed_out {
                     Problem::new(504).detail(format!(
                         "the component did not answer within {} s",
                         self.policy.request_timeout.as_secs()
                     ))
-                } else if error.downcast_ref::<InstantiationError<()>>().is_some() {
+                } else if instantiation {
                     Problem::new(503).detail("the component could not be started; try again")
                 } else {
                     Problem::new(500).detail("the component failed while handling the request")
@@ -235,10 +270,10 @@ fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
 async fn build_services(
     loaded: &LoadedManifest,
     config: &HostConfig,
+    postgres: &Arc<postgres::Pools>,
+    redis: &Arc<redis::Clients>,
 ) -> anyhow::Result<BTreeMap<String, ComponentServices>> {
     let manifest = &loaded.manifest;
-    let postgres = Arc::new(postgres::Pools::default());
-    let redis = Arc::new(redis::Clients::default());
     if let Some(url) = &config.database_url {
         postgres
             .check(url)

@@ -3,6 +3,7 @@
 //! checks), so liveness never waits on a component or a database.
 
 mod health;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,10 +24,11 @@ use crate::edge::{self, body_limit, client_addr, rate_limit, versioning};
 use crate::runtime::Runtime;
 
 /// The host's routes: `/health/live` answered here, everything else by the
-/// components. Per request, outermost first: request id and log span,
-/// security headers, CORS, compression (in `edge::apply`); then the client's
-/// address, the version rewrite, the rate limit, the body limit and the
-/// host's health checks, next to the component.
+/// components, `/metrics` too unless it has its own address. Per request,
+/// outermost first: request id and log span, security headers, CORS,
+/// compression (in `edge::apply`); then metrics, the client's address, the
+/// version rewrite, the rate limit, the body limit and the host's health
+/// checks, next to the component.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let limiter = Arc::new(rate_limit::RateLimiter::new(config, runtime.clone())?);
@@ -35,8 +37,13 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         runtime.clone(),
         limiter.clone(),
     )?);
-    let routes = Router::new()
-        .route("/health/live", get(live))
+    let versions = versioning::Versions::new(edge_config, runtime.clone())?;
+    let metrics = metrics::Metrics::new(runtime.clone(), versions.clone());
+    let mut routes = Router::new().route("/health/live", get(live));
+    if config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
+    }
+    let routes = routes
         .fallback(dispatch)
         .layer(from_fn_with_state(host_health, health::augment))
         .layer(from_fn_with_state(
@@ -44,16 +51,24 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
             body_limit::limit,
         ))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
-        .layer(from_fn_with_state(
-            versioning::Versions::new(edge_config, runtime.clone())?,
-            versioning::route,
-        ))
+        .layer(from_fn_with_state(versions, versioning::route))
         .layer(from_fn_with_state(
             client_addr::TrustedProxies::new(&edge_config.trusted_proxies),
             client_addr::resolve,
         ))
+        .layer(from_fn_with_state(metrics, metrics::record))
         .with_state(runtime);
     edge::apply(routes, edge_config)
+}
+
+/// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
+/// public one does not expose.
+pub fn metrics_router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
+    let versions = versioning::Versions::new(&config.edge, runtime.clone())?;
+    Ok(Router::new().route(
+        "/metrics",
+        get(metrics::render).with_state(metrics::Metrics::new(runtime, versions)),
+    ))
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish

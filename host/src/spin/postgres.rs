@@ -89,6 +89,16 @@ impl Pools {
         Ok(())
     }
 
+    /// Each pool's address (password redacted) with its size, idle
+    /// connections and waiting callers, for the metrics.
+    pub fn figures(&self) -> Vec<(String, deadpool_postgres::Status)> {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools
+            .iter()
+            .map(|(address, pool)| (redact(address), pool.status()))
+            .collect()
+    }
+
     /// A pooled connection to `address` (the caller checks the outbound policy).
     async fn connect(&self, address: &str) -> Result<Object, Error> {
         let pool = self.pool(address)?;

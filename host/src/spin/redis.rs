@@ -130,6 +130,18 @@ impl Clients {
         }
     }
 
+    /// How many addresses have a live connection, for the metrics.
+    pub fn connected(&self) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .values()
+            .filter(|slot| {
+                slot.try_lock()
+                    .is_ok_and(|slot| matches!(*slot, Slot::Ready { .. }))
+            })
+            .count()
+    }
+
     /// Checks that `address` is a Redis URL this host can connect to.
     pub(crate) fn validate(address: &str) -> Result<redis::Client, Failure> {
         let url = url::Url::parse(address).map_err(|_| Failure::InvalidAddress)?;

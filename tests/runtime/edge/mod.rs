@@ -3,6 +3,7 @@
 //! to the very bytes the component sent.
 
 mod host_health;
+mod metrics;
 mod rate_limit;
 mod request_limits;
 

@@ -97,10 +97,18 @@ impl RateLimiter {
     }
 
     async fn decide(&self, key: &str, quota: Quota) -> Decision {
-        match &self.store {
-            Store::Local(store) => store.decide(key, quota),
+        let (decision, backend) = match &self.store {
+            Store::Local(store) => (store.decide(key, quota), "in-process"),
             Store::Redis(store) => store.decide(key, quota).await,
-        }
+        };
+        let verdict = if decision.allowed {
+            "allowed"
+        } else {
+            "limited"
+        };
+        metrics::counter!("rate_limit_decisions_total", "decision" => verdict, "backend" => backend)
+            .increment(1);
+        decision
     }
 
     /// The limiter's line in `/health`, when it depends on Redis.

@@ -52,14 +52,15 @@ impl RedisStore {
         }
     }
 
-    pub async fn decide(&self, key: &str, quota: Quota) -> Decision {
+    /// The decision, and which store made it (`redis` or `fallback`).
+    pub async fn decide(&self, key: &str, quota: Quota) -> (Decision, &'static str) {
         let remote = tokio::time::timeout(DECISION_TIMEOUT, self.remote(key, quota)).await;
         let failure = match remote {
             Ok(Ok(decision)) => {
                 if self.set_degraded(None) {
                     tracing::info!("rate limiter: Redis answers again; limits are shared");
                 }
-                return decision;
+                return (decision, "redis");
             }
             Ok(Err(reason)) => reason,
             Err(_) => format!("Redis did not answer within {DECISION_TIMEOUT:?}"),
@@ -71,7 +72,7 @@ impl RedisStore {
                 "rate limiter: Redis unavailable, counting in process until it returns"
             );
         }
-        self.fallback.decide(key, quota)
+        (self.fallback.decide(key, quota), "fallback")
     }
 
     async fn remote(&self, key: &str, quota: Quota) -> Result<Decision, String> {

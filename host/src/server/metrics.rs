@@ -1,0 +1,88 @@
+//! Prometheus metrics: requests by route, method and status, their latency,
+//! and what the layers below record themselves (rate-limit decisions, guest
+//! instantiations and failures, connection pools). Served at `/metrics`, on
+//! the main address or on `METRICS_LISTEN`.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::edge::versioning::Versions;
+use crate::runtime::Runtime;
+
+/// Latency buckets in seconds: a cached route answers in a millisecond,
+/// a login (argon2id) in tens, a timeout in tens of seconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The process-wide recorder, installed on first use.
+fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&LATENCY_BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
+        }
+        handle
+    })
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    runtime: Arc<Runtime>,
+    versions: Versions,
+}
+
+impl Metrics {
+    pub fn new(runtime: Arc<Runtime>, versions: Versions) -> Self {
+        handle();
+        Metrics { runtime, versions }
+    }
+
+    /// The route label: the host's own path, the manifest route that
+    /// serves the path (after the version rewrite), or `unmatched`.
+    fn route(&self, path: &str) -> String {
+        if matches!(path, "/health/live" | "/metrics") {
+            return path.to_owned();
+        }
+        self.runtime
+            .route_of(&self.versions.canonical(path))
+            .unwrap_or_else(|| "unmatched".to_owned())
+    }
+}
+
+/// Middleware: counts and times every request.
+pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = metrics.route(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics` in the Prometheus text format.
+pub async fn render(State(metrics): State<Metrics>) -> Response {
+    metrics.runtime.record_pool_figures();
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle().render(),
+    )
+        .into_response()
+}

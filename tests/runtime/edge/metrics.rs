@@ -1,0 +1,104 @@
+//! `/metrics`: what was served, by route and status, in the Prometheus
+//! format, with the limiter's decisions, guest instantiations and pools.
+
+use mhmanus_tests::{POSTGRES_URL, TestRuntime};
+
+use super::*;
+
+/// A route no other test uses, so its counters are this test's alone.
+const COUNTED: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "counted"
+[[trigger.http]]
+route = "/counted/..."
+component = "probe"
+[component.probe]
+source = "{wasm:spin-probe}"
+"#;
+
+fn line<'a>(metrics: &'a str, prefix: &str) -> Option<&'a str> {
+    metrics.lines().find(|line| line.starts_with(prefix))
+}
+
+#[tokio::test]
+async fn requests_are_counted_by_route_and_status_and_timed() {
+    let app = Edge::start(
+        COUNTED,
+        |_| {},
+        |config| {
+            config.rate_limit = "2/60s".parse().unwrap();
+        },
+    )
+    .await;
+    // Two URLs (each its own bucket of 2), one route: one label.
+    for path in ["/counted/a", "/counted/a", "/counted/a", "/counted/b"] {
+        app.get(path, &[]).await;
+    }
+    let scrape = app.get("/metrics", &[]).await;
+    assert_eq!(scrape.status, 200);
+    assert!(
+        scrape
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        scrape.headers
+    );
+    assert_eq!(
+        scrape.header("ratelimit"),
+        None,
+        "/metrics is never limited"
+    );
+    let metrics = String::from_utf8(scrape.body.to_vec()).unwrap();
+    let admitted = r#"http_requests_total{method="GET",route="/counted/...",status="200"}"#;
+    let limited = r#"http_requests_total{method="GET",route="/counted/...",status="429"}"#;
+    assert_eq!(
+        line(&metrics, admitted),
+        Some(format!("{admitted} 3").as_str()),
+        "{metrics}"
+    );
+    assert_eq!(
+        line(&metrics, limited),
+        Some(format!("{limited} 1").as_str())
+    );
+    let count = r#"http_request_duration_seconds_count{method="GET",route="/counted/..."}"#;
+    assert_eq!(line(&metrics, count), Some(format!("{count} 4").as_str()));
+    assert!(
+        line(
+            &metrics,
+            r#"http_request_duration_seconds_bucket{method="GET",route="/counted/...",le="0.001"}"#
+        )
+        .is_some()
+    );
+    for series in [
+        r#"rate_limit_decisions_total{decision="limited",backend="in-process"}"#,
+        r#"rate_limit_decisions_total{decision="allowed",backend="in-process"}"#,
+        r#"wasm_instantiations_total{component="probe"}"#,
+    ] {
+        assert!(line(&metrics, series).is_some(), "{series} in\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn database_pools_are_reported() {
+    let runtime = TestRuntime::start_repo(|config| {
+        config.jwt_secret = Some("metrics-tests-secret-of-32-bytes-ok".into());
+        config.database_url = Some(POSTGRES_URL.into());
+    })
+    .await
+    .unwrap();
+    let app = Edge::over(runtime, |_| {});
+    assert_eq!(app.get("/health/ready", &[]).await.status, 200);
+    let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
+    let open = format!(r#"db_pool_connections{{pool="{POSTGRES_URL}",state="open"}}"#);
+    let value: f64 = line(&metrics, &open)
+        .unwrap_or_else(|| panic!("{open} in\n{metrics}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(value >= 1.0, "{value}");
+    assert!(line(&metrics, "redis_connections").is_some());
+}
