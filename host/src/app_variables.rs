@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::bail;
+use mhmanus_domain::auth::email::Email;
 use mhmanus_domain::auth::jwt::MIN_PRODUCTION_SECRET_BYTES;
+use mhmanus_domain::auth::policy::NewPassword;
 
 use crate::config::HostConfig;
 use crate::manifest::Manifest;
@@ -42,6 +44,13 @@ pub fn host_values(
     values.insert("app_env".to_owned(), app_env.to_owned());
     values.extend(config.variables.iter().cloned());
 
+    if production
+        && let (Some(email), Some(password)) =
+            (values.get("admin_email"), values.get("admin_password"))
+    {
+        check_admin_password(email, password)?;
+    }
+
     if manifest.variables.contains_key(JWT_SECRET) {
         let secret = values
             .get(JWT_SECRET)
@@ -67,6 +76,15 @@ pub fn host_values(
         }
     }
     Ok(values)
+}
+
+/// Production refuses to create an Admin whose password registration would
+/// refuse (too short, too common, the email itself).
+fn check_admin_password(email: &str, password: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("ADMIN_EMAIL: {}", e.message))?;
+    NewPassword::parse(password, &email, "ADMIN_PASSWORD")
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {}", e.message))
 }
 
 /// 256 random bits, hex: strong, and never the same twice.
@@ -127,6 +145,24 @@ jwt_secret = { required = true, secret = true }
         let values =
             host_values(&manifest(), &config(true, Some(&"x".repeat(32))), |_| None).unwrap();
         assert_eq!(values["app_env"], "production");
+    }
+
+    #[test]
+    fn production_refuses_an_admin_password_registration_would_refuse() {
+        let mut config = config(true, Some(&"s".repeat(32)));
+        config.admin_email = Some("root@example.com".into());
+        for weak in ["short", "password123", "root@example.com"] {
+            config.admin_password = Some(weak.into());
+            let err = host_values(&manifest(), &config, |_| None).unwrap_err();
+            assert!(err.to_string().starts_with("ADMIN_PASSWORD: "), "{err}");
+            assert!(!err.to_string().contains(weak), "never shown: {err}");
+        }
+        config.admin_password = Some("a sound passphrase for root".into());
+        assert!(host_values(&manifest(), &config, |_| None).is_ok());
+        // Outside production a weak bootstrap password is the developer's call.
+        config.app_env = Some("development".into());
+        config.admin_password = Some("short".into());
+        assert!(host_values(&manifest(), &config, |_| None).is_ok());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The host's own settings: what Spin would take from its runtime config and
 //! the platform. Every setting is a flag and an environment variable (`.env`
-//! is read too); `mhmanus-host up --help` lists them with their defaults.
+//! and an optional TOML file are read too, see `config_file.rs`);
+//! `mhmanus-host up --help` and `.env.example` list them with their defaults.
 
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,6 +16,11 @@ use crate::edge::rate_limit::policy::Policy;
 
 #[derive(Debug, Clone, Args)]
 pub struct HostConfig {
+    /// A TOML file of settings (keys: these variables in lower case);
+    /// the environment and `.env` win over it.
+    #[arg(long = "config", env = "MHMANUS_CONFIG")]
+    pub config_file: Option<PathBuf>,
+
     /// The Spin manifest to serve.
     #[arg(
         long = "from",
@@ -68,7 +75,8 @@ pub struct HostConfig {
     #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
-    /// `production` (or NODE_ENV=production) demands a JWT secret of 32+ bytes.
+    /// `production` (or NODE_ENV=production) refuses a missing or short JWT
+    /// secret and an admin password outside the password policy.
     #[arg(long = "app-env", env = "APP_ENV")]
     pub app_env: Option<String>,
 
@@ -224,6 +232,15 @@ impl HostConfig {
             .unwrap_or_else(|| self.data_dir.join("compiled"))
     }
 
+    /// Every environment variable the host reads.
+    pub fn variable_names() -> BTreeSet<String> {
+        HostConfig::augment_args(clap::Command::new("up"))
+            .get_arguments()
+            .filter_map(|arg| arg.get_env())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// Settings a test or an embedder starts from: the defaults (and whatever
     /// the environment sets), with no database or Redis configured.
     pub fn defaults(manifest: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
@@ -242,5 +259,34 @@ impl HostConfig {
         config.admin_password = None;
         config.app_env = Some("development".into());
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `.env.example` lists every variable the host reads, and nothing else.
+    #[test]
+    fn the_env_example_lists_every_variable() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../.env.example");
+        let example = std::fs::read_to_string(path).unwrap();
+        let listed: BTreeSet<String> = example
+            .lines()
+            .filter_map(|line| line.trim_start_matches(['#', ' ']).split_once('='))
+            .map(|(name, _)| name.to_owned())
+            .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        let mut known = HostConfig::variable_names();
+        known.insert("RUST_LOG".into());
+        assert_eq!(listed, known);
+    }
+
+    #[test]
+    fn the_defaults_parse() {
+        let config = HostConfig::defaults("spin.toml", "data");
+        assert_eq!(config.edge.rate_limit_routes.len(), 2);
+        assert!(config.edge.trusted_proxies.is_empty());
+        assert_eq!(config.listen_addr(), "127.0.0.1:3000".parse().unwrap());
     }
 }

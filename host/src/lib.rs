@@ -5,6 +5,7 @@
 pub mod app_variables;
 pub mod builder;
 pub mod config;
+pub mod config_file;
 pub mod edge;
 pub mod manifest;
 pub mod redact;

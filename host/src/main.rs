@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::Runtime;
-use mhmanus_host::{builder, server};
+use mhmanus_host::{builder, config_file, server};
 
 #[derive(Parser)]
 #[command(
@@ -53,7 +53,17 @@ fn main() -> ExitCode {
         eprintln!("error: .env: {e}");
         return ExitCode::FAILURE;
     }
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Up { config, .. } = &cli.command
+        && let Some(file) = &config.config_file
+    {
+        if let Err(e) = config_file::apply(file, &HostConfig::variable_names()) {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+        // Again, now with the file's settings under the environment's.
+        cli = Cli::parse();
+    }
     init_tracing();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -163,6 +163,8 @@ impl ClearHostSettings for Command {
             "RATE_LIMIT_ROUTES",
             "TRUSTED_PROXIES",
             "SHUTDOWN_GRACE_SECS",
+            "MHMANUS_CONFIG",
+            "METRICS_LISTEN",
         ] {
             self.env_remove(name);
         }

@@ -1,0 +1,95 @@
+//! One typed configuration: flags over environment over `.env` over the
+//! optional TOML file; production refuses what would be unsafe, in one line.
+
+use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
+
+/// Two requests to one route: the second tells whether a 1/60s limit is on.
+async fn second_status(host: &SpawnedHost) -> u16 {
+    let client = reqwest::Client::new();
+    let mut status = 0;
+    for _ in 0..2 {
+        status = client
+            .get(host.url("/v1/auth/profile"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    status
+}
+
+#[tokio::test]
+async fn the_config_file_fills_what_the_environment_leaves_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.toml");
+    std::fs::write(&file, "rate_limit = \"1/60s\"\nhsts_max_age_secs = 0\n").unwrap();
+    let data = dir.path().join("data");
+    let (file, data) = (file.to_str().unwrap(), data.to_str().unwrap());
+
+    let host = SpawnedHost::start(
+        &workspace_root(),
+        &[("DATA_DIR", data), ("MHMANUS_CONFIG", file)],
+    )
+    .unwrap();
+    assert_eq!(second_status(&host).await, 429, "the file's limit applies");
+    let reply = reqwest::get(host.url("/health/live")).await.unwrap();
+    assert!(!reply.headers().contains_key("strict-transport-security"));
+    drop(host);
+
+    let host = SpawnedHost::start(
+        &workspace_root(),
+        &[
+            ("DATA_DIR", data),
+            ("MHMANUS_CONFIG", file),
+            ("RATE_LIMIT", "off"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(second_status(&host).await, 401, "the environment wins");
+}
+
+#[test]
+fn an_unknown_key_in_the_config_file_is_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.toml");
+    std::fs::write(&file, "rate_limt = \"1/60s\"\n").unwrap();
+    let stderr = start_failure(
+        &workspace_root(),
+        &[("MHMANUS_CONFIG", file.to_str().unwrap())],
+    );
+    assert!(
+        stderr.contains("unknown key \"rate_limt\"") && stderr.contains("host.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn production_refuses_a_weak_admin_password_and_wildcard_cors() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
+    let secret = "a-production-secret-of-at-least-32-bytes";
+    let stderr = start_failure(
+        &workspace_root(),
+        &[
+            ("DATA_DIR", data),
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", secret),
+            ("ADMIN_EMAIL", "root@example.com"),
+            ("ADMIN_PASSWORD", "password123"),
+        ],
+    );
+    assert!(stderr.contains("ADMIN_PASSWORD: "), "{stderr}");
+    assert!(!stderr.contains("password123"), "never shown: {stderr}");
+
+    let stderr = start_failure(
+        &workspace_root(),
+        &[
+            ("DATA_DIR", data),
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", secret),
+            ("CORS_ORIGINS", "*"),
+        ],
+    );
+    assert!(stderr.contains("credentials"), "{stderr}");
+}
