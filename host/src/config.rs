@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use ipnet::IpNet;
 
+use crate::edge::client_addr::ForwardedHeader;
 use crate::edge::rate_limit::RouteLimit;
 use crate::edge::rate_limit::policy::Policy;
 
@@ -148,6 +149,7 @@ pub struct EdgeConfig {
 
     /// Routes with their own limit, comma-separated `PATH=LIMIT/WINDOW`
     /// (canonical paths; `/v1/auth/...` covers a subtree; `=off` exempts).
+    /// These count per client address even when a token comes with them.
     #[arg(
         long,
         env = "RATE_LIMIT_ROUTES",
@@ -160,6 +162,16 @@ pub struct EdgeConfig {
     /// comma-separated addresses or networks (`10.0.0.0/8`); empty: none.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// The header those proxies append the client to; the other one is
+    /// ignored, as proxies pass it through from the client.
+    #[arg(
+        long,
+        env = "FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: ForwardedHeader,
 
     /// Request bodies declaring more bytes than this are refused (413);
     /// longer streamed bodies are cut off there.

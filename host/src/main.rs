@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mhmanus_host::config::HostConfig;
@@ -83,7 +84,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if build {
                 builder::build_all(&loaded)?;
             }
-            tokio::runtime::Runtime::new()?.block_on(up(loaded, *config))
+            let executor = tokio::runtime::Runtime::new()?;
+            let served = executor.block_on(up(loaded, *config));
+            // Requests still running after the grace period are abandoned
+            // here, and blocking work (SQLite) gets one more second.
+            executor.shutdown_timeout(Duration::from_secs(1));
+            served
         }
     }
 }

@@ -38,6 +38,29 @@ fn start(dir: &Path, grace_secs: &str) -> SpawnedHost {
     .unwrap()
 }
 
+/// Waits until the host's `http_requests_in_flight` reaches `count`.
+async fn wait_for_in_flight(host: &SpawnedHost, count: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = reqwest::get(host.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let in_flight = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("http_requests_in_flight "))
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if in_flight >= f64::from(count) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "only {in_flight} in flight");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn sigterm_lets_50_requests_in_flight_finish_and_refuses_new_connections() {
     let dir = tempfile::tempdir().unwrap();
@@ -55,8 +78,9 @@ async fn sigterm_lets_50_requests_in_flight_finish_and_refuses_new_connections()
             })
         })
         .collect();
-    // Let all 50 reach the component, then stop the host under them.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Once all 50 are inside the host (the scrape itself is one more), stop
+    // the host under them.
+    wait_for_in_flight(&host, 51).await;
     host.terminate();
     let signalled = started.elapsed();
 
@@ -101,7 +125,7 @@ async fn the_grace_period_bounds_how_long_shutdown_waits() {
     let dir = tempfile::tempdir().unwrap();
     let mut host = start(dir.path(), "1");
     let request = tokio::spawn(reqwest::get(host.url("/probe/sleep?arg=20000")));
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    wait_for_in_flight(&host, 2).await;
     let signalled = Instant::now();
     host.terminate();
     let exit = host

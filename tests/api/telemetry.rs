@@ -43,18 +43,23 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
 
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
-    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let metrics_addr = free.local_addr().unwrap().to_string();
-    drop(free);
     let data = tempfile::tempdir().unwrap();
     let host = SpawnedHost::start(
         &workspace_root(),
         &[
             ("DATA_DIR", data.path().to_str().unwrap()),
-            ("METRICS_LISTEN", &metrics_addr),
+            ("METRICS_LISTEN", "127.0.0.1:0"),
         ],
     )
     .unwrap();
+    // The port it chose, as logged before "serving".
+    let metrics_addr = host
+        .log()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|json| json["fields"]["message"] == "serving metrics")
+        .and_then(|json| json["fields"]["address"].as_str().map(str::to_owned))
+        .expect("a 'serving metrics' line with the address");
     let client = reqwest::Client::new();
     assert_eq!(
         client

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mhmanus_host::config::HostConfig;
+
 pub struct SpawnedHost {
     child: Child,
     pub base_url: String,
@@ -150,24 +152,9 @@ trait ClearHostSettings {
 
 impl ClearHostSettings for Command {
     fn envs_remove_host_settings(&mut self) -> &mut Self {
-        for name in [
-            "DATABASE_URL",
-            "REDIS_URL",
-            "JWT_SECRET",
-            "ADMIN_EMAIL",
-            "ADMIN_PASSWORD",
-            "APP_ENV",
-            "NODE_ENV",
-            "CORS_ORIGINS",
-            "RATE_LIMIT",
-            "RATE_LIMIT_ROUTES",
-            "TRUSTED_PROXIES",
-            "SHUTDOWN_GRACE_SECS",
-            "MHMANUS_CONFIG",
-            "METRICS_LISTEN",
-        ] {
+        for name in HostConfig::variable_names() {
             self.env_remove(name);
         }
-        self
+        self.env_remove("NODE_ENV")
     }
 }

@@ -1,7 +1,8 @@
 //! Who the client is. The TCP peer, unless the peer is one of
-//! `TRUSTED_PROXIES`: then the rightmost hop of `Forwarded` (RFC 7239) or
-//! `X-Forwarded-For` that is not itself a trusted proxy. Anything left of
-//! that hop was written by the client and is never believed.
+//! `TRUSTED_PROXIES`: then the rightmost hop, not itself a trusted proxy, of
+//! the one header those proxies write (`FORWARDED_HEADER`: `X-Forwarded-For`,
+//! or `Forwarded` per RFC 7239). Anything left of that hop, and the other
+//! header altogether, was written by the client and is never believed.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -16,16 +17,30 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
-#[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+/// The header the trusted proxies append the client to. Proxies pass the
+/// other one through as the client sent it, so only this one is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrustedProxies {
+    networks: Vec<IpNet>,
+    header: ForwardedHeader,
+}
 
 impl TrustedProxies {
-    pub fn new(networks: &[IpNet]) -> Self {
-        TrustedProxies(networks.to_vec())
+    pub fn new(networks: &[IpNet], header: ForwardedHeader) -> Self {
+        TrustedProxies {
+            networks: networks.to_vec(),
+            header,
+        }
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(&ip))
+        self.networks.iter().any(|net| net.contains(&ip))
     }
 
     /// The client behind `peer`, given the request's forwarding headers.
@@ -34,7 +49,7 @@ impl TrustedProxies {
         if !self.trusts(peer.ip()) {
             return peer;
         }
-        let hops = forwarded_hops(headers);
+        let hops = forwarded_hops(headers, self.header);
         // Walking from the right: each trusted hop vouches for the one before it.
         let mut client = peer.ip();
         for hop in hops.iter().rev() {
@@ -55,32 +70,33 @@ impl TrustedProxies {
     }
 }
 
-/// The hops of `Forwarded` if present, else of `X-Forwarded-For`, in order
-/// (all header lines joined); `None` for a hop that is not an IP address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let joined = |name: http::HeaderName| -> Option<String> {
-        let values: Vec<&str> = headers
-            .get_all(name)
-            .iter()
-            .map(|v| v.to_str().unwrap_or(""))
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
+/// The hops of `header`, in order (all its lines joined); `None` for a hop
+/// that is not an IP address.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    let name = match header {
+        ForwardedHeader::Forwarded => http::header::FORWARDED,
+        ForwardedHeader::XForwardedFor => http::HeaderName::from_static("x-forwarded-for"),
     };
-    if let Some(forwarded) = joined(http::header::FORWARDED) {
-        return forwarded
-            .split(',')
-            .map(|element| {
-                element
-                    .split(';')
-                    .filter_map(|pair| pair.split_once('='))
-                    .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
-                    .and_then(|(_, node)| parse_node(node.trim().trim_matches('"')))
-            })
-            .collect();
+    let lines: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    let joined = lines.join(",");
+    if joined.trim().is_empty() {
+        return Vec::new();
     }
-    joined(http::HeaderName::from_static("x-forwarded-for"))
-        .map(|list| list.split(',').map(|hop| parse_node(hop.trim())).collect())
-        .unwrap_or_default()
+    joined
+        .split(',')
+        .map(|element| match header {
+            ForwardedHeader::XForwardedFor => parse_node(element.trim()),
+            ForwardedHeader::Forwarded => element
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
+                .and_then(|(_, node)| parse_node(node.trim().trim_matches('"'))),
+        })
+        .collect()
 }
 
 /// `192.0.2.1`, `192.0.2.1:443`, `[2001:db8::1]` or `[2001:db8::1]:443`.
@@ -124,7 +140,12 @@ mod tests {
     }
 
     fn proxies(list: &[&str]) -> TrustedProxies {
-        TrustedProxies::new(&list.iter().map(|n| n.parse().unwrap()).collect::<Vec<_>>())
+        proxies_writing(list, ForwardedHeader::XForwardedFor)
+    }
+
+    fn proxies_writing(list: &[&str], header: ForwardedHeader) -> TrustedProxies {
+        let networks: Vec<IpNet> = list.iter().map(|n| n.parse().unwrap()).collect();
+        TrustedProxies::new(&networks, header)
     }
 
     const PEER: &str = "10.0.0.2:40000";
@@ -156,8 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_wins_over_x_forwarded_for_and_takes_ports_and_brackets() {
-        let trusted = proxies(&["10.0.0.0/8"]);
+    fn only_the_header_the_proxies_write_is_read() {
         let both = headers(&[
             (
                 "forwarded",
@@ -165,13 +185,17 @@ mod tests {
             ),
             ("x-forwarded-for", "198.51.100.1"),
         ]);
-        let client = trusted.client(PEER.parse().unwrap(), &both);
-        assert_eq!(client.ip(), "2001:db8::7".parse::<IpAddr>().unwrap());
+        let peer = PEER.parse().unwrap();
+        let xff = proxies(&["10.0.0.0/8"]).client(peer, &both);
+        assert_eq!(xff.ip(), "198.51.100.1".parse::<IpAddr>().unwrap());
+        let forwarded =
+            proxies_writing(&["10.0.0.0/8"], ForwardedHeader::Forwarded).client(peer, &both);
+        assert_eq!(forwarded.ip(), "2001:db8::7".parse::<IpAddr>().unwrap());
     }
 
     #[test]
     fn an_unreadable_hop_stops_the_walk_at_the_last_trusted_one() {
-        let trusted = proxies(&["10.0.0.0/8"]);
+        let trusted = proxies_writing(&["10.0.0.0/8"], ForwardedHeader::Forwarded);
         let obfuscated = headers(&[("forwarded", "for=_hidden, for=10.0.0.9")]);
         let client = trusted.client(PEER.parse().unwrap(), &obfuscated);
         assert_eq!(client.ip(), "10.0.0.9".parse::<IpAddr>().unwrap());

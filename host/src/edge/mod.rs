@@ -12,9 +12,7 @@ pub mod versioning;
 
 use axum::Router;
 use axum::body::Body;
-use http::HeaderName;
 use tower_http::LatencyUnit;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 
@@ -33,12 +31,10 @@ pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
                 .level(Level::INFO)
                 .latency_unit(LatencyUnit::Micros),
         );
-    let id = HeaderName::from_static(request_id::HEADER);
     Ok(router
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
         .layer(security_headers::layer(config))
-        .layer(PropagateRequestIdLayer::new(id.clone()))
         .layer(trace)
-        .layer(SetRequestIdLayer::new(id, MakeRequestUuid)))
+        .layer(axum::middleware::from_fn(request_id::assign)))
 }

@@ -1,15 +1,42 @@
-//! Request ids: a client's `x-request-id` is kept, a missing one is a fresh
-//! UUID; either way it comes back on the response and names the request's
-//! log span, so every line logged while serving it carries it.
+//! Request ids: a client's `x-request-id` is kept when it is a sensible id
+//! (1 to 128 visible ASCII characters), anything else is replaced by a fresh
+//! UUID; the id comes back on the response and names the request's log
+//! span, so every line logged while serving it carries it.
 
 use axum::body::Body;
-use http::Request;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
 use tracing::Span;
 
 pub const HEADER: &str = "x-request-id";
 
-/// The span each request is served in.
-pub fn span(request: &Request<Body>) -> Span {
+const MAX_LEN: usize = 128;
+
+/// Middleware: gives the request its id, and the response the same.
+pub async fn assign(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(HEADER)
+        .filter(|id| is_sensible(id))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::try_from(uuid::Uuid::new_v4().to_string()).expect("a UUID is ASCII")
+        });
+    request.headers_mut().insert(HEADER, id.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(HEADER, id);
+    response
+}
+
+fn is_sensible(id: &HeaderValue) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(u8::is_ascii_graphic)
+}
+
+/// The span each request is served in (after [`assign`]).
+pub fn span(request: &http::Request<Body>) -> Span {
     let id = request
         .headers()
         .get(HEADER)

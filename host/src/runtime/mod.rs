@@ -163,6 +163,11 @@ impl Runtime {
         self.tokens.as_ref()
     }
 
+    /// The Redis connections the components use, for the host's own use.
+    pub fn redis_clients(&self) -> Arc<redis::Clients> {
+        self.redis.clone()
+    }
+
     /// Publishes the connection pools' figures as gauges.
     pub fn record_pool_figures(&self) {
         for (pool, status) in self.postgres.figures() {

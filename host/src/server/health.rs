@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -20,6 +21,9 @@ use crate::runtime::Runtime;
 
 /// A report larger than this is not a health report; it passes untouched.
 const MAX_REPORT_BYTES: usize = 1 << 20;
+/// Memory and disk figures are reused this long: `/health` is never rate
+/// limited, and scanning mounts on every call would let callers set the pace.
+const SYSTEM_FIGURES_FOR: Duration = Duration::from_secs(1);
 
 pub struct HostHealth {
     runtime: Arc<Runtime>,
@@ -28,6 +32,14 @@ pub struct HostHealth {
     memory: Thresholds,
     disk: Thresholds,
     system: Mutex<System>,
+    observed: tokio::sync::Mutex<Option<SystemFigures>>,
+}
+
+/// The last memory and disk checks, and when they were made.
+struct SystemFigures {
+    at: Instant,
+    memory: Check,
+    disk: Check,
 }
 
 /// Utilisation percentages at which a check warns and fails.
@@ -102,6 +114,7 @@ impl HostHealth {
             system: Mutex::new(
                 System::new().map_err(|e| anyhow::anyhow!("cannot read system figures: {e}"))?,
             ),
+            observed: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -151,7 +164,33 @@ impl HostHealth {
             .observed(ids.len(), "components")
     }
 
-    fn add_host_checks(&self, report: &mut Report, full: bool) {
+    /// Memory and disk, measured off the async workers (a slow mount must
+    /// not stall them) at most once per `SYSTEM_FIGURES_FOR`.
+    async fn system_checks(self: &Arc<Self>) -> (Check, Check) {
+        let mut observed = self.observed.lock().await;
+        if let Some(figures) = &*observed
+            && figures.at.elapsed() < SYSTEM_FIGURES_FOR
+        {
+            return (figures.memory.clone(), figures.disk.clone());
+        }
+        let host = self.clone();
+        let (memory, disk) = tokio::task::spawn_blocking(move || (host.memory(), host.disk()))
+            .await
+            .unwrap_or_else(|_| {
+                let failed = || Check::fail("the measurement failed");
+                (failed(), failed())
+            });
+        *observed = Some(SystemFigures {
+            at: Instant::now(),
+            memory: memory.clone(),
+            disk: disk.clone(),
+        });
+        (memory, disk)
+    }
+
+    async fn add_host_checks(self: &Arc<Self>, report: &mut Report, full: bool) {
+        // The component's own verdict stands even without checks to show it.
+        let reported = report.status;
         if self.runtime.is_draining() {
             report.add(
                 "host:draining",
@@ -160,13 +199,15 @@ impl HostHealth {
         }
         report.add("components:loaded", self.components());
         if full {
-            report.add("memory:utilization", self.memory());
-            report.add("disk:utilization", self.disk());
+            let (memory, disk) = self.system_checks().await;
+            report.add("memory:utilization", memory);
+            report.add("disk:utilization", disk);
             if let Some(check) = self.limiter.check() {
                 report.add("rate-limiter:backend", check);
             }
         }
         report.recompute();
+        report.status = report.status.max(reported);
     }
 }
 
@@ -188,7 +229,7 @@ pub async fn augment(
     if !full && health.runtime.is_draining() {
         // Answered at once: a draining host must leave the load balancer now.
         let mut report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
-        health.add_host_checks(&mut report, false);
+        health.add_host_checks(&mut report, false).await;
         return report_response(&report, http::HeaderMap::new());
     }
     let response = next.run(request).await;
@@ -212,13 +253,13 @@ pub async fn augment(
                 "health:report",
                 Check::fail("the health component's report was unreadable"),
             );
-            health.add_host_checks(&mut report, full);
+            health.add_host_checks(&mut report, full).await;
             return report_response(&report, parts.headers);
         }
     };
     match serde_json::from_slice::<Report>(&bytes) {
         Ok(mut report) => {
-            health.add_host_checks(&mut report, full);
+            health.add_host_checks(&mut report, full).await;
             report_response(&report, parts.headers)
         }
         Err(_) => Response::from_parts(parts, Body::from(bytes)),

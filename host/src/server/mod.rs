@@ -53,7 +53,10 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(from_fn_with_state(versions, versioning::route))
         .layer(from_fn_with_state(
-            client_addr::TrustedProxies::new(&edge_config.trusted_proxies),
+            client_addr::TrustedProxies::new(
+                &edge_config.trusted_proxies,
+                edge_config.forwarded_header,
+            ),
             client_addr::resolve,
         ))
         .layer(from_fn_with_state(metrics, metrics::record))
@@ -104,7 +107,7 @@ pub async fn serve(
     tokio::select! {
         served = server.into_future() => served,
         () = deadline => {
-            tracing::warn!(grace_secs = grace.as_secs(), "grace period over: dropping the requests still in flight");
+            tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning the requests still in flight");
             Ok(())
         }
     }

@@ -35,6 +35,9 @@ async fn requests_are_counted_by_route_and_status_and_timed() {
     for path in ["/counted/a", "/counted/a", "/counted/a", "/counted/b"] {
         app.get(path, &[]).await;
     }
+    // An invented method is counted, under one label for all of them.
+    let brew = Method::from_bytes(b"BREW").unwrap();
+    app.send(brew, "/counted/c", &[]).await;
     let scrape = app.get("/metrics", &[]).await;
     assert_eq!(scrape.status, 200);
     assert!(
@@ -71,7 +74,11 @@ async fn requests_are_counted_by_route_and_status_and_timed() {
         )
         .is_some()
     );
+    let other = r#"http_requests_total{method="OTHER",route="/counted/...",status="200"}"#;
+    assert_eq!(line(&metrics, other), Some(format!("{other} 1").as_str()));
+    assert!(!metrics.contains("BREW"));
     for series in [
+        "http_requests_in_flight",
         r#"rate_limit_decisions_total{decision="limited",backend="in-process"}"#,
         r#"rate_limit_decisions_total{decision="allowed",backend="in-process"}"#,
         r#"wasm_instantiations_total{component="probe"}"#,

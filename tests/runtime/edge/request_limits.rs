@@ -15,6 +15,14 @@ async fn every_answer_carries_a_request_id_kept_from_the_client_or_made() {
         .get("/probe/headers", &[("x-request-id", "trace-abc-123")])
         .await;
     assert_eq!(kept.header("x-request-id"), Some("trace-abc-123"));
+
+    // An id that would flood or garble the logs is replaced.
+    let long = "x".repeat(129);
+    for bad in [long.as_str(), "two words", ""] {
+        let replaced = app.get("/probe/headers", &[("x-request-id", bad)]).await;
+        let id = replaced.header("x-request-id").unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{bad:?} became {id}");
+    }
 }
 
 #[tokio::test]

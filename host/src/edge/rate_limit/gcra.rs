@@ -88,7 +88,12 @@ impl LocalStore {
         let tat = buckets.tats.get(key).copied().unwrap_or(0);
         let (decision, next) = decide(quota, tat, now);
         if let Some(next) = next {
-            buckets.tats.insert(key.to_owned(), next);
+            match buckets.tats.get_mut(key) {
+                Some(stored) => *stored = next,
+                None => {
+                    buckets.tats.insert(key.to_owned(), next);
+                }
+            }
             if buckets.tats.len() >= buckets.sweep_at {
                 buckets.tats.retain(|_, tat| *tat > now);
                 buckets.sweep_at = (buckets.tats.len() * 2).max(FIRST_SWEEP);

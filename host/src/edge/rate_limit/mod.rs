@@ -29,6 +29,19 @@ use crate::runtime::{Runtime, problem_response};
 
 pub use self::policy::RouteLimit;
 
+/// How one request is limited.
+struct Applied {
+    policy: Policy,
+    /// `default`, or `route` for a `RATE_LIMIT_ROUTES` entry.
+    name: &'static str,
+    /// The bucket family: the route entry's pattern, or the path.
+    bucket: String,
+    /// Routes with their own policy (login, register) count per address
+    /// whatever token comes with them: an account's token must not buy a
+    /// fresh quota of login attempts.
+    by_address: bool,
+}
+
 pub struct RateLimiter {
     default: Policy,
     routes: Vec<RouteLimit>,
@@ -56,39 +69,65 @@ impl RateLimiter {
             }
         }
         let store = match &config.redis_url {
-            Some(url) => Store::Redis(RedisStore::new(url.clone())),
+            Some(url) => Store::Redis(RedisStore::new(runtime.redis_clients(), url.clone())),
             None => Store::Local(LocalStore::default()),
         };
+        let mut routes = edge.rate_limit_routes.clone();
+        routes.sort_by_key(|route| route.specificity());
         Ok(RateLimiter {
             default: edge.rate_limit,
-            routes: edge.rate_limit_routes.clone(),
+            routes,
             store,
             tokens: runtime.token_settings().cloned(),
             runtime,
         })
     }
 
-    /// The policy for `path`, and the name of the bucket family it counts in.
-    fn policy(&self, path: &str) -> (Policy, &'static str, String) {
-        if let Some(route) = self.routes.iter().find(|r| r.covers(path)) {
-            return (route.policy, "route", route.pattern.clone());
+    /// How `path` is limited. Paths are compared with empty segments
+    /// dropped, as the manifest's router matches them, so `/v1//auth/login/`
+    /// counts as `/v1/auth/login`.
+    fn applied(&self, path: &str) -> Applied {
+        let path = normalize(path);
+        // Most specific first (see `new`): an exact entry beats a subtree.
+        if let Some(route) = self.routes.iter().find(|r| r.covers(&path)) {
+            return Applied {
+                policy: route.policy,
+                name: "route",
+                bucket: route.pattern.clone(),
+                by_address: true,
+            };
         }
         // Paths no route serves share one bucket per client, so probing
         // random URLs does not mint buckets.
-        let route = if self.runtime.serves(path) {
-            path.to_owned()
+        let bucket = if self.runtime.serves(&path) {
+            path
         } else {
             "(unrouted)".to_owned()
         };
-        (self.default, "default", route)
+        Applied {
+            policy: self.default,
+            name: "default",
+            bucket,
+            by_address: false,
+        }
     }
 
-    /// `user:<sub>` for a valid bearer token, else `ip:<address or /64>`.
-    fn client_key(&self, headers: &HeaderMap, client: Option<ClientAddr>) -> String {
-        let subject = self.tokens.as_ref().and_then(|tokens| {
-            let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-            tokens.verify(bearer_token(header)?).ok().map(|c| c.sub)
-        });
+    /// `user:<sub>` for a valid bearer token (unless the route counts by
+    /// address), else `ip:<address or /64>`.
+    fn client_key(
+        &self,
+        applied: &Applied,
+        headers: &HeaderMap,
+        client: Option<ClientAddr>,
+    ) -> String {
+        let subject = self
+            .tokens
+            .as_ref()
+            .filter(|_| !applied.by_address)
+            .and_then(|tokens| {
+                let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+                tokens.verify(bearer_token(header)?).ok().map(|c| c.sub)
+            });
         match (subject, client) {
             (Some(sub), _) => format!("user:{sub}"),
             (None, Some(ClientAddr(addr))) => format!("ip:{}", network_of(addr.ip())),
@@ -132,6 +171,19 @@ fn network_of(ip: IpAddr) -> String {
     }
 }
 
+/// `path` without empty segments: `/v1//auth/login/` is `/v1/auth/login`.
+fn normalize(path: &str) -> String {
+    let mut normalized = String::with_capacity(path.len());
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        normalized.push('/');
+        normalized.push_str(segment);
+    }
+    if normalized.is_empty() {
+        normalized.push('/');
+    }
+    normalized
+}
+
 fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
@@ -147,13 +199,16 @@ pub async fn limit(
     if is_exempt(&path) {
         return next.run(request).await;
     }
-    let (Policy::Limited(quota), name, route) = limiter.policy(&path) else {
+    let applied = limiter.applied(&path);
+    let Policy::Limited(quota) = applied.policy else {
         return next.run(request).await;
     };
     let client = limiter.client_key(
+        &applied,
         request.headers(),
         request.extensions().get::<ClientAddr>().copied(),
     );
+    let route = &applied.bucket;
     let decision = limiter.decide(&format!("{route}|{client}"), quota).await;
     let mut response = if decision.allowed {
         next.run(request).await
@@ -173,7 +228,7 @@ pub async fn limit(
             .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));
         response
     };
-    set_headers(response.headers_mut(), name, quota, &decision);
+    set_headers(response.headers_mut(), applied.name, quota, &decision);
     response
 }
 
@@ -220,6 +275,14 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(network_of("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
+    }
+
+    #[test]
+    fn paths_are_compared_without_empty_segments() {
+        assert_eq!(normalize("/v1//auth/login/"), "/v1/auth/login");
+        assert_eq!(normalize("//v1/auth/login"), "/v1/auth/login");
+        assert_eq!(normalize("/"), "/");
+        assert_eq!(normalize(""), "/");
     }
 
     #[test]

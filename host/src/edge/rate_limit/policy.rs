@@ -65,6 +65,13 @@ impl RouteLimit {
         }
     }
 
+    /// Sort key putting the most specific entries first: exact paths, then
+    /// subtrees from the deepest.
+    pub fn specificity(&self) -> (bool, std::cmp::Reverse<usize>) {
+        let wildcard = self.pattern.ends_with("/...");
+        (wildcard, std::cmp::Reverse(self.pattern.len()))
+    }
+
     /// A path the pattern covers, to check that some route serves it.
     pub fn example_path(&self) -> &str {
         self.pattern
@@ -136,6 +143,9 @@ mod tests {
         assert!(auth.covers("/v1/auth") && auth.covers("/v1/auth/profile"));
         assert!(!auth.covers("/v1/authz"));
         assert_eq!(auth.example_path(), "/v1/auth");
+        let mut entries = [auth.clone(), login.clone()];
+        entries.sort_by_key(RouteLimit::specificity);
+        assert_eq!(entries[0], login, "the exact entry wins over the subtree");
         assert!("v1/auth=5/60s".parse::<RouteLimit>().is_err());
         assert!("/v1/auth".parse::<RouteLimit>().is_err());
     }

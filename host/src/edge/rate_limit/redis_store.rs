@@ -4,7 +4,7 @@
 //! the limiter degrades, requests never fail because its store is down.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mhmanus_domain::health::{Check, Status};
 
@@ -33,19 +33,28 @@ const KEY_PREFIX: &str = "mhmanus:ratelimit:";
 
 /// A decision waits no longer than this for Redis before falling back.
 const DECISION_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a failure, decisions stay in process this long before Redis is
+/// tried again, so a Redis that hangs costs one request a second, not all.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
     clients: Arc<Clients>,
     url: String,
     fallback: LocalStore,
-    /// Why the last decision could not use Redis; `None` while it can.
-    degraded: Mutex<Option<String>>,
+    degraded: Mutex<Option<Degraded>>,
+}
+
+/// Why decisions are made in process, and since when.
+struct Degraded {
+    reason: String,
+    at: Instant,
 }
 
 impl RedisStore {
-    pub fn new(url: String) -> Self {
+    /// Over the runtime's own connections (checked at start-up, shared).
+    pub fn new(clients: Arc<Clients>, url: String) -> Self {
         RedisStore {
-            clients: Arc::new(Clients::new()),
+            clients,
             url,
             fallback: LocalStore::default(),
             degraded: Mutex::new(None),
@@ -54,6 +63,9 @@ impl RedisStore {
 
     /// The decision, and which store made it (`redis` or `fallback`).
     pub async fn decide(&self, key: &str, quota: Quota) -> (Decision, &'static str) {
+        if self.recently_failed() {
+            return (self.fallback.decide(key, quota), "fallback");
+        }
         let remote = tokio::time::timeout(DECISION_TIMEOUT, self.remote(key, quota)).await;
         let failure = match remote {
             Ok(Ok(decision)) => {
@@ -75,11 +87,20 @@ impl RedisStore {
         (self.fallback.decide(key, quota), "fallback")
     }
 
+    fn recently_failed(&self) -> bool {
+        let degraded = self.degraded.lock().unwrap_or_else(|e| e.into_inner());
+        degraded
+            .as_ref()
+            .is_some_and(|d| d.at.elapsed() < RETRY_AFTER)
+    }
+
     async fn remote(&self, key: &str, quota: Quota) -> Result<Decision, String> {
-        let mut handle = self
-            .clients
-            .handle(&self.url)
+        // Connecting runs in its own task: a decision that times out leaves
+        // it to finish (and be cached, or be recorded as failed) anyway.
+        let (clients, url) = (self.clients.clone(), self.url.clone());
+        let mut handle = tokio::spawn(async move { clients.handle(&url).await })
             .await
+            .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
         let mut eval = redis::cmd("EVAL");
         eval.arg(SCRIPT)
@@ -103,7 +124,10 @@ impl RedisStore {
     fn set_degraded(&self, reason: Option<String>) -> bool {
         let mut degraded = self.degraded.lock().unwrap_or_else(|e| e.into_inner());
         let changed = degraded.is_some() != reason.is_some();
-        *degraded = reason;
+        *degraded = reason.map(|reason| Degraded {
+            reason,
+            at: Instant::now(),
+        });
         changed
     }
 
@@ -113,7 +137,8 @@ impl RedisStore {
             .degraded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
+            .as_ref()
+            .map(|d| d.reason.clone());
         let check = Check::pass().component("rate-limiter", "datastore");
         match degraded {
             None => check.observed("redis", "backend"),
