@@ -8,7 +8,6 @@
 //! `spin:variables`. The schema migrates itself on an instance's first
 //! request.
 
-mod auth_guard;
 mod bootstrap;
 mod clock;
 mod fields;
@@ -23,6 +22,7 @@ mod view;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::ALLOW;
+use mhmanus_guest::auth_guard;
 use mhmanus_domain::problem::Problem;
 use spin_sdk::http::Request;
 use spin_sdk::http_service;

@@ -1,18 +1,10 @@
-//! Building answers: JSON bodies, problem+json errors, and the `Failure`
-//! handlers return.
-//!
-//! Every answer carries `cache-control: no-store`: they hold tokens and
-//! personal data, which no cache may keep.
+//! The `Failure` handlers return, and the answers every component builds
+//! (`mhmanus_guest::response`).
 
-use http::StatusCode;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
-use mhmanus_domain::problem::{self, Problem};
-use mhmanus_domain::validation::FieldError;
-use serde_json::{Value, json};
+use mhmanus_domain::problem::Problem;
+pub use mhmanus_guest::response::{Response, invalid, json, no_content, problem, with_header};
 
 use crate::store::StoreError;
-
-pub type Response = http::Response<String>;
 
 /// Why a handler did not produce its success answer.
 #[derive(Debug)]
@@ -53,58 +45,4 @@ pub fn unavailable(e: StoreError, path: &str) -> Response {
             .detail("the database is unavailable")
             .instance(path),
     )
-}
-
-pub fn json(status: u16, body: &Value) -> Response {
-    build(status, "application/json", body.to_string())
-}
-
-pub fn problem(problem: Problem) -> Response {
-    build(problem.status, problem::MEDIA_TYPE, problem.to_json())
-}
-
-/// A 422 listing every invalid field as `errors: [{field, message}]`.
-pub fn invalid(errors: &[FieldError], path: &str) -> Response {
-    let errors: Vec<Value> = errors
-        .iter()
-        .map(|e| json!({"field": e.field, "message": e.message}))
-        .collect();
-    problem(
-        Problem::new(422)
-            .detail("the request has invalid fields")
-            .instance(path)
-            .extension("errors", errors),
-    )
-}
-
-/// 204: no body, so no content type.
-pub fn no_content() -> Response {
-    let mut response = Response::new(String::new());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Adds a header; a value that is not a valid header (it never is here:
-/// all values are built from fixed text) is left out rather than panicking.
-pub fn with_header(mut response: Response, name: HeaderName, value: &str) -> Response {
-    match HeaderValue::from_str(value) {
-        Ok(value) => {
-            response.headers_mut().insert(name, value);
-        }
-        Err(_) => eprintln!("auth: dropped an invalid {name} header value"),
-    }
-    response
-}
-
-fn build(status: u16, content_type: &'static str, body: String) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -7,7 +7,7 @@
 use mhmanus_domain::auth::jwt::{
     DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TTL_SECS, JwtSettings, SecretError,
 };
-use spin_sdk::variables;
+use mhmanus_guest::variables::{self, or_default};
 
 pub struct Settings {
     /// Empty (or not PostgreSQL) means the default SQLite database.
@@ -73,20 +73,8 @@ pub async fn load() -> Result<Settings, SettingsError> {
 /// An undefined variable is empty (the manifest gives defaults); any other
 /// failure means the runtime cannot tell us our configuration.
 async fn variable(name: &'static str) -> Result<String, SettingsError> {
-    match variables::get(name).await {
-        Ok(value) => Ok(value),
-        Err(variables::Error::Undefined(_)) => Ok(String::new()),
-        Err(e) => {
-            eprintln!("auth: variable {name}: {e:?}");
-            Err(SettingsError::Unreadable(name))
-        }
-    }
-}
-
-/// Empty (unset) means the documented default.
-fn or_default(value: String, default: &str) -> String {
-    match value.trim() {
-        "" => default.to_owned(),
-        text => text.to_owned(),
-    }
+    variables::get(name).await.map_err(|e| {
+        eprintln!("auth: variable {name}: {e:?}");
+        SettingsError::Unreadable(name)
+    })
 }
