@@ -8,7 +8,7 @@ FROM rust:1.99.1-slim-bookworm AS build
 RUN rustup target add wasm32-wasip2
 WORKDIR /src
 COPY . .
-RUN cargo build --release --target wasm32-wasip2 -p health -p auth \
+RUN cargo build --release --target wasm32-wasip2 -p health -p auth -p production-test \
  && cargo build --release -p mhmanus-host
 
 FROM debian:bookworm-slim
@@ -18,7 +18,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --create-home --home-dir /app app
 WORKDIR /app
 COPY --from=build /src/target/release/mhmanus-host /usr/local/bin/mhmanus-host
-COPY --from=build /src/target/wasm32-wasip2/release/health.wasm /src/target/wasm32-wasip2/release/auth.wasm target/wasm32-wasip2/release/
+COPY --from=build /src/target/wasm32-wasip2/release/health.wasm /src/target/wasm32-wasip2/release/auth.wasm \
+     /src/target/wasm32-wasip2/release/production_test.wasm target/wasm32-wasip2/release/
 COPY spin.toml spin.toml
 USER app
 ENV DATA_DIR=/app/data

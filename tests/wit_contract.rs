@@ -24,6 +24,11 @@ fn auth_fits_its_world() {
 }
 
 #[test]
+fn production_test_fits_its_world() {
+    check_targets("production-test", "production-test").unwrap();
+}
+
+#[test]
 fn the_check_rejects_a_component_that_imports_more_than_its_world() {
     // health imports spin:sqlite and friends; the bare base world does not offer them.
     let err = check_targets("health", "base").unwrap_err();

@@ -42,6 +42,11 @@ pub fn host_values(
         "development"
     };
     values.insert("app_env".to_owned(), app_env.to_owned());
+    values.insert("host_runtime".to_owned(), "mhmanus-host".to_owned());
+    values.insert(
+        "edge_layers".to_owned(),
+        config.edge.active_layers().join(","),
+    );
     values.extend(config.variables.iter().cloned());
 
     if production

@@ -204,6 +204,30 @@ fn parse_network(text: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("expected an IP address or a CIDR network, got {text:?}"))
 }
 
+impl EdgeConfig {
+    /// The layers in front of the components, as the `edge_layers`
+    /// variable tells them (the production-test component reports them).
+    pub fn active_layers(&self) -> Vec<&'static str> {
+        let mut layers = vec![
+            "security-headers",
+            "compression",
+            "versioning",
+            "request-id",
+        ];
+        if !self
+            .cors_origins
+            .iter()
+            .all(|origin| origin.trim().is_empty())
+        {
+            layers.push("cors");
+        }
+        if self.rate_limit != Policy::Off {
+            layers.push("rate-limit");
+        }
+        layers
+    }
+}
+
 fn parse_variable(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))

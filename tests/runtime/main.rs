@@ -7,4 +7,5 @@ mod edge;
 mod faults;
 mod generations;
 mod health;
+mod production_test;
 mod spin_interfaces;

@@ -22,8 +22,8 @@ mod view;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::ALLOW;
-use mhmanus_guest::auth_guard;
 use mhmanus_domain::problem::Problem;
+use mhmanus_guest::auth_guard;
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 

@@ -35,8 +35,8 @@ async fn health_reports_memory_disk_and_components_next_to_the_database() {
         assert!((0.0..=100.0).contains(&percent), "{key}: {percent}");
     }
     let components = &checks["components:loaded"][0];
-    assert_eq!(components["observedValue"], 2);
-    assert_eq!(components["componentId"], "auth,health");
+    assert_eq!(components["observedValue"], 3);
+    assert_eq!(components["componentId"], "auth,health,production-test");
     // The overall status is the worst of all checks, the host's included.
     let worst = checks
         .as_object()

@@ -1,0 +1,46 @@
+//! `GET config`: the effective configuration this component sees, every
+//! secret redacted.
+
+use mhmanus_domain::auth::refresh;
+use serde_json::{Value, json};
+
+use crate::redact;
+use crate::settings::Settings;
+
+pub fn report(settings: &Settings) -> Value {
+    let running_under_host = settings.host_runtime == "mhmanus-host";
+    let key_value_backend = match (running_under_host, settings.redis_url.is_empty()) {
+        (true, false) => "redis",
+        (true, true) => "in-process",
+        // Spin decides from its runtime config; the component cannot see it.
+        (false, _) => "runtime-config",
+    };
+    json!({
+        "service": "mhmanus-edge",
+        "version": env!("CARGO_PKG_VERSION"),
+        "runtime": settings.host_runtime,
+        "environment": if settings.production { "production" } else { "development" },
+        "database": {
+            "backend": settings.database_backend(),
+            "url": redact::url(&settings.database_url),
+        },
+        "keyValue": { "store": "default", "backend": key_value_backend },
+        "redis": {
+            "configured": !settings.redis_url.is_empty(),
+            "url": redact::url(&settings.redis_url),
+        },
+        "tokens": {
+            "algorithm": "HS256",
+            "issuer": settings.issuer,
+            "audience": settings.audience,
+            "accessTokenTtlSecs": settings.ttl_secs,
+            "refreshTokenTtlSecs": refresh::TTL_SECS,
+            "secret": redact::secret(&settings.jwt_secret),
+        },
+        "admin": {
+            "email": (!settings.admin_email.is_empty()).then_some(&settings.admin_email),
+            "password": redact::secret(&settings.admin_password),
+        },
+        "edgeLayers": settings.edge_layers,
+    })
+}

@@ -1,0 +1,86 @@
+//! What the component can see of its configuration, from Spin variables,
+//! read on every request (as auth does).
+
+use mhmanus_domain::auth::jwt::{
+    DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TTL_SECS, JwtSettings, SecretError,
+};
+use mhmanus_guest::variables::{self, or_default};
+
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: String,
+    pub jwt_secret: String,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_secs: i64,
+    pub production: bool,
+    pub admin_email: String,
+    pub admin_password: String,
+    /// `mhmanus-host` when the native host runs us; the manifest says `spin`.
+    pub host_runtime: String,
+    /// The edge layers in front of us, as the host declares them (never
+    /// anything a client sends); empty under Spin.
+    pub edge_layers: Vec<String>,
+}
+
+impl Settings {
+    pub async fn load() -> Self {
+        let get = |name: &'static str| async move {
+            variables::get(name).await.unwrap_or_else(|e| {
+                eprintln!("production-test: variable {name}: {e:?}");
+                String::new()
+            })
+        };
+        let ttl_secs = get("access_token_ttl_secs")
+            .await
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|ttl| *ttl > 0)
+            .unwrap_or(DEFAULT_TTL_SECS);
+        Settings {
+            database_url: get("database_url").await.trim().to_owned(),
+            redis_url: get("redis_url").await.trim().to_owned(),
+            jwt_secret: get("jwt_secret").await,
+            issuer: or_default(get("jwt_issuer").await, DEFAULT_ISSUER),
+            audience: or_default(get("jwt_audience").await, DEFAULT_AUDIENCE),
+            ttl_secs,
+            production: get("app_env")
+                .await
+                .trim()
+                .eq_ignore_ascii_case("production"),
+            admin_email: get("admin_email").await.trim().to_owned(),
+            admin_password: get("admin_password").await,
+            host_runtime: or_default(get("host_runtime").await, "spin"),
+            edge_layers: get("edge_layers")
+                .await
+                .split(',')
+                .map(|layer| layer.trim().to_owned())
+                .filter(|layer| !layer.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The token rules, the same as auth's.
+    pub fn jwt(&self) -> Result<JwtSettings, SecretError> {
+        JwtSettings::new(
+            self.jwt_secret.as_bytes(),
+            &self.issuer,
+            &self.audience,
+            self.ttl_secs,
+            self.production,
+        )
+    }
+
+    pub fn has_layer(&self, layer: &str) -> bool {
+        self.edge_layers.iter().any(|l| l == layer)
+    }
+
+    pub fn database_backend(&self) -> &'static str {
+        if mhmanus_guest::db::is_postgres(&self.database_url) {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `components/production-test` under the native runtime, from the
+//! repository's spin.toml: each route, redaction with known secrets, the
+//! bearer and role doors, and `all-features` against SQLite, the real
+//! PostgreSQL and Redis, an unreachable database, and no host layers.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
+use mhmanus_domain::auth::role::Role;
+use mhmanus_host::config::HostConfig;
+use mhmanus_tests::{POSTGRES_URL, REDIS_URL, Reply, TestRuntime};
+use serde_json::Value;
+
+/// Secrets whose first four characters appear nowhere else in a report.
+const SECRET: &str = "Zq9!production-test-secret-of-32-bytes";
+const ADMIN_PASSWORD: &str = "Kx7#an admin passphrase";
+const DB_PASSWORD: &str = "Pw4sDatabasePassword";
+const REDIS_PASSWORD: &str = "Rd5sRedisPassword";
+
+async fn start(configure: impl FnOnce(&mut HostConfig)) -> TestRuntime {
+    TestRuntime::start_repo(|config| {
+        config.jwt_secret = Some(SECRET.into());
+        configure(config);
+    })
+    .await
+    .unwrap()
+}
+
+fn token(roles: &[Role]) -> String {
+    let settings = JwtSettings::new(
+        SECRET.as_bytes(),
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        3600,
+        false,
+    )
+    .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    settings
+        .issue("user-42", "tester@example.com", roles, now)
+        .0
+}
+
+async fn get(app: &TestRuntime, path: &str, token: Option<&str>) -> Reply {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = bearer
+        .as_deref()
+        .map(|b| vec![("authorization", b)])
+        .unwrap_or_default();
+    app.call("GET", path, &headers, "").await
+}
+
+/// The entry for `feature` in an all-features report.
+fn feature<'a>(report: &'a Value, feature: &str) -> &'a Value {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feature"] == feature)
+        .unwrap_or_else(|| panic!("no {feature} in {report}"))
+}
+
+#[tokio::test]
+async fn config_shows_the_settings_and_none_of_the_secrets() {
+    let database_url = format!("postgres://postgres:{DB_PASSWORD}@127.0.0.1:5432/postgres");
+    let redis_url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:6379");
+    let app = start(|config| {
+        config.database_url = Some(database_url.clone());
+        config.admin_email = Some("root@example.com".into());
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+        // Only the components see this Redis (the host's own would try AUTH).
+        config
+            .variables
+            .push(("redis_url".into(), redis_url.clone()));
+    })
+    .await;
+    let reply = get(&app, "/v1/production-test/config", None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for secret in [SECRET, ADMIN_PASSWORD, DB_PASSWORD, REDIS_PASSWORD] {
+        assert!(
+            !reply.body.contains(&secret[..4]),
+            "{} leaked: {}",
+            &secret[..4],
+            reply.body
+        );
+    }
+    let config = reply.json();
+    assert_eq!(config["runtime"], "mhmanus-host");
+    assert_eq!(config["database"]["backend"], "postgres");
+    assert_eq!(
+        config["database"]["url"],
+        "postgres://postgres:[redacted]@127.0.0.1:5432/postgres"
+    );
+    assert_eq!(config["redis"]["url"], "redis://:[redacted]@127.0.0.1:6379");
+    assert_eq!(config["tokens"]["secret"], "[redacted]");
+    assert_eq!(config["tokens"]["accessTokenTtlSecs"], 3600);
+    assert_eq!(config["admin"]["email"], "root@example.com");
+    assert_eq!(config["admin"]["password"], "[redacted]");
+    assert_eq!(config["keyValue"]["backend"], "redis");
+    let layers = config["edgeLayers"].as_array().unwrap();
+    assert!(layers.contains(&"rate-limit".into()) && layers.contains(&"compression".into()));
+}
+
+#[tokio::test]
+async fn rate_limit_says_whom_it_saw_and_whether_a_limiter_is_in_front() {
+    let app = start(|_| {}).await;
+    let reply = get(&app, "/production-test/rate-limit", None).await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["clientAddr"], "127.0.0.1:40000");
+    assert_eq!(body["rateLimited"], true);
+
+    let unlimited = start(|config| config.edge.rate_limit = "off".parse().unwrap()).await;
+    let body = get(&unlimited, "/v1/production-test/rate-limit", None)
+        .await
+        .json();
+    assert_eq!(body["rateLimited"], false);
+}
+
+#[tokio::test]
+async fn protected_and_admin_check_the_token_and_the_role() {
+    let app = start(|_| {}).await;
+    let missing = get(&app, "/v1/production-test/protected", None).await;
+    assert_eq!(missing.status, 401);
+    assert!(
+        missing.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let forged = get(&app, "/v1/production-test/protected", Some("not.a.jwt")).await;
+    assert_eq!(forged.status, 401);
+    assert!(
+        forged.headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+
+    let user = token(&[Role::User]);
+    let reply = get(&app, "/v1/production-test/protected", Some(&user)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["claims"]["sub"], "user-42");
+    let refused = get(&app, "/v1/production-test/admin", Some(&user)).await;
+    assert_eq!(refused.status, 403);
+    let admin = token(&[Role::Admin]);
+    let reply = get(&app, "/production-test/admin", Some(&admin)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["claims"]["roles"],
+        serde_json::json!(["Admin"])
+    );
+}
+
+#[tokio::test]
+async fn compression_serves_the_same_large_body_every_time() {
+    let app = start(|_| {}).await;
+    let first = get(&app, "/v1/production-test/compression", None).await;
+    let second = get(&app, "/production-test/compression", None).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.content_type(), "application/json");
+    assert!(
+        (90_000..=120_000).contains(&first.body.len()),
+        "{}",
+        first.body.len()
+    );
+    assert_eq!(first.body, second.body);
+}
+
+#[tokio::test]
+async fn other_methods_and_routes_are_problems() {
+    let app = start(|_| {}).await;
+    let post = app
+        .call("POST", "/v1/production-test/config", &[], "")
+        .await;
+    assert_eq!(post.status, 405);
+    assert_eq!(post.headers["allow"], "GET");
+    let missing = get(&app, "/v1/production-test/nothing", None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.content_type(), "application/problem+json");
+}
+
+#[tokio::test]
+async fn all_features_pass_on_sqlite_with_redis_unconfigured() {
+    let app = start(|_| {}).await;
+    assert_eq!(
+        get(&app, "/v1/production-test/all-features", None)
+            .await
+            .status,
+        401
+    );
+    let reply = get(
+        &app,
+        "/v1/production-test/all-features",
+        Some(&token(&[Role::User])),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report = reply.json();
+    assert_eq!(report["status"], "pass");
+    let database = feature(&report, "database");
+    assert_eq!(database["status"], "pass");
+    assert_eq!(database["evidence"]["backend"], "sqlite");
+    assert!(database["latencyMs"].as_f64().unwrap() >= 0.0);
+    for name in ["authentication", "key-value", "jwt", "password-hashing"] {
+        assert_eq!(feature(&report, name)["status"], "pass", "{name}: {report}");
+    }
+    assert_eq!(feature(&report, "redis")["status"], "unavailable");
+    for layer in ["compression", "security-headers", "rate-limit"] {
+        let entry = feature(&report, layer);
+        assert_eq!(entry["status"], "pass", "{layer}");
+        assert_eq!(entry["evidence"]["providedBy"], "mhmanus-host");
+    }
+}
+
+#[tokio::test]
+async fn all_features_pass_on_postgres_and_redis() {
+    let app = start(|config| {
+        config.database_url = Some(POSTGRES_URL.into());
+        config.redis_url = Some(REDIS_URL.into());
+    })
+    .await;
+    let reply = get(
+        &app,
+        "/v1/production-test/all-features",
+        Some(&token(&[Role::User])),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report = reply.json();
+    assert_eq!(
+        feature(&report, "database")["evidence"]["backend"],
+        "postgres"
+    );
+    assert_eq!(feature(&report, "redis")["status"], "pass", "{report}");
+    assert_eq!(feature(&report, "key-value")["status"], "pass", "{report}");
+    assert_eq!(report["summary"]["fail"], 0);
+}
+
+#[tokio::test]
+async fn an_unreachable_database_fails_all_features_with_503() {
+    let app = start(|config| {
+        // The component's own setting; the host checks only DATABASE_URL.
+        config.variables.push((
+            "database_url".into(),
+            "postgres://postgres@127.0.0.1:1/postgres".into(),
+        ));
+    })
+    .await;
+    let reply = get(
+        &app,
+        "/v1/production-test/all-features",
+        Some(&token(&[Role::User])),
+    )
+    .await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    let report = reply.json();
+    assert_eq!(report["status"], "fail");
+    let database = feature(&report, "database");
+    assert_eq!(database["status"], "fail");
+    assert!(
+        database["evidence"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("postgres"),
+        "{database}"
+    );
+    assert_eq!(
+        feature(&report, "jwt")["status"],
+        "pass",
+        "the rest still ran"
+    );
+}
+
+#[tokio::test]
+async fn without_the_hosts_layers_their_features_are_unavailable_not_failed() {
+    // What plain Spin gives the component: the manifest defaults.
+    let app = start(|config| {
+        config
+            .variables
+            .push(("host_runtime".into(), "spin".into()));
+        config.variables.push(("edge_layers".into(), String::new()));
+    })
+    .await;
+    let reply = get(
+        &app,
+        "/v1/production-test/all-features",
+        Some(&token(&[Role::User])),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let report = reply.json();
+    assert_eq!(report["runtime"], "spin");
+    for layer in ["compression", "security-headers", "rate-limit"] {
+        let entry = feature(&report, layer);
+        assert_eq!(entry["status"], "unavailable", "{layer}");
+        assert!(
+            entry["evidence"]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("spin")
+        );
+    }
+    assert_eq!(report["summary"]["fail"], 0);
+    let rate_limit = get(&app, "/v1/production-test/rate-limit", None)
+        .await
+        .json();
+    assert_eq!(rate_limit["rateLimited"], false);
+}
