@@ -1,0 +1,297 @@
+//! The Dockerfile and docker-compose.yml, kept honest without a Docker
+//! engine: what the image copies is what the build produces, every
+//! component of spin.toml is built and shipped, the image runs the host as
+//! a non-root user in production mode, its healthcheck asks a route the
+//! host serves, and compose waits for healthy dependencies and takes its
+//! secrets from the environment. (`scripts/test` also runs hadolint.)
+
+use std::collections::BTreeSet;
+
+use mhmanus_tests::{TestRuntime, workspace_root};
+use serde_yaml_ng::Value as Yaml;
+
+/// One instruction: its keyword and its arguments, continuation lines joined.
+#[derive(Debug)]
+struct Instruction {
+    keyword: String,
+    args: String,
+}
+
+/// The instructions of each stage, by stage name (`FROM ... AS name`).
+fn stages() -> Vec<(String, Vec<Instruction>)> {
+    let text = std::fs::read_to_string(workspace_root().join("Dockerfile")).unwrap();
+    let mut logical = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(start) => {
+                current.push_str(start);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                logical.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let mut stages: Vec<(String, Vec<Instruction>)> = Vec::new();
+    for line in logical {
+        let (keyword, args) = line.split_once(' ').unwrap_or((&line, ""));
+        let instruction = Instruction {
+            keyword: keyword.to_ascii_uppercase(),
+            args: args.split_whitespace().collect::<Vec<_>>().join(" "),
+        };
+        if instruction.keyword == "FROM" {
+            let name = instruction
+                .args
+                .split_once(" AS ")
+                .map(|(_, name)| name.trim().to_owned())
+                .unwrap_or_default();
+            stages.push((name, Vec::new()));
+        } else if let Some((_, instructions)) = stages.last_mut() {
+            instructions.push(instruction);
+        }
+    }
+    stages
+}
+
+fn stage(name: &str) -> Vec<Instruction> {
+    stages()
+        .into_iter()
+        .find(|(stage, _)| stage == name)
+        .unwrap_or_else(|| panic!("no stage {name}"))
+        .1
+}
+
+/// The last stage: the image that ships.
+fn runtime_stage() -> Vec<Instruction> {
+    stages().pop().expect("a stage").1
+}
+
+fn all<'a>(instructions: &'a [Instruction], keyword: &str) -> Vec<&'a str> {
+    instructions
+        .iter()
+        .filter(|i| i.keyword == keyword)
+        .map(|i| i.args.as_str())
+        .collect()
+}
+
+/// The `.wasm` each component of spin.toml is served from, with its crate.
+fn manifest_components() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap();
+    let manifest: toml::Table = text.parse().unwrap();
+    manifest["component"]
+        .as_table()
+        .unwrap()
+        .values()
+        .map(|component| {
+            let source = component["source"].as_str().unwrap().to_owned();
+            let file = source.rsplit('/').next().unwrap();
+            let krate = file.trim_end_matches(".wasm").replace('_', "-");
+            (source, krate)
+        })
+        .collect()
+}
+
+/// The sources of the shipping stage's `COPY --from=build`, relative to /src.
+fn copied_from_build() -> BTreeSet<String> {
+    all(&runtime_stage(), "COPY")
+        .into_iter()
+        .filter_map(|args| args.strip_prefix("--from=build "))
+        .flat_map(|args| {
+            let parts: Vec<&str> = args.split(' ').collect();
+            parts[..parts.len() - 1]
+                .iter()
+                .map(|source| source.trim_start_matches("/src/").to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_component_of_the_manifest_is_built_and_shipped() {
+    let built = all(&stage("build"), "RUN").join(" ");
+    let copied = copied_from_build();
+    for (source, krate) in manifest_components() {
+        assert!(
+            copied.contains(&source),
+            "{source} is not copied into the image"
+        );
+        assert!(
+            built.contains(&format!("-p {krate}")),
+            "{krate} is not built for wasm32-wasip2: {built}"
+        );
+        // Built by the README's test command, so the path is the real one.
+        assert!(
+            workspace_root().join(&source).exists(),
+            "{source} was not built"
+        );
+    }
+}
+
+#[test]
+fn the_image_runs_the_binary_the_build_produces() {
+    let host_manifest: toml::Table =
+        std::fs::read_to_string(workspace_root().join("host/Cargo.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let binary = host_manifest["bin"][0]["name"].as_str().unwrap();
+    let built = all(&stage("build"), "RUN").join(" ");
+    assert!(
+        built.contains("cargo build --release -p mhmanus-host"),
+        "{built}"
+    );
+    assert!(copied_from_build().contains(&format!("target/release/{binary}")));
+
+    let runtime = runtime_stage();
+    let entrypoint: Vec<String> =
+        serde_json::from_str(all(&runtime, "ENTRYPOINT").last().unwrap()).unwrap();
+    assert_eq!(entrypoint.last().unwrap(), binary, "{entrypoint:?}");
+    assert_eq!(entrypoint[0], "tini", "a PID 1 that forwards SIGTERM");
+    let cmd: Vec<String> = serde_json::from_str(all(&runtime, "CMD").last().unwrap()).unwrap();
+    assert_eq!(cmd, ["up"]);
+    // spin.toml names the .wasm files relative to the working directory.
+    assert_eq!(all(&runtime, "WORKDIR").last(), Some(&"/app"));
+    assert!(all(&runtime, "COPY").contains(&"spin.toml spin.toml"));
+}
+
+#[test]
+fn the_image_is_non_root_in_production_mode_with_no_secrets() {
+    let runtime = runtime_stage();
+    let user = all(&runtime, "USER").last().copied().expect("a USER");
+    let uid = user.split(':').next().unwrap();
+    assert!(uid != "root" && uid != "0", "runs as {user}");
+    let env = all(&runtime, "ENV").join(" ");
+    assert!(env.contains("APP_ENV=production"), "{env}");
+    let listen_port = env
+        .split(' ')
+        .find_map(|pair| pair.strip_prefix("LISTEN="))
+        .and_then(|addr| addr.rsplit(':').next())
+        .expect("LISTEN in ENV");
+    assert_eq!(all(&runtime, "EXPOSE"), [listen_port]);
+    for (_, instructions) in stages() {
+        for keyword in ["ENV", "ARG"] {
+            for args in all(&instructions, keyword) {
+                let upper = args.to_ascii_uppercase();
+                assert!(
+                    !upper.contains("SECRET") && !upper.contains("PASSWORD"),
+                    "a secret baked in: {keyword} {args}"
+                );
+            }
+        }
+    }
+    let ignore = std::fs::read_to_string(workspace_root().join(".dockerignore")).unwrap();
+    for excluded in ["target/", ".env", ".git/"] {
+        assert!(
+            ignore.lines().any(|l| l == excluded),
+            "{excluded} not ignored"
+        );
+    }
+}
+
+/// The path a healthcheck command asks for on the host.
+fn health_path(command: &str) -> String {
+    let url = command
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {command}"));
+    let after_scheme = url.trim_start_matches("http://");
+    after_scheme[after_scheme.find('/').unwrap()..]
+        .trim_end_matches(['"', '\''])
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_healthchecks_ask_routes_the_host_serves() {
+    let compose = compose();
+    let compose_check = compose["services"]["host"]["healthcheck"]["test"][1]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let image_check = all(&runtime_stage(), "HEALTHCHECK")[0].to_owned();
+    let runtime = TestRuntime::start_repo(|config| {
+        config.jwt_secret = Some("dockerfile-tests-secret-of-32-bytes!".into());
+    })
+    .await
+    .unwrap();
+    let edge = runtime.config.edge.clone();
+    let (router, _runtime, _dir) = runtime.into_router(&edge).unwrap();
+    for command in [image_check, compose_check] {
+        let path = health_path(&command);
+        let mut request = http::Request::get(&path)
+            .header("host", "localhost")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            "127.0.0.1:50000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path} from {command}");
+    }
+}
+
+fn compose() -> Yaml {
+    let text = std::fs::read_to_string(workspace_root().join("docker-compose.yml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+#[test]
+fn compose_waits_for_healthy_dependencies_and_takes_secrets_from_the_environment() {
+    let compose = compose();
+    let services = &compose["services"];
+    for name in ["host", "postgres", "redis"] {
+        assert!(
+            services[name]["healthcheck"]["test"].is_sequence(),
+            "{name} has no healthcheck"
+        );
+    }
+    let host = &services["host"];
+    for dependency in ["postgres", "redis"] {
+        assert_eq!(
+            host["depends_on"][dependency]["condition"].as_str(),
+            Some("service_healthy"),
+            "the host must wait for a healthy {dependency}"
+        );
+    }
+    assert_eq!(host["build"].as_str(), Some("."));
+    let env = &host["environment"];
+    assert_eq!(env["APP_ENV"].as_str(), Some("production"));
+    assert!(
+        env["JWT_SECRET"]
+            .as_str()
+            .unwrap()
+            .starts_with("${JWT_SECRET:?"),
+        "the secret must come from the environment, and be required"
+    );
+    assert!(
+        env["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .contains("${POSTGRES_PASSWORD:?")
+    );
+    assert!(
+        services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+            .as_str()
+            .unwrap()
+            .starts_with("${POSTGRES_PASSWORD:?")
+    );
+    // PostgreSQL's data lives in a named volume, declared at the top level.
+    let mount = services["postgres"]["volumes"][0].as_str().unwrap();
+    let (volume, path) = mount.split_once(':').unwrap();
+    assert_eq!(path, "/var/lib/postgresql/data");
+    assert!(
+        compose["volumes"].get(volume).is_some(),
+        "{volume} is not a named volume"
+    );
+    // Docker waits longer than the host's own grace period before SIGKILL.
+    let grace = host["stop_grace_period"].as_str().unwrap();
+    let grace: u64 = grace.trim_end_matches('s').parse().unwrap();
+    assert!(grace > 30, "stop_grace_period {grace}s");
+}
