@@ -6,7 +6,7 @@
 #   docker run -p 3000:3000 -e JWT_SECRET=$(openssl rand -hex 32) mhmanus-edge
 #
 # Production mode is the default: without a JWT_SECRET of 32+ bytes the host
-# refuses to start. Nothing secret is baked in. tests/dockerfile.rs keeps
+# refuses to start. Nothing secret is baked in. tests/deployment.rs keeps
 # this file true to the build (no Docker engine needed); hadolint lints it.
 
 ARG RUST_VERSION=1.99.1

@@ -1,9 +1,10 @@
-//! The Dockerfile and docker-compose.yml, kept honest without a Docker
-//! engine: what the image copies is what the build produces, every
-//! component of spin.toml is built and shipped, the image runs the host as
-//! a non-root user in production mode, its healthcheck asks a route the
-//! host serves, and compose waits for healthy dependencies and takes its
-//! secrets from the environment. (`scripts/test` also runs hadolint.)
+//! How the service ships, kept honest without Docker or Spin: what the image
+//! copies is what the build produces, every component of spin.toml is built
+//! and shipped, the image runs the host as a non-root user in production
+//! mode, its healthcheck asks a route the host serves; compose waits for
+//! healthy dependencies and takes its secrets from the environment; the Spin
+//! runtime-config examples fit the manifest. (`scripts/test` also runs
+//! hadolint on the Dockerfile.)
 
 use std::collections::BTreeSet;
 
@@ -294,4 +295,52 @@ fn compose_waits_for_healthy_dependencies_and_takes_secrets_from_the_environment
     let grace = host["stop_grace_period"].as_str().unwrap();
     let grace: u64 = grace.trim_end_matches('s').parse().unwrap();
     assert!(grace > 30, "stop_grace_period {grace}s");
+}
+
+/// The Spin runtime-config examples name the stores and databases the
+/// manifest's components use, so `spin up --runtime-config-file` takes them.
+#[test]
+fn the_spin_runtime_config_examples_fit_the_manifest() {
+    let manifest: toml::Table = std::fs::read_to_string(workspace_root().join("spin.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let declared = |key: &str| -> BTreeSet<String> {
+        manifest["component"]
+            .as_table()
+            .unwrap()
+            .values()
+            .filter_map(|component| component.get(key)?.as_array().cloned())
+            .flatten()
+            .map(|label| label.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let example = |name: &str| -> toml::Table {
+        std::fs::read_to_string(workspace_root().join("runtime-config").join(name))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let kv = example("redis-key-value.toml");
+    for (label, store) in kv["key_value_store"].as_table().unwrap() {
+        assert!(declared("key_value_stores").contains(label), "{label}");
+        assert_eq!(store["type"].as_str(), Some("redis"));
+    }
+    let sqlite = example("sqlite-file.toml");
+    for (label, database) in sqlite["sqlite_database"].as_table().unwrap() {
+        assert!(declared("sqlite_databases").contains(label), "{label}");
+        assert!(database["path"].as_str().unwrap().ends_with(".db"));
+    }
+    let postgres = example("postgres-variables.toml");
+    assert_eq!(
+        postgres["variables_provider"][0]["type"].as_str(),
+        Some("vault")
+    );
+    let variables = manifest["variables"].as_table().unwrap();
+    for name in ["database_url", "jwt_secret", "redis_url", "admin_password"] {
+        assert!(
+            variables.contains_key(name),
+            "{name} is not a manifest variable"
+        );
+    }
 }
