@@ -49,7 +49,7 @@ COPY --from=build /src/target/wasm32-wasip2/release/health.wasm \
      /src/target/wasm32-wasip2/release/auth.wasm \
      /src/target/wasm32-wasip2/release/production_test.wasm \
      target/wasm32-wasip2/release/
-COPY spin.toml spin.toml
+COPY spin.toml openapi.yaml ./
 RUN mkdir -p /app/data && chown app:app /app/data
 USER 10001:10001
 ENV APP_ENV=production \

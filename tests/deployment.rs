@@ -158,7 +158,21 @@ fn the_image_runs_the_binary_the_build_produces() {
     assert_eq!(cmd, ["up"]);
     // spin.toml names the .wasm files relative to the working directory.
     assert_eq!(all(&runtime, "WORKDIR").last(), Some(&"/app"));
-    assert!(all(&runtime, "COPY").contains(&"spin.toml spin.toml"));
+    let from_context: Vec<&str> = all(&runtime, "COPY")
+        .into_iter()
+        .filter(|args| !args.starts_with("--from="))
+        .flat_map(|args| {
+            let parts: Vec<&str> = args.split(' ').collect();
+            parts[..parts.len() - 1].to_vec()
+        })
+        .collect();
+    assert_eq!(from_context, ["spin.toml", "openapi.yaml"]);
+    for file in from_context {
+        assert!(
+            workspace_root().join(file).exists(),
+            "{file} is not in the repository"
+        );
+    }
 }
 
 #[test]

@@ -7,5 +7,6 @@ mod edge;
 mod faults;
 mod generations;
 mod health;
+mod openapi;
 mod production_test;
 mod spin_interfaces;

@@ -63,7 +63,7 @@ impl Metrics {
     /// The route label: the host's own path, the manifest route that
     /// serves the path (after the version rewrite), or `unmatched`.
     fn route(&self, path: &str) -> String {
-        if matches!(path, "/health/live" | "/metrics") {
+        if matches!(path, "/health/live" | "/metrics" | "/openapi.json") {
             return path.to_owned();
         }
         self.runtime

@@ -4,6 +4,7 @@
 
 mod health;
 mod metrics;
+mod openapi;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,12 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     let versions = versioning::Versions::new(edge_config, runtime.clone())?;
     let metrics = metrics::Metrics::new(runtime.clone(), versions.clone());
     let mut routes = Router::new().route("/health/live", get(live));
+    if let Some(document) = openapi::load(&config.manifest)? {
+        routes = routes.route(
+            "/openapi.json",
+            get(move || openapi::serve(document.clone())),
+        );
+    }
     if config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }
