@@ -16,11 +16,15 @@ use spin_sdk::http_service;
 async fn handle(req: Request) -> Response {
     let path = req.uri().path();
     if req.method() != Method::GET {
-        return problem_response(
+        let mut refused = problem_response(
             Problem::new(405)
                 .detail("health routes answer GET only")
                 .instance(path),
         );
+        refused
+            .headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        return refused;
     }
     match path {
         "/health" | "/health/ready" => report_response(checks::run().await),

@@ -118,9 +118,18 @@ async fn logout_revokes_the_presented_token_or_all_of_them() {
     assert_eq!(reply.status, 204, "{}", reply.body);
     problem(&refresh(&app, text(&live["refresh_token"])).await, 401);
 
-    // Logout needs a bearer token.
+    // Logout needs a bearer token, and a token that can exist.
     let reply = app.post("/v1/auth/logout", &json!({"all": true})).await;
     problem(&reply, 401);
+    let reply = app
+        .json_call(
+            "POST",
+            "/v1/auth/logout",
+            &json!({"refresh_token": ""}),
+            Some(access),
+        )
+        .await;
+    assert_eq!(super::invalid_fields(&reply), ["refresh_token"]);
 }
 
 /// The door of every bearer route: what is refused, and that a correctly

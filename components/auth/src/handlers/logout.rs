@@ -19,6 +19,10 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["refresh_token", "all"]);
     let token = fields.optional_string("refresh_token");
+    if token.as_deref() == Some("") {
+        // No token is empty: the client has a bug worth telling it about.
+        fields.push(FieldError::new("refresh_token", "must not be empty"));
+    }
     let all = fields.optional_bool("all") == Some(true);
     if !all && token.is_none() && fields.raw("refresh_token").is_none() {
         fields.push(FieldError::new(
