@@ -221,7 +221,8 @@ impl EdgeConfig {
         {
             layers.push("cors");
         }
-        if self.rate_limit != Policy::Off {
+        let limited = |policy: &Policy| *policy != Policy::Off;
+        if limited(&self.rate_limit) || self.rate_limit_routes.iter().any(|r| limited(&r.policy)) {
             layers.push("rate-limit");
         }
         layers
@@ -266,6 +267,18 @@ impl HostConfig {
         self.cache_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("compiled"))
+    }
+
+    /// Removes the host's variables that are set but empty, so `KEY=` (as
+    /// compose writes `${KEY:-}`) means unset, not an empty value to parse.
+    /// Called from `main` before any other thread exists.
+    pub fn unset_empty_variables() {
+        for name in Self::variable_names() {
+            if std::env::var_os(&name).is_some_and(|value| value.is_empty()) {
+                // SAFETY: single-threaded start-up, as dotenvy's own loading.
+                unsafe { std::env::remove_var(&name) };
+            }
+        }
     }
 
     /// Every environment variable the host reads.

@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         eprintln!("error: .env: {e}");
         return ExitCode::FAILURE;
     }
+    HostConfig::unset_empty_variables();
     let mut cli = Cli::parse();
     if let Command::Up { config, .. } = &cli.command
         && let Some(file) = &config.config_file
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         // Again, now with the file's settings under the environment's.
+        HostConfig::unset_empty_variables();
         cli = Cli::parse();
     }
     init_tracing();

@@ -93,3 +93,29 @@ fn production_refuses_a_weak_admin_password_and_wildcard_cors() {
     );
     assert!(stderr.contains("credentials"), "{stderr}");
 }
+
+/// What compose writes for an unset `${KEY:-}`: an empty variable is unset.
+#[tokio::test]
+async fn empty_variables_mean_unset_even_in_production() {
+    let data = tempfile::tempdir().unwrap();
+    let host = SpawnedHost::start(
+        &workspace_root(),
+        &[
+            ("DATA_DIR", data.path().to_str().unwrap()),
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes"),
+            ("ADMIN_EMAIL", ""),
+            ("ADMIN_PASSWORD", ""),
+            ("CORS_ORIGINS", ""),
+            ("TRUSTED_PROXIES", ""),
+            ("RATE_LIMIT", ""),
+        ],
+    )
+    .unwrap();
+    // The default limit applies: RATE_LIMIT= neither failed nor turned it off.
+    let reply = reqwest::get(host.url("/production-test/rate-limit"))
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["ratelimit-policy"], "\"default\";q=10;w=60");
+}
