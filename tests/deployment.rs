@@ -346,10 +346,9 @@ fn the_spin_runtime_config_examples_fit_the_manifest() {
         assert!(database["path"].as_str().unwrap().ends_with(".db"));
     }
     let postgres = example("postgres-variables.toml");
-    assert_eq!(
-        postgres["variables_provider"][0]["type"].as_str(),
-        Some("vault")
-    );
+    let provider = &postgres["variables_provider"][0];
+    assert_eq!(provider["type"].as_str(), Some("env"));
+    assert_eq!(provider["prefix"].as_str(), Some("SPIN_VARIABLE"));
     let variables = manifest["variables"].as_table().unwrap();
     for name in ["database_url", "jwt_secret", "redis_url", "admin_password"] {
         assert!(

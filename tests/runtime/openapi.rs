@@ -179,6 +179,8 @@ enum Host {
     Limited,
     /// The components' database unreachable.
     Broken,
+    /// An unusable access-token lifetime: the token routes cannot serve.
+    Misconfigured,
 }
 
 struct Call {
@@ -221,17 +223,24 @@ impl Call {
 async fn router(host: Host) -> Router {
     let runtime = TestRuntime::start_repo(|config: &mut HostConfig| {
         config.jwt_secret = Some(SECRET.into());
-        if let Host::Broken = host {
-            config.variables.push((
+        match host {
+            Host::Broken => config.variables.push((
                 "database_url".into(),
                 "postgres://postgres@127.0.0.1:1/postgres".into(),
-            ));
+            )),
+            Host::Misconfigured => config
+                .variables
+                .push(("access_token_ttl_secs".into(), "-1".into())),
+            _ => {}
         }
     })
     .await
     .unwrap();
     let mut edge = runtime.config.edge.clone();
     edge.rate_limit_routes = vec![];
+    // The machine's own disk must not decide the health answers here.
+    edge.health_disk_warn_percent = 100;
+    edge.health_disk_fail_percent = 100;
     edge.rate_limit = match host {
         Host::Limited => "1/60s".parse().unwrap(),
         _ => Policy::Off,
@@ -281,18 +290,118 @@ fn signed(sub: &str, roles: &[Role]) -> String {
     settings.issue(sub, "someone@example.com", roles, now).0
 }
 
+/// (documented path, method, status, which host, the request that produces it).
+type Scenario = (&'static str, &'static str, u16, Host, Call);
+
+/// What the scenarios need: a real account's tokens and an Admin's.
+struct Fixtures {
+    email: &'static str,
+    registration: Value,
+    access: String,
+    refresh: String,
+    spare_refresh: String,
+    admin: String,
+    roles_path: String,
+    big: String,
+}
+
+/// One line per documented (path, method, status) but the 429s.
+#[rustfmt::skip]
+fn scenarios(f: &Fixtures) -> Vec<Scenario> {
+    use Host::*;
+    let (access, admin, roles_path, big, email) = (&f.access, &f.admin, &f.roles_path, &f.big, f.email);
+    let registration = f.registration.clone();
+    let login = || call("POST", "/v1/auth/login").json(json!({"email": email, "password": PASSWORD}));
+    vec![
+        ("/health/live", "get", 200, Normal, call("GET", "/health/live")),
+        ("/health/ready", "get", 200, Normal, call("GET", "/health/ready")),
+        ("/health/ready", "get", 503, Broken, call("GET", "/health/ready")),
+        ("/health", "get", 200, Normal, call("GET", "/health")),
+        ("/health", "get", 503, Broken, call("GET", "/health")),
+        ("/v1/auth/register", "post", 201, Normal, call("POST", "/v1/auth/register").json(json!({"email": "second@example.com", "password": PASSWORD, "name": "Second"}))),
+        ("/v1/auth/register", "post", 400, Normal, call("POST", "/v1/auth/register").raw("application/json", "{not json")),
+        ("/v1/auth/register", "post", 409, Normal, call("POST", "/v1/auth/register").json(registration.clone())),
+        ("/v1/auth/register", "post", 413, Normal, call("POST", "/v1/auth/register").json(json!({"name": big}))),
+        ("/v1/auth/register", "post", 415, Normal, call("POST", "/v1/auth/register").raw("text/plain", "{}")),
+        ("/v1/auth/register", "post", 422, Normal, call("POST", "/v1/auth/register").json(json!({}))),
+        ("/v1/auth/register", "post", 503, Broken, call("POST", "/v1/auth/register").json(registration.clone())),
+        ("/v1/auth/login", "post", 200, Normal, login()),
+        ("/v1/auth/login", "post", 400, Normal, call("POST", "/v1/auth/login").raw("application/json", "[")),
+        ("/v1/auth/login", "post", 401, Normal, call("POST", "/v1/auth/login").json(json!({"email": email, "password": "not the passphrase"}))),
+        ("/v1/auth/login", "post", 413, Normal, call("POST", "/v1/auth/login").json(json!({"email": big}))),
+        ("/v1/auth/login", "post", 415, Normal, call("POST", "/v1/auth/login").raw("text/plain", "{}")),
+        ("/v1/auth/login", "post", 422, Normal, call("POST", "/v1/auth/login").json(json!({}))),
+        ("/v1/auth/login", "post", 503, Broken, login()),
+        ("/v1/auth/refresh", "post", 200, Normal, call("POST", "/v1/auth/refresh").json(json!({"refresh_token": f.refresh}))),
+        ("/v1/auth/refresh", "post", 400, Normal, call("POST", "/v1/auth/refresh").raw("application/json", "nope")),
+        ("/v1/auth/refresh", "post", 401, Normal, call("POST", "/v1/auth/refresh").json(json!({"refresh_token": "not-a-token"}))),
+        ("/v1/auth/refresh", "post", 413, Normal, call("POST", "/v1/auth/refresh").json(json!({"refresh_token": big}))),
+        ("/v1/auth/refresh", "post", 415, Normal, call("POST", "/v1/auth/refresh").raw("text/plain", "{}")),
+        ("/v1/auth/refresh", "post", 422, Normal, call("POST", "/v1/auth/refresh").json(json!({}))),
+        ("/v1/auth/refresh", "post", 503, Broken, call("POST", "/v1/auth/refresh").json(json!({"refresh_token": "x"}))),
+        ("/v1/auth/logout", "post", 204, Normal, call("POST", "/v1/auth/logout").bearer(access).json(json!({"refresh_token": f.spare_refresh}))),
+        ("/v1/auth/logout", "post", 400, Normal, call("POST", "/v1/auth/logout").bearer(access).raw("application/json", "{")),
+        ("/v1/auth/logout", "post", 401, Normal, call("POST", "/v1/auth/logout").json(json!({"all": true}))),
+        ("/v1/auth/logout", "post", 413, Normal, call("POST", "/v1/auth/logout").bearer(access).json(json!({"refresh_token": big}))),
+        ("/v1/auth/logout", "post", 415, Normal, call("POST", "/v1/auth/logout").bearer(access).raw("text/plain", "{}")),
+        ("/v1/auth/logout", "post", 422, Normal, call("POST", "/v1/auth/logout").bearer(access).json(json!({}))),
+        ("/v1/auth/logout", "post", 503, Broken, call("POST", "/v1/auth/logout").bearer(access).json(json!({"all": true}))),
+        ("/v1/auth/profile", "get", 200, Normal, call("GET", "/v1/auth/profile").bearer(access)),
+        ("/v1/auth/profile", "get", 401, Normal, call("GET", "/v1/auth/profile")),
+        ("/v1/auth/profile", "get", 503, Broken, call("GET", "/v1/auth/profile").bearer(access)),
+        ("/v1/auth/profile", "patch", 200, Normal, call("PATCH", "/v1/auth/profile").bearer(access).json(json!({"name": "Renamed"}))),
+        ("/v1/auth/profile", "patch", 400, Normal, call("PATCH", "/v1/auth/profile").bearer(access).raw("application/json", "{")),
+        ("/v1/auth/profile", "patch", 401, Normal, call("PATCH", "/v1/auth/profile").json(json!({"name": "x"}))),
+        ("/v1/auth/profile", "patch", 413, Normal, call("PATCH", "/v1/auth/profile").bearer(access).json(json!({"name": big}))),
+        ("/v1/auth/profile", "patch", 415, Normal, call("PATCH", "/v1/auth/profile").bearer(access).raw("text/plain", "{}")),
+        ("/v1/auth/profile", "patch", 422, Normal, call("PATCH", "/v1/auth/profile").bearer(access).json(json!({}))),
+        ("/v1/auth/profile", "patch", 503, Broken, call("PATCH", "/v1/auth/profile").bearer(access).json(json!({"name": "x"}))),
+        ("/v1/users", "get", 200, Normal, call("GET", "/v1/users?page=1&perPage=5").bearer(admin)),
+        ("/v1/users", "get", 401, Normal, call("GET", "/v1/users")),
+        ("/v1/users", "get", 403, Normal, call("GET", "/v1/users").bearer(access)),
+        ("/v1/users", "get", 422, Normal, call("GET", "/v1/users?page=0").bearer(admin)),
+        ("/v1/users", "get", 503, Broken, call("GET", "/v1/users").bearer(admin)),
+        ("/v1/users/{id}/roles", "put", 200, Normal, call("PUT", roles_path).bearer(admin).json(json!({"roles": ["User", "Developer"]}))),
+        ("/v1/users/{id}/roles", "put", 400, Normal, call("PUT", roles_path).bearer(admin).raw("application/json", "{")),
+        ("/v1/users/{id}/roles", "put", 401, Normal, call("PUT", roles_path).json(json!({"roles": ["User"]}))),
+        ("/v1/users/{id}/roles", "put", 403, Normal, call("PUT", roles_path).bearer(access).json(json!({"roles": ["Admin"]}))),
+        ("/v1/users/{id}/roles", "put", 404, Normal, call("PUT", "/v1/users/no-such-user/roles").bearer(admin).json(json!({"roles": ["User"]}))),
+        ("/v1/users/{id}/roles", "put", 413, Normal, call("PUT", roles_path).bearer(admin).json(json!({"roles": [big]}))),
+        ("/v1/users/{id}/roles", "put", 415, Normal, call("PUT", roles_path).bearer(admin).raw("text/plain", "{}")),
+        ("/v1/users/{id}/roles", "put", 422, Normal, call("PUT", roles_path).bearer(admin).json(json!({"roles": ["Emperor"]}))),
+        ("/v1/users/{id}/roles", "put", 503, Broken, call("PUT", roles_path).bearer(admin).json(json!({"roles": ["User"]}))),
+        ("/v1/production-test/config", "get", 200, Normal, call("GET", "/v1/production-test/config")),
+        ("/v1/production-test/rate-limit", "get", 200, Normal, call("GET", "/v1/production-test/rate-limit")),
+        ("/v1/production-test/protected", "get", 200, Normal, call("GET", "/v1/production-test/protected").bearer(access)),
+        ("/v1/production-test/protected", "get", 401, Normal, call("GET", "/v1/production-test/protected")),
+        ("/v1/production-test/protected", "get", 503, Misconfigured, call("GET", "/v1/production-test/protected").bearer(access)),
+        ("/v1/production-test/admin", "get", 200, Normal, call("GET", "/v1/production-test/admin").bearer(admin)),
+        ("/v1/production-test/admin", "get", 401, Normal, call("GET", "/v1/production-test/admin")),
+        ("/v1/production-test/admin", "get", 403, Normal, call("GET", "/v1/production-test/admin").bearer(access)),
+        ("/v1/production-test/admin", "get", 503, Misconfigured, call("GET", "/v1/production-test/admin").bearer(admin)),
+        ("/v1/production-test/compression", "get", 200, Normal, call("GET", "/v1/production-test/compression")),
+        ("/v1/production-test/all-features", "get", 200, Normal, call("GET", "/v1/production-test/all-features").bearer(access)),
+        ("/v1/production-test/all-features", "get", 401, Normal, call("GET", "/v1/production-test/all-features")),
+        ("/v1/production-test/all-features", "get", 503, Broken, call("GET", "/v1/production-test/all-features").bearer(access)),
+        ("/metrics", "get", 200, Normal, call("GET", "/metrics")),
+        ("/openapi.json", "get", 200, Normal, call("GET", "/openapi.json")),
+    ]
+}
+
 #[tokio::test]
 async fn every_documented_status_is_answered_as_documented() {
     let spec = Spec::load();
-    let (normal, limited, broken) = (
+    let (normal, limited, broken, misconfigured) = (
         router(Host::Normal).await,
         router(Host::Limited).await,
         router(Host::Broken).await,
+        router(Host::Misconfigured).await,
     );
     let routers = |host: Host| match host {
         Host::Normal => &normal,
         Host::Limited => &limited,
         Host::Broken => &broken,
+        Host::Misconfigured => &misconfigured,
     };
 
     // A real account and its tokens, and a target for the Admin routes.
@@ -321,506 +430,17 @@ async fn every_documented_status_is_answered_as_documented() {
     let roles_path = format!("/v1/users/{user_id}/roles");
     let big = "x".repeat(20 * 1024);
 
-    use Host::*;
-    let scenarios: Vec<(&str, &str, u16, Host, Call)> = vec![
-        (
-            "/health/live",
-            "get",
-            200,
-            Normal,
-            call("GET", "/health/live"),
-        ),
-        (
-            "/health/ready",
-            "get",
-            200,
-            Normal,
-            call("GET", "/health/ready"),
-        ),
-        (
-            "/health/ready",
-            "get",
-            503,
-            Broken,
-            call("GET", "/health/ready"),
-        ),
-        ("/health", "get", 200, Normal, call("GET", "/health")),
-        ("/health", "get", 503, Broken, call("GET", "/health")),
-        (
-            "/v1/auth/register",
-            "post",
-            201,
-            Normal,
-            call("POST", "/v1/auth/register").json(
-                json!({"email": "second@example.com", "password": PASSWORD, "name": "Second"}),
-            ),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            400,
-            Normal,
-            call("POST", "/v1/auth/register").raw("application/json", "{not json"),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            409,
-            Normal,
-            call("POST", "/v1/auth/register").json(registration.clone()),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            413,
-            Normal,
-            call("POST", "/v1/auth/register").json(json!({"name": big})),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            415,
-            Normal,
-            call("POST", "/v1/auth/register").raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            422,
-            Normal,
-            call("POST", "/v1/auth/register").json(json!({})),
-        ),
-        (
-            "/v1/auth/register",
-            "post",
-            503,
-            Broken,
-            call("POST", "/v1/auth/register").json(registration.clone()),
-        ),
-        ("/v1/auth/login", "post", 200, Normal, login()),
-        (
-            "/v1/auth/login",
-            "post",
-            400,
-            Normal,
-            call("POST", "/v1/auth/login").raw("application/json", "["),
-        ),
-        (
-            "/v1/auth/login",
-            "post",
-            401,
-            Normal,
-            call("POST", "/v1/auth/login")
-                .json(json!({"email": email, "password": "not the passphrase"})),
-        ),
-        (
-            "/v1/auth/login",
-            "post",
-            413,
-            Normal,
-            call("POST", "/v1/auth/login").json(json!({"email": big})),
-        ),
-        (
-            "/v1/auth/login",
-            "post",
-            415,
-            Normal,
-            call("POST", "/v1/auth/login").raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/auth/login",
-            "post",
-            422,
-            Normal,
-            call("POST", "/v1/auth/login").json(json!({})),
-        ),
-        ("/v1/auth/login", "post", 503, Broken, login()),
-        (
-            "/v1/auth/refresh",
-            "post",
-            200,
-            Normal,
-            call("POST", "/v1/auth/refresh").json(json!({"refresh_token": refresh})),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            400,
-            Normal,
-            call("POST", "/v1/auth/refresh").raw("application/json", "nope"),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            401,
-            Normal,
-            call("POST", "/v1/auth/refresh").json(json!({"refresh_token": "not-a-token"})),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            413,
-            Normal,
-            call("POST", "/v1/auth/refresh").json(json!({"refresh_token": big})),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            415,
-            Normal,
-            call("POST", "/v1/auth/refresh").raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            422,
-            Normal,
-            call("POST", "/v1/auth/refresh").json(json!({})),
-        ),
-        (
-            "/v1/auth/refresh",
-            "post",
-            503,
-            Broken,
-            call("POST", "/v1/auth/refresh").json(json!({"refresh_token": "x"})),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            204,
-            Normal,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .json(json!({"refresh_token": spare_refresh})),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            400,
-            Normal,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .raw("application/json", "{"),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            401,
-            Normal,
-            call("POST", "/v1/auth/logout").json(json!({"all": true})),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            413,
-            Normal,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .json(json!({"refresh_token": big})),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            415,
-            Normal,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            422,
-            Normal,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .json(json!({})),
-        ),
-        (
-            "/v1/auth/logout",
-            "post",
-            503,
-            Broken,
-            call("POST", "/v1/auth/logout")
-                .bearer(&access)
-                .json(json!({"all": true})),
-        ),
-        (
-            "/v1/auth/profile",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/auth/profile").bearer(&access),
-        ),
-        (
-            "/v1/auth/profile",
-            "get",
-            401,
-            Normal,
-            call("GET", "/v1/auth/profile"),
-        ),
-        (
-            "/v1/auth/profile",
-            "get",
-            503,
-            Broken,
-            call("GET", "/v1/auth/profile").bearer(&access),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            200,
-            Normal,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .json(json!({"name": "Renamed"})),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            400,
-            Normal,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .raw("application/json", "{"),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            401,
-            Normal,
-            call("PATCH", "/v1/auth/profile").json(json!({"name": "x"})),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            413,
-            Normal,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .json(json!({"name": big})),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            415,
-            Normal,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            422,
-            Normal,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .json(json!({})),
-        ),
-        (
-            "/v1/auth/profile",
-            "patch",
-            503,
-            Broken,
-            call("PATCH", "/v1/auth/profile")
-                .bearer(&access)
-                .json(json!({"name": "x"})),
-        ),
-        (
-            "/v1/users",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/users?page=1&perPage=5").bearer(&admin),
-        ),
-        ("/v1/users", "get", 401, Normal, call("GET", "/v1/users")),
-        (
-            "/v1/users",
-            "get",
-            403,
-            Normal,
-            call("GET", "/v1/users").bearer(&access),
-        ),
-        (
-            "/v1/users",
-            "get",
-            422,
-            Normal,
-            call("GET", "/v1/users?page=0").bearer(&admin),
-        ),
-        (
-            "/v1/users",
-            "get",
-            503,
-            Broken,
-            call("GET", "/v1/users").bearer(&admin),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            200,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .json(json!({"roles": ["User", "Developer"]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            400,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .raw("application/json", "{"),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            401,
-            Normal,
-            call("PUT", &roles_path).json(json!({"roles": ["User"]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            403,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&access)
-                .json(json!({"roles": ["Admin"]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            404,
-            Normal,
-            call("PUT", "/v1/users/no-such-user/roles")
-                .bearer(&admin)
-                .json(json!({"roles": ["User"]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            413,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .json(json!({"roles": [big]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            415,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .raw("text/plain", "{}"),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            422,
-            Normal,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .json(json!({"roles": ["Emperor"]})),
-        ),
-        (
-            "/v1/users/{id}/roles",
-            "put",
-            503,
-            Broken,
-            call("PUT", &roles_path)
-                .bearer(&admin)
-                .json(json!({"roles": ["User"]})),
-        ),
-        (
-            "/v1/production-test/config",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/config"),
-        ),
-        (
-            "/v1/production-test/rate-limit",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/rate-limit"),
-        ),
-        (
-            "/v1/production-test/protected",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/protected").bearer(&access),
-        ),
-        (
-            "/v1/production-test/protected",
-            "get",
-            401,
-            Normal,
-            call("GET", "/v1/production-test/protected"),
-        ),
-        (
-            "/v1/production-test/admin",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/admin").bearer(&admin),
-        ),
-        (
-            "/v1/production-test/admin",
-            "get",
-            401,
-            Normal,
-            call("GET", "/v1/production-test/admin"),
-        ),
-        (
-            "/v1/production-test/admin",
-            "get",
-            403,
-            Normal,
-            call("GET", "/v1/production-test/admin").bearer(&access),
-        ),
-        (
-            "/v1/production-test/compression",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/compression"),
-        ),
-        (
-            "/v1/production-test/all-features",
-            "get",
-            200,
-            Normal,
-            call("GET", "/v1/production-test/all-features").bearer(&access),
-        ),
-        (
-            "/v1/production-test/all-features",
-            "get",
-            401,
-            Normal,
-            call("GET", "/v1/production-test/all-features"),
-        ),
-        (
-            "/v1/production-test/all-features",
-            "get",
-            503,
-            Broken,
-            call("GET", "/v1/production-test/all-features").bearer(&access),
-        ),
-        ("/metrics", "get", 200, Normal, call("GET", "/metrics")),
-        (
-            "/openapi.json",
-            "get",
-            200,
-            Normal,
-            call("GET", "/openapi.json"),
-        ),
-    ];
+    let fixtures = Fixtures {
+        email,
+        registration,
+        access,
+        refresh,
+        spare_refresh,
+        admin,
+        roles_path,
+        big,
+    };
+    let scenarios = scenarios(&fixtures);
 
     let mut walked = BTreeSet::new();
     for (path, method, expected, host, call) in &scenarios {

@@ -27,6 +27,8 @@ pub enum Resolved {
 
 pub fn resolve(method: &str, path: &str) -> Resolved {
     let path = unversioned(path);
+    // HEAD is GET without the body (the runtime drops it), as RFC 9110 asks.
+    let method = if method == "HEAD" { "GET" } else { method };
     let segments: Vec<&str> = match path.strip_prefix('/') {
         Some(rest) => rest.split('/').collect(),
         None => return Resolved::NotFound,
@@ -37,14 +39,14 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ["auth", "refresh"] => ("POST", (method == "POST").then_some(Action::Refresh)),
         ["auth", "logout"] => ("POST", (method == "POST").then_some(Action::Logout)),
         ["auth", "profile"] => (
-            "GET, PATCH",
+            "GET, HEAD, PATCH",
             match method {
                 "GET" => Some(Action::ReadProfile),
                 "PATCH" => Some(Action::UpdateProfile),
                 _ => None,
             },
         ),
-        ["users"] => ("GET", (method == "GET").then_some(Action::ListUsers)),
+        ["users"] => ("GET, HEAD", (method == "GET").then_some(Action::ListUsers)),
         ["users", id, "roles"] if !id.is_empty() => (
             "PUT",
             (method == "PUT").then(|| Action::SetRoles {
@@ -100,7 +102,7 @@ mod tests {
         assert_eq!(
             resolve("DELETE", "/auth/profile"),
             Resolved::WrongMethod {
-                allow: "GET, PATCH"
+                allow: "GET, HEAD, PATCH"
             }
         );
         for path in [

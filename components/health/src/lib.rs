@@ -15,15 +15,16 @@ use spin_sdk::http_service;
 #[http_service]
 async fn handle(req: Request) -> Response {
     let path = req.uri().path();
-    if req.method() != Method::GET {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
         let mut refused = problem_response(
             Problem::new(405)
-                .detail("health routes answer GET only")
+                .detail("health routes answer GET and HEAD")
                 .instance(path),
         );
-        refused
-            .headers_mut()
-            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        refused.headers_mut().insert(
+            http::header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD"),
+        );
         return refused;
     }
     match path {

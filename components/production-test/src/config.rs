@@ -37,8 +37,9 @@ pub fn report(settings: &Settings) -> Value {
             "refreshTokenTtlSecs": refresh::TTL_SECS,
             "secret": redact::secret(&settings.jwt_secret),
         },
+        // Whether an Admin is bootstrapped, not who: this route is public.
         "admin": {
-            "email": (!settings.admin_email.is_empty()).then_some(&settings.admin_email),
+            "configured": !settings.admin_email.is_empty(),
             "password": redact::secret(&settings.admin_password),
         },
         "edgeLayers": settings.edge_layers,

@@ -121,17 +121,42 @@ async fn timed(name: &'static str, check: impl Future<Output = Result<Value, Str
     }
 }
 
-/// A probe row written, read back and deleted, in a temporary table of
-/// this connection (so the check leaves nothing behind, even if it fails).
+/// A probe row written, read back and deleted, in a temporary table inside
+/// one transaction that is rolled back: nothing is left behind, and every
+/// statement runs in the same session, even behind a transaction pooler.
 async fn database(settings: &Settings) -> Result<Value, String> {
-    let failed = |e: StoreError| e.to_string();
-    let db = Db::open(&settings.database_url).await.map_err(failed)?;
+    let backend = settings.database_backend();
+    let step = |name: &'static str| {
+        move |e: StoreError| {
+            // The detail may name hosts and users: the log only.
+            eprintln!("production-test: database {name}: {e}");
+            format!("{backend}: the {name} step failed (details in the log)")
+        }
+    };
+    let db = Db::open(&settings.database_url)
+        .await
+        .map_err(step("connect"))?;
+    db.execute("BEGIN", &[]).await.map_err(step("begin"))?;
+    let outcome = probe_row(&db).await;
+    let rolled_back = db.execute("ROLLBACK", &[]).await;
+    let read = outcome.map_err(|(name, e)| step(name)(e))?;
+    rolled_back.map_err(step("rollback"))?;
+    if !read {
+        return Err(format!(
+            "{backend}: the row read back differs from the one written"
+        ));
+    }
+    Ok(json!({ "backend": backend, "roundTrip": "write, read, delete (rolled back)" }))
+}
+
+/// Whether the row written is the row read; an error names its step.
+async fn probe_row(db: &Db) -> Result<bool, (&'static str, StoreError)> {
     db.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS production_test_probe (id TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TEMP TABLE production_test_probe (id TEXT PRIMARY KEY, value TEXT NOT NULL)",
         &[],
     )
     .await
-    .map_err(failed)?;
+    .map_err(|e| ("create", e))?;
     let id = probe_id();
     let written = format!("written at {id}");
     db.execute(
@@ -139,46 +164,55 @@ async fn database(settings: &Settings) -> Result<Value, String> {
         &[id.as_str().into(), written.as_str().into()],
     )
     .await
-    .map_err(failed)?;
+    .map_err(|e| ("write", e))?;
     let read = db
         .query_opt(
             "SELECT value FROM production_test_probe WHERE id = $1",
             &[id.as_str().into()],
         )
         .await
-        .map_err(failed)?
+        .map_err(|e| ("read", e))?
         .map(|row| row.text(0))
         .transpose()
-        .map_err(failed)?;
+        .map_err(|e| ("read", e))?;
     db.execute(
         "DELETE FROM production_test_probe WHERE id = $1",
         &[id.as_str().into()],
     )
     .await
-    .map_err(failed)?;
-    if read.as_deref() != Some(written.as_str()) {
-        return Err(format!("read back {read:?}, wrote {written:?}"));
+    .map_err(|e| ("delete", e))?;
+    Ok(read.as_deref() == Some(written.as_str()))
+}
+
+/// A key-value or Redis failure: the detail to the log, the step to the client.
+fn logged(what: &'static str, step: &'static str) -> impl Fn(String) -> String {
+    move |detail| {
+        eprintln!("production-test: {what} {step}: {detail}");
+        format!("{what}: the {step} step failed (details in the log)")
     }
-    Ok(json!({ "backend": settings.database_backend(), "roundTrip": "write, read, delete" }))
 }
 
 async fn key_value_round_trip() -> Result<Value, String> {
+    let fail = |step| logged("key-value", step);
     let store = key_value::Store::open_default()
         .await
-        .map_err(|e| format!("open: {e:?}"))?;
+        .map_err(|e| fail("open")(format!("{e:?}")))?;
     let key = format!("production-test:{}", probe_id());
     let written = b"probe".to_vec();
     store
         .set(&key, &written)
         .await
-        .map_err(|e| format!("set: {e:?}"))?;
-    let read = store.get(&key).await.map_err(|e| format!("get: {e:?}"))?;
+        .map_err(|e| fail("set")(format!("{e:?}")))?;
+    let read = store
+        .get(&key)
+        .await
+        .map_err(|e| fail("get")(format!("{e:?}")))?;
     store
         .delete(&key)
         .await
-        .map_err(|e| format!("delete: {e:?}"))?;
+        .map_err(|e| fail("delete")(format!("{e:?}")))?;
     if read.as_deref() != Some(written.as_slice()) {
-        return Err("the value read back differs from the one written".to_owned());
+        return Err("key-value: the value read back differs from the one written".to_owned());
     }
     Ok(json!({ "store": "default", "roundTrip": "set, get, delete" }))
 }
@@ -193,19 +227,23 @@ async fn redis_check(settings: &Settings) -> Feature {
         };
     }
     timed("redis", async {
+        let fail = |step| logged("redis", step);
         let conn = redis::Connection::open(&settings.redis_url)
             .await
-            .map_err(|e| format!("open: {e:?}"))?;
+            .map_err(|e| fail("connect")(format!("{e:?}")))?;
         let key = format!("production-test:{}", probe_id());
         conn.set(&key, b"probe")
             .await
-            .map_err(|e| format!("set: {e:?}"))?;
-        let read = conn.get(&key).await.map_err(|e| format!("get: {e:?}"))?;
+            .map_err(|e| fail("SET")(format!("{e:?}")))?;
+        let read = conn
+            .get(&key)
+            .await
+            .map_err(|e| fail("GET")(format!("{e:?}")))?;
         conn.del(&[key.as_str()])
             .await
-            .map_err(|e| format!("del: {e:?}"))?;
+            .map_err(|e| fail("DEL")(format!("{e:?}")))?;
         if read.as_deref() != Some(b"probe".as_slice()) {
-            return Err("the value read back differs from the one written".to_owned());
+            return Err("redis: the value read back differs from the one written".to_owned());
         }
         Ok(json!({ "roundTrip": "SET, GET, DEL" }))
     })

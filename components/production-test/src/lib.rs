@@ -46,15 +46,16 @@ async fn handle(req: Request) -> Response {
                 .instance(path),
         );
     };
-    if req.method() != http::Method::GET {
+    // HEAD is GET without the body (the runtime drops it).
+    if !matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
         return response::with_header(
             response::problem(
                 Problem::new(405)
-                    .detail(format!("{path} answers GET"))
+                    .detail(format!("{path} answers GET and HEAD"))
                     .instance(&path),
             ),
             ALLOW,
-            "GET",
+            "GET, HEAD",
         );
     }
     let settings = Settings::load().await;

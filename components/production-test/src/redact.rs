@@ -12,7 +12,8 @@ pub fn secret(value: &str) -> &'static str {
 /// A URL with its password and query string hidden:
 /// `postgres://app:hunter22@db:5432/app?sslmode=disable` becomes
 /// `postgres://app:[redacted]@db:5432/app?[redacted]`. Anything that is
-/// not a URL is a secret as a whole.
+/// not a URL, or is one whose parts cannot be told apart for sure, is a
+/// secret as a whole: hiding too much is the safe way to be wrong.
 pub fn url(value: &str) -> String {
     if value.is_empty() {
         return String::new();
@@ -20,21 +21,31 @@ pub fn url(value: &str) -> String {
     let Some((scheme, rest)) = value.split_once("://") else {
         return REDACTED.to_owned();
     };
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, _)) => (rest, Some(REDACTED)),
+    let (before_query, query) = match rest.find(['?', '#']) {
+        Some(at) => (&rest[..at], Some(REDACTED)),
         None => (rest, None),
     };
-    // The userinfo ends at the last `@`, even when the password holds a
-    // `/` or an `@` its author forgot to encode.
-    let (userinfo, host_and_path) = match rest.rsplit_once('@') {
+    // An `@` after the query would mean a password holding `?` or `#`:
+    // where it ends cannot be known.
+    if rest.contains('@') && !before_query.contains('@') {
+        return format!("{scheme}://{REDACTED}");
+    }
+    // The userinfo ends at the last `@` (a password may hold one, or a `/`).
+    let (userinfo, host_and_path) = match before_query.rsplit_once('@') {
         Some((userinfo, host)) => (Some(userinfo), host),
-        None => (None, rest),
+        None => (None, before_query),
     };
     let userinfo = match userinfo {
-        Some(userinfo) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:{REDACTED}@"),
-            None => format!("{userinfo}@"),
-        },
+        Some(userinfo) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            if user.contains(['/', '?', '#', '@']) {
+                format!("{REDACTED}@")
+            } else if userinfo.contains(':') {
+                format!("{user}:{REDACTED}@")
+            } else {
+                format!("{user}@")
+            }
+        }
         None => String::new(),
     };
     let mut shown = format!("{scheme}://{userinfo}{host_and_path}");

@@ -12,7 +12,9 @@ pub struct Settings {
     pub jwt_secret: String,
     pub issuer: String,
     pub audience: String,
-    pub ttl_secs: i64,
+    /// `None` when `access_token_ttl_secs` is not a positive number: then,
+    /// as auth does, the token routes are misconfigured.
+    pub ttl_secs: Option<i64>,
     pub production: bool,
     pub admin_email: String,
     pub admin_password: String,
@@ -31,13 +33,10 @@ impl Settings {
                 String::new()
             })
         };
-        let ttl_secs = get("access_token_ttl_secs")
-            .await
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|ttl| *ttl > 0)
-            .unwrap_or(DEFAULT_TTL_SECS);
+        let ttl_secs = match get("access_token_ttl_secs").await.trim() {
+            "" => Some(DEFAULT_TTL_SECS),
+            text => text.parse::<i64>().ok().filter(|ttl| *ttl > 0),
+        };
         Settings {
             database_url: get("database_url").await.trim().to_owned(),
             redis_url: get("redis_url").await.trim().to_owned(),
@@ -61,15 +60,19 @@ impl Settings {
         }
     }
 
-    /// The token rules, the same as auth's.
-    pub fn jwt(&self) -> Result<JwtSettings, SecretError> {
+    /// The token rules, the same as auth's; the error is for the log.
+    pub fn jwt(&self) -> Result<JwtSettings, String> {
+        let ttl_secs = self
+            .ttl_secs
+            .ok_or("access_token_ttl_secs must be a positive whole number of seconds")?;
         JwtSettings::new(
             self.jwt_secret.as_bytes(),
             &self.issuer,
             &self.audience,
-            self.ttl_secs,
+            ttl_secs,
             self.production,
         )
+        .map_err(|e: SecretError| e.to_string())
     }
 
     pub fn has_layer(&self, layer: &str) -> bool {
