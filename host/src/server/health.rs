@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use mhmanus_domain::health::{self, Check, Report, Status};
-use sysinfo::{Disks, MemoryRefreshKind, System};
+use sysinfo::{MemoryRefreshKind, System};
 
 use crate::config::HostConfig;
 use crate::edge::rate_limit::RateLimiter;
@@ -132,24 +132,19 @@ impl HostHealth {
             .component("host", "system")
     }
 
-    /// Space used on the filesystem holding `DATA_DIR` (SQLite, compile cache).
+    /// Space used on the filesystem holding `DATA_DIR` (SQLite, compile
+    /// cache), counted as `df` does: of what is usable, blocks reserved for
+    /// root excluded.
     fn disk(&self) -> Check {
-        let path = std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
-        let disks = Disks::new_with_refreshed_list();
-        let disk = disks
-            .iter()
-            .flat_map(|disks| disks.iter())
-            .filter(|disk| path.starts_with(disk.mount_point()))
-            .max_by_key(|disk| disk.mount_point().as_os_str().len());
-        let check = match disk {
-            Some(disk) => self.disk.check(
-                disk.total_space() - disk.available_space().min(disk.total_space()),
-                disk.total_space(),
-                "disk",
-            ),
-            None => Check {
+        let check = match rustix::fs::statvfs(&self.data_dir) {
+            Ok(stat) => {
+                let used = stat.f_blocks.saturating_sub(stat.f_bfree) * stat.f_frsize;
+                let usable = used + stat.f_bavail * stat.f_frsize;
+                self.disk.check(used, usable, "disk")
+            }
+            Err(error) => Check {
                 status: Status::Warn,
-                output: Some(format!("no filesystem found for {}", shown(&path))),
+                output: Some(format!("cannot measure {}: {error}", shown(&self.data_dir))),
                 ..Check::pass()
             },
         };
