@@ -173,6 +173,11 @@ pub struct EdgeConfig {
     )]
     pub forwarded_header: ForwardedHeader,
 
+    /// Requests served at once; past this a new one is a 503 with
+    /// `Retry-After` instead of a place in an unbounded queue.
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+
     /// Request bodies declaring more bytes than this are refused (413);
     /// longer streamed bodies are cut off there.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]

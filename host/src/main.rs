@@ -134,7 +134,8 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed now, before
-/// the host says it is serving, so an early signal is never fatal.
+/// the host says it is serving, so an early signal is never fatal. A second
+/// signal while draining stops the process at once (exit code 1).
 fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate())?;
@@ -144,7 +145,17 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
             _ = terminate.recv() => {},
             _ = interrupt.recv() => {},
         }
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!(
+            "shutting down: finishing in-flight requests (a second signal stops at once)"
+        );
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
+            }
+            tracing::warn!("second signal: stopping now, abandoning the requests in flight");
+            std::process::exit(1);
+        });
     })
 }
 

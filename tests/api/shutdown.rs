@@ -141,3 +141,29 @@ async fn the_grace_period_bounds_how_long_shutdown_waits() {
     let log = host.log().join("\n");
     assert!(log.contains("grace period over"), "{log}");
 }
+
+#[tokio::test]
+async fn a_second_signal_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut host = start(dir.path(), "30");
+    let request = tokio::spawn(reqwest::get(host.url("/probe/sleep?arg=20000")));
+    wait_for_in_flight(&host, 2).await;
+    host.terminate();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !host.log().join("\n").contains("shutting down") {
+        assert!(Instant::now() < deadline, "no shutdown line");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let signalled = Instant::now();
+    host.terminate();
+    let exit = host
+        .wait(Duration::from_secs(10))
+        .expect("the second signal ends the process");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(exit.code(), Some(1), "a forced stop is not a clean one");
+    assert!(request.await.unwrap().is_err(), "the request was abandoned");
+}

@@ -5,6 +5,7 @@ pub mod body_limit;
 pub mod client_addr;
 pub mod compression;
 pub mod cors;
+pub mod load_shed;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;

@@ -21,15 +21,15 @@ use http_body_util::BodyExt;
 use mhmanus_domain::health::{self as report, Report};
 
 use crate::config::HostConfig;
-use crate::edge::{self, body_limit, client_addr, rate_limit, versioning};
+use crate::edge::{self, body_limit, client_addr, load_shed, rate_limit, versioning};
 use crate::runtime::Runtime;
 
 /// The host's routes: `/health/live` answered here, everything else by the
 /// components, `/metrics` too unless it has its own address. Per request,
 /// outermost first: request id and log span, security headers, CORS,
-/// compression (in `edge::apply`); then metrics, the client's address, the
-/// version rewrite, the rate limit, the body limit and the host's health
-/// checks, next to the component.
+/// compression (in `edge::apply`); then metrics, load shedding, the client's
+/// address, the version rewrite, the rate limit, the body limit and the
+/// host's health checks, next to the component.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let limiter = Arc::new(rate_limit::RateLimiter::new(config, runtime.clone())?);
@@ -65,6 +65,10 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
                 edge_config.forwarded_header,
             ),
             client_addr::resolve,
+        ))
+        .layer(from_fn_with_state(
+            load_shed::InFlight::new(edge_config.max_concurrent_requests),
+            load_shed::shed,
         ))
         .layer(from_fn_with_state(metrics, metrics::record))
         .with_state(runtime);

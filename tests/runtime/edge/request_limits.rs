@@ -52,3 +52,37 @@ async fn a_body_over_the_limit_is_a_413_problem_before_the_component() {
     let small = app.send(Method::POST, "/probe/headers", &[]).await;
     assert_eq!(small.status, 200);
 }
+
+#[tokio::test]
+async fn past_the_concurrency_limit_requests_are_shed_with_503_and_retry_after() {
+    let app = Edge::probe(|config| config.max_concurrent_requests = 2).await;
+    let slow: Vec<_> = (0..2)
+        .map(|_| {
+            let router = app.router.clone();
+            tokio::spawn(
+                async move { send(&router, Method::GET, "/probe/sleep?arg=1500", &[]).await },
+            )
+        })
+        .collect();
+    // The test runtime runs the two as soon as this task waits: they hold
+    // both slots while the component sleeps.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let shed = app.get("/probe/headers", &[]).await;
+    assert_eq!(shed.status, 503);
+    assert_eq!(shed.header("retry-after"), Some("1"));
+    assert_eq!(
+        shed.header("content-type"),
+        Some("application/problem+json")
+    );
+    shed.assert_security_headers();
+    // An overloaded host is still alive.
+    assert_eq!(app.get("/health/live", &[]).await.status, 200);
+    for request in slow {
+        assert_eq!(request.await.unwrap().status, 200);
+    }
+    assert_eq!(
+        app.get("/probe/headers", &[]).await.status,
+        200,
+        "slots are given back"
+    );
+}

@@ -1,0 +1,51 @@
+//! Load shedding: past `MAX_CONCURRENT_REQUESTS` requests in flight, a new
+//! one is refused at once with a 503 problem and `Retry-After`, instead of
+//! queueing without bound behind the others. Liveness and metrics are
+//! never shed: an overloaded host is alive, and worth watching.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use mhmanus_domain::problem::Problem;
+use tokio::sync::Semaphore;
+
+use crate::runtime::problem_response;
+
+/// Seconds a shed client is asked to wait.
+const RETRY_AFTER_SECS: u32 = 1;
+
+#[derive(Clone)]
+pub struct InFlight(Arc<Semaphore>);
+
+impl InFlight {
+    pub fn new(max: usize) -> Self {
+        InFlight(Arc::new(Semaphore::new(max.max(1))))
+    }
+}
+
+pub async fn shed(
+    State(InFlight(slots)): State<InFlight>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(request.uri().path(), "/health/live" | "/metrics") {
+        return next.run(request).await;
+    }
+    let Ok(_slot) = slots.try_acquire_owned() else {
+        metrics::counter!("http_requests_shed_total").increment(1);
+        let mut response = problem_response(
+            Problem::new(503)
+                .detail("the service is at capacity; retry shortly")
+                .instance(request.uri().path()),
+        )
+        .map(Body::new);
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        return response;
+    };
+    next.run(request).await
+}
