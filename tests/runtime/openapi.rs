@@ -5,17 +5,15 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
-use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
 use mhmanus_domain::auth::role::Role;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::edge::rate_limit::policy::Policy;
-use mhmanus_tests::{TestRuntime, workspace_root};
+use mhmanus_tests::{TestRuntime, access_token, workspace_root};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -274,22 +272,6 @@ async fn send(router: &Router, call: &Call) -> (u16, String, bytes::Bytes) {
     (status, content_type, body)
 }
 
-fn signed(sub: &str, roles: &[Role]) -> String {
-    let settings = JwtSettings::new(
-        SECRET.as_bytes(),
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
-        3600,
-        false,
-    )
-    .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    settings.issue(sub, "someone@example.com", roles, now).0
-}
-
 /// (documented path, method, status, which host, the request that produces it).
 type Scenario = (&'static str, &'static str, u16, Host, Call);
 
@@ -425,7 +407,7 @@ async fn every_documented_status_is_answered_as_documented() {
     };
     let (access, refresh) = tokens(send(&normal, &login()).await.2);
     let (_, spare_refresh) = tokens(send(&normal, &login()).await.2);
-    let admin = signed("an-admin-who-is-not-the-target", &[Role::Admin]);
+    let admin = access_token(SECRET, "an-admin-who-is-not-the-target", &[Role::Admin]);
     let user_id = user["id"].as_str().unwrap();
     let roles_path = format!("/v1/users/{user_id}/roles");
     let big = "x".repeat(20 * 1024);

@@ -3,12 +3,9 @@
 //! bearer and role doors, and `all-features` against SQLite, the real
 //! PostgreSQL and Redis, an unreachable database, and no host layers.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
 use mhmanus_domain::auth::role::Role;
 use mhmanus_host::config::HostConfig;
-use mhmanus_tests::{POSTGRES_URL, REDIS_URL, Reply, TestRuntime};
+use mhmanus_tests::{POSTGRES_URL, REDIS_URL, Reply, TestRuntime, access_token};
 use serde_json::Value;
 
 /// Secrets whose first four characters appear nowhere else in a report.
@@ -24,24 +21,6 @@ async fn start(configure: impl FnOnce(&mut HostConfig)) -> TestRuntime {
     })
     .await
     .unwrap()
-}
-
-fn token(roles: &[Role]) -> String {
-    let settings = JwtSettings::new(
-        SECRET.as_bytes(),
-        DEFAULT_ISSUER,
-        DEFAULT_AUDIENCE,
-        3600,
-        false,
-    )
-    .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    settings
-        .issue("user-42", "tester@example.com", roles, now)
-        .0
 }
 
 async fn get(app: &TestRuntime, path: &str, token: Option<&str>) -> Reply {
@@ -148,13 +127,13 @@ async fn protected_and_admin_check_the_token_and_the_role() {
             .contains("invalid_token")
     );
 
-    let user = token(&[Role::User]);
+    let user = access_token(SECRET, "user-42", &[Role::User]);
     let reply = get(&app, "/v1/production-test/protected", Some(&user)).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["claims"]["sub"], "user-42");
     let refused = get(&app, "/v1/production-test/admin", Some(&user)).await;
     assert_eq!(refused.status, 403);
-    let admin = token(&[Role::Admin]);
+    let admin = access_token(SECRET, "user-42", &[Role::Admin]);
     let reply = get(&app, "/production-test/admin", Some(&admin)).await;
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -207,7 +186,7 @@ async fn all_features_pass_on_sqlite_with_redis_unconfigured() {
     let reply = get(
         &app,
         "/v1/production-test/all-features",
-        Some(&token(&[Role::User])),
+        Some(&access_token(SECRET, "user-42", &[Role::User])),
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -238,7 +217,7 @@ async fn all_features_pass_on_postgres_and_redis() {
     let reply = get(
         &app,
         "/v1/production-test/all-features",
-        Some(&token(&[Role::User])),
+        Some(&access_token(SECRET, "user-42", &[Role::User])),
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -265,7 +244,7 @@ async fn an_unreachable_database_fails_all_features_with_503() {
     let reply = get(
         &app,
         "/v1/production-test/all-features",
-        Some(&token(&[Role::User])),
+        Some(&access_token(SECRET, "user-42", &[Role::User])),
     )
     .await;
     assert_eq!(reply.status, 503, "{}", reply.body);
@@ -300,7 +279,7 @@ async fn without_the_hosts_layers_their_features_are_unavailable_not_failed() {
     let reply = get(
         &app,
         "/v1/production-test/all-features",
-        Some(&token(&[Role::User])),
+        Some(&access_token(SECRET, "user-42", &[Role::User])),
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);

@@ -37,3 +37,24 @@ pub fn built_wasm(crate_name: &str) -> PathBuf {
     );
     path
 }
+
+/// An access token as the components issue it (default issuer and
+/// audience, one hour), signed with `secret`, for `sub` with `roles`.
+pub fn access_token(secret: &str, sub: &str, roles: &[mhmanus_domain::auth::role::Role]) -> String {
+    use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
+    let settings = JwtSettings::new(
+        secret.as_bytes(),
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        3600,
+        false,
+    )
+    .expect("a non-empty secret");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64;
+    settings
+        .issue(sub, &format!("{sub}@example.com"), roles, now)
+        .0
+}

@@ -2,12 +2,9 @@
 //! who counts as a client (token subject, address, trusted proxies), and
 //! Redis shared by two hosts, then gone.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_domain::auth::role::Role;
 use mhmanus_host::edge::rate_limit::RouteLimit;
-use mhmanus_tests::{CuttableProxy, REDIS_URL, TestRuntime};
+use mhmanus_tests::{CuttableProxy, REDIS_URL, TestRuntime, access_token};
 
 use super::*;
 
@@ -40,24 +37,6 @@ async fn limited(quota: &str, edge: impl FnOnce(&mut EdgeConfig)) -> Edge {
         },
     )
     .await
-}
-
-fn token(secret: &str, sub: &str) -> String {
-    let settings = JwtSettings::new(
-        secret.as_bytes(),
-        "mhmanus-edge",
-        "mhmanus-edge",
-        3600,
-        false,
-    )
-    .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    settings
-        .issue(sub, "someone@example.com", &[Role::User], now)
-        .0
 }
 
 fn bearer(token: &str) -> String {
@@ -142,7 +121,7 @@ async fn a_verified_user_and_an_address_count_in_separate_buckets() {
     assert_eq!(app.get("/probe/headers", &[]).await.status, 429);
 
     // Same address, valid token: the user's own bucket.
-    let alice = bearer(&token(SECRET, "alice"));
+    let alice = bearer(&access_token(SECRET, "alice", &[Role::User]));
     for _ in 0..2 {
         let answer = app
             .get("/probe/headers", &[("authorization", &alice)])
@@ -155,7 +134,7 @@ async fn a_verified_user_and_an_address_count_in_separate_buckets() {
             .status,
         429
     );
-    let bob = bearer(&token(SECRET, "bob"));
+    let bob = bearer(&access_token(SECRET, "bob", &[Role::User]));
     assert_eq!(
         app.get("/probe/headers", &[("authorization", &bob)])
             .await
@@ -164,7 +143,11 @@ async fn a_verified_user_and_an_address_count_in_separate_buckets() {
     );
 
     // A token that does not verify never escapes the address's bucket.
-    let forged = bearer(&token("some-other-secret-of-32-bytes-long!!", "carol"));
+    let forged = bearer(&access_token(
+        "some-other-secret-of-32-bytes-long!!",
+        "carol",
+        &[Role::User],
+    ));
     for header in [forged.as_str(), "Bearer not-a-jwt", "Basic YTpi"] {
         let answer = app
             .get("/probe/headers", &[("authorization", header)])
@@ -257,7 +240,7 @@ async fn routes_take_their_own_policy_or_none() {
     }
     // A route with its own policy counts per address: a valid token does
     // not buy a fresh quota (think login attempts).
-    let alice = bearer(&token(SECRET, "alice"));
+    let alice = bearer(&access_token(SECRET, "alice", &[Role::User]));
     let with_token = app
         .get("/probe/variable", &[("authorization", &alice)])
         .await;
