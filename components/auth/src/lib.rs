@@ -9,7 +9,6 @@
 //! request.
 
 mod bootstrap;
-mod clock;
 mod fields;
 mod handlers;
 mod request;
@@ -22,6 +21,7 @@ mod view;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::header::ALLOW;
+use mhmanus_domain::clock;
 use mhmanus_domain::problem::Problem;
 use mhmanus_guest::auth_guard;
 use spin_sdk::http::Request;

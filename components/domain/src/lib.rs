@@ -4,6 +4,8 @@
 //! natively and is unit-tested without a runtime.
 
 pub mod auth;
+pub mod clock;
 pub mod health;
 pub mod problem;
+pub mod selftest;
 pub mod validation;

@@ -9,13 +9,13 @@
 
 mod config;
 mod features;
-mod payload;
 mod redact;
 mod settings;
 
 use http::header::ALLOW;
 use mhmanus_domain::auth::role::Role;
 use mhmanus_domain::problem::Problem;
+use mhmanus_domain::selftest;
 use mhmanus_guest::auth_guard;
 use mhmanus_guest::response::{self, Response};
 use serde_json::json;
@@ -62,7 +62,7 @@ async fn handle(req: Request) -> Response {
     match route {
         "config" => response::json(200, &config::report(&settings)),
         "rate-limit" => rate_limit(&settings, req.headers()),
-        "compression" => response::json(200, &payload::large()),
+        "compression" => response::json(200, &selftest::compression_payload()),
         _ => authenticated(route, &settings, req.headers(), &path).await,
     }
 }

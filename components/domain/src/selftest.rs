@@ -1,11 +1,14 @@
-//! `GET compression`: a deterministic JSON body of about 100 KB, repetitive
-//! as real API listings are, so compression has something to show.
+//! What the production-test component serves that is not about this
+//! runtime: the body of `GET /production-test/compression`. Shared, so the
+//! benchmarks' native baseline sends the same bytes.
 
 use serde_json::{Value, json};
 
 const ITEMS: usize = 400;
 
-pub fn large() -> Value {
+/// A deterministic JSON body of about 100 KB, repetitive as real API
+/// listings are, so compression has something to show.
+pub fn compression_payload() -> Value {
     let items: Vec<Value> = (0..ITEMS)
         .map(|i| {
             json!({
@@ -28,8 +31,8 @@ mod tests {
 
     #[test]
     fn about_100_kb_and_the_same_every_time() {
-        let body = large().to_string();
+        let body = compression_payload().to_string();
         assert!((90_000..=120_000).contains(&body.len()), "{}", body.len());
-        assert_eq!(body, large().to_string());
+        assert_eq!(body, compression_payload().to_string());
     }
 }
