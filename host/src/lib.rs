@@ -12,3 +12,4 @@ pub mod redact;
 pub mod runtime;
 pub mod server;
 pub mod spin;
+pub mod telemetry;

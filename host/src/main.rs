@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::Runtime;
-use mhmanus_host::{builder, config_file, server};
+use mhmanus_host::{builder, config_file, server, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         HostConfig::unset_empty_variables();
         cli = Cli::parse();
     }
-    init_tracing();
+    telemetry::init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -157,19 +157,4 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
             std::process::exit(1);
         });
     })
-}
-
-/// JSON lines when the output is collected, readable text in a terminal.
-fn init_tracing() {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::io::stderr().is_terminal() {
-        builder.init();
-    } else {
-        builder.json().init();
-    }
 }

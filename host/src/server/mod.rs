@@ -5,6 +5,7 @@
 mod health;
 mod metrics;
 mod openapi;
+pub mod system_checks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,183 @@
+//! What `/health` says of the machine: memory in use (of the container's
+//! limit when there is one) and the disk holding the data directory, each
+//! graded by its thresholds. Measured off the async workers (a slow mount
+//! must not stall them) and at most once per `FIGURES_FOR`: `/health` is
+//! never rate limited, and scanning mounts on every call would let callers
+//! set the pace.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mhmanus_domain::health::{Check, Status};
+use sysinfo::{MemoryRefreshKind, System};
+
+use crate::config::HostConfig;
+
+const FIGURES_FOR: Duration = Duration::from_secs(1);
+
+pub struct SystemChecks {
+    data_dir: PathBuf,
+    memory: Thresholds,
+    disk: Thresholds,
+    system: Mutex<System>,
+    observed: tokio::sync::Mutex<Option<Figures>>,
+}
+
+/// The last memory and disk checks, and when they were made.
+struct Figures {
+    at: Instant,
+    memory: Check,
+    disk: Check,
+}
+
+/// Utilisation percentages at which a check warns and fails.
+#[derive(Debug, Clone, Copy)]
+struct Thresholds {
+    warn: f64,
+    fail: f64,
+}
+
+impl Thresholds {
+    fn new(name: &str, warn: u8, fail: u8) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            warn <= fail && fail <= 100,
+            "{name}: the warn threshold ({warn} %) must not exceed the fail threshold ({fail} %), nor that 100"
+        );
+        Ok(Thresholds {
+            warn: f64::from(warn),
+            fail: f64::from(fail),
+        })
+    }
+
+    fn check(self, used: u64, total: u64, what: &str) -> Check {
+        if total == 0 {
+            return Check {
+                status: Status::Warn,
+                output: Some(format!("{what}: size unknown")),
+                ..Check::pass()
+            };
+        }
+        let percent = (used as f64 * 1000.0 / total as f64).round() / 10.0;
+        let check = Check::pass().observed(percent, "percent");
+        let over = |limit: f64| format!("{what} is {percent} % used (limit {limit} %)");
+        if percent >= self.fail {
+            Check {
+                status: Status::Fail,
+                output: Some(over(self.fail)),
+                ..check
+            }
+        } else if percent >= self.warn {
+            Check {
+                status: Status::Warn,
+                output: Some(over(self.warn)),
+                ..check
+            }
+        } else {
+            check
+        }
+    }
+}
+
+impl SystemChecks {
+    pub fn new(config: &HostConfig) -> anyhow::Result<Self> {
+        let edge = &config.edge;
+        Ok(SystemChecks {
+            data_dir: config.data_dir.clone(),
+            memory: Thresholds::new(
+                "HEALTH_MEMORY_*_PERCENT",
+                edge.health_memory_warn_percent,
+                edge.health_memory_fail_percent,
+            )?,
+            disk: Thresholds::new(
+                "HEALTH_DISK_*_PERCENT",
+                edge.health_disk_warn_percent,
+                edge.health_disk_fail_percent,
+            )?,
+            system: Mutex::new(
+                System::new().map_err(|e| anyhow::anyhow!("cannot read system figures: {e}"))?,
+            ),
+            observed: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The memory and disk checks, measured now or at most `FIGURES_FOR` ago.
+    pub async fn measure(self: &Arc<Self>) -> (Check, Check) {
+        let mut observed = self.observed.lock().await;
+        if let Some(figures) = &*observed
+            && figures.at.elapsed() < FIGURES_FOR
+        {
+            return (figures.memory.clone(), figures.disk.clone());
+        }
+        let checks = self.clone();
+        let (memory, disk) = tokio::task::spawn_blocking(move || (checks.memory(), checks.disk()))
+            .await
+            .unwrap_or_else(|_| {
+                let failed = || Check::fail("the measurement failed");
+                (failed(), failed())
+            });
+        *observed = Some(Figures {
+            at: Instant::now(),
+            memory: memory.clone(),
+            disk: disk.clone(),
+        });
+        (memory, disk)
+    }
+
+    fn memory(&self) -> Check {
+        let mut system = self.system.lock().unwrap_or_else(|e| e.into_inner());
+        system.refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        let (used, total) = match system.cgroup_limits() {
+            Some(limits) if limits.total_memory > 0 => (limits.rss, limits.total_memory),
+            _ => (system.used_memory(), system.total_memory()),
+        };
+        self.memory
+            .check(used, total, "memory")
+            .component("host", "system")
+    }
+
+    /// Space used on the filesystem holding `DATA_DIR` (SQLite, compile
+    /// cache), counted as `df` does: of what is usable, blocks reserved for
+    /// root excluded.
+    fn disk(&self) -> Check {
+        let check = match rustix::fs::statvfs(&self.data_dir) {
+            Ok(stat) => {
+                let used = stat.f_blocks.saturating_sub(stat.f_bfree) * stat.f_frsize;
+                let usable = used + stat.f_bavail * stat.f_frsize;
+                self.disk.check(used, usable, "disk")
+            }
+            Err(error) => Check {
+                status: Status::Warn,
+                output: Some(format!("cannot measure {}: {error}", shown(&self.data_dir))),
+                ..Check::pass()
+            },
+        };
+        check.component(shown(&self.data_dir), "system")
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_grade_utilisation() {
+        let t = Thresholds::new("t", 80, 90).unwrap();
+        assert_eq!(t.check(50, 100, "disk").status, Status::Pass);
+        assert_eq!(t.check(80, 100, "disk").status, Status::Warn);
+        let fail = t.check(95, 100, "disk");
+        assert_eq!(fail.status, Status::Fail);
+        assert_eq!(fail.observed_value, Some(serde_json::json!(95.0)));
+        assert_eq!(
+            fail.output.as_deref(),
+            Some("disk is 95 % used (limit 90 %)")
+        );
+        assert_eq!(t.check(1, 0, "disk").status, Status::Warn);
+        assert!(Thresholds::new("t", 95, 90).is_err());
+        assert!(Thresholds::new("t", 95, 101).is_err());
+    }
+}
