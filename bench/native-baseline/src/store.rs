@@ -1,0 +1,152 @@
+//! The accounts in SQLite, on the schema the auth component migrates to
+//! (`migrations/sqlite`), with the statements it runs for the routes the
+//! bench drives. Connections are kept open between requests and statements
+//! cached, as a native service would; every statement runs on the blocking
+//! pool, as the host runs `spin:sqlite`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rusqlite::{Connection, OptionalExtension, params};
+
+const SCHEMA: &str = include_str!("../../../migrations/sqlite/0001_accounts.sql");
+/// The host's `spin:sqlite` waits as long for another writer.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An account, as the routes need it.
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub roles: String,
+    pub failed_logins: i64,
+    pub next_login_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, email, name, password_hash, roles, failed_logins, next_login_at, \
+                       created_at, updated_at";
+
+pub struct Store {
+    path: std::path::PathBuf,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl Store {
+    /// `DATA_DIR/sqlite_db.db` (the host's name for the default database),
+    /// created with the schema if it has none.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        let store = Store {
+            path: data_dir.join("sqlite_db.db"),
+            idle: Arc::default(),
+        };
+        let conn = store.connect()?;
+        conn.pragma_update(None, "journal_mode", "wal")?;
+        let migrated: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !migrated {
+            conn.execute_batch(&format!("BEGIN; {SCHEMA}; COMMIT;"))?;
+        }
+        Ok(store)
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(conn)
+    }
+
+    /// Runs `work` on a pooled connection, on the blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let idle = self.idle.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let result = work(&conn);
+            idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+            result
+        })
+        .await?;
+        Ok(result?)
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+
+    pub async fn user_by_id(&self, id: String) -> anyhow::Result<Option<User>> {
+        self.with(move |conn| one(conn, "id", &id)).await
+    }
+
+    pub async fn user_by_email_key(&self, key: String) -> anyhow::Result<Option<User>> {
+        self.with(move |conn| one(conn, "email_key", &key)).await
+    }
+
+    pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
+        self.with(move |conn| {
+            conn.prepare_cached(
+                "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
+            )?
+            .execute(params![id])
+            .map(drop)
+        })
+        .await
+    }
+
+    /// What a login writes: the account's expired refresh tokens go, the new
+    /// one (by hash) starts a family.
+    pub async fn start_session(
+        &self,
+        user_id: String,
+        token_hash: String,
+        family_id: String,
+        now_ms: i64,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        self.with(move |conn| {
+            conn.prepare_cached("DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2")?
+                .execute(params![user_id, now_ms])?;
+            conn.prepare_cached(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )?
+            .execute(params![token_hash, user_id, family_id, now_ms, expires_at])
+            .map(drop)
+        })
+        .await
+    }
+}
+
+fn one(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE {column} = $1"))?
+        .query_row(params![value], |row| {
+            Ok(User {
+                id: row.get(0)?,
+                email: row.get(1)?,
+                name: row.get(2)?,
+                password_hash: row.get(3)?,
+                roles: row.get(4)?,
+                failed_logins: row.get(5)?,
+                next_login_at: row.get(6)?,
+                created_at: row.get(7)?,
+                updated_at: row.get(8)?,
+            })
+        })
+        .optional()
+}
