@@ -11,11 +11,16 @@
 
 ARG RUST_VERSION=1.99.1
 
-# The pinned toolchain (rust-toolchain.toml) with the wasm target, and
-# cargo-chef to cache the dependency build in its own layer.
+# The pinned toolchain (rust-toolchain.toml) with the wasm target, make for
+# jemalloc's C build, and cargo-chef to cache the dependency build in its
+# own layer.
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
 WORKDIR /src
-RUN rustup target add wasm32-wasip2 \
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/* \
+ && rustup target add wasm32-wasip2 \
  && rustup component add rustfmt clippy \
  && cargo install cargo-chef --locked --version 0.1.78
 
@@ -25,6 +30,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
+# The components' build flags (Wasm SIMD) apply to their dependencies too.
+COPY .cargo .cargo
 # Dependencies only: rebuilt when Cargo.toml or Cargo.lock change, not on
 # every source edit.
 RUN cargo chef cook --release --recipe-path recipe.json -p mhmanus-host \

@@ -2,6 +2,7 @@
 //! implements the Spin interfaces natively, and adds what an edge platform
 //! would otherwise supply around them.
 
+pub mod allocator;
 pub mod app_variables;
 pub mod builder;
 pub mod config;
