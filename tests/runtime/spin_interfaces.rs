@@ -109,7 +109,7 @@ async fn sqlite_errors_map_to_wit_variants() {
     );
     let bad = app
         .get(&format!(
-            "/probe/sqlite-error?arg={}",
+            "/probe/sqlite-exec?arg={}",
             query("SELECT * FROM nowhere")
         ))
         .await
@@ -119,6 +119,35 @@ async fn sqlite_errors_map_to_wit_variants() {
         message.starts_with("Error::Io(") && message.contains("no such table"),
         "{message}"
     );
+}
+
+/// Closed connections are kept for the next open, but never one a guest
+/// left inside a transaction: that one is rolled back and closed.
+#[tokio::test]
+async fn an_abandoned_transaction_is_rolled_back_not_handed_on() {
+    let app = probe().await;
+    let exec = |script: &str| format!("/probe/sqlite-exec?arg={}", query(script));
+    let abandoned = app
+        .get(&exec("BEGIN IMMEDIATE; CREATE TABLE abandoned (x INTEGER)"))
+        .await
+        .json();
+    assert_eq!(abandoned["ok"], true, "{abandoned}");
+    for _ in 0..3 {
+        let after = app
+            .get(&exec("SELECT count(*) FROM abandoned"))
+            .await
+            .json();
+        let error = after["error"].as_str().unwrap_or_default();
+        assert!(error.contains("no such table"), "{after}");
+    }
+    // The write lock went with it: a write goes through at once.
+    let started = std::time::Instant::now();
+    let write = app
+        .get(&exec("CREATE TABLE after (x INTEGER)"))
+        .await
+        .json();
+    assert_eq!(write["ok"], true, "{write}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
 
 #[tokio::test]

@@ -1,8 +1,12 @@
 //! `spin:sqlite`: each label a component lists in `sqlite_databases` is a
 //! SQLite file in the data directory (`default` is `sqlite_db.db`, as in
-//! Spin). Each opened connection is its own rusqlite connection, so
-//! `last-insert-rowid` and `changes` mean what they say; statements run on
-//! the blocking pool and rows stream to the guest.
+//! Spin). While a guest holds a connection it is its own rusqlite
+//! connection, so `last-insert-rowid` and `changes` mean what they say;
+//! closed, it goes back to the database's idle connections for the next
+//! open (opening a file and reading its schema costs more than most
+//! statements), unless a transaction was left open. Spin itself shares one
+//! connection per database among all guests. Statements are prepared once
+//! per connection, run on the blocking pool, and rows stream to the guest.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,11 +23,14 @@ use super::{Spin, SpinView};
 
 /// How long a statement waits for another connection's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per database; more concurrent opens make new ones.
+const MAX_IDLE: usize = 32;
 
 /// A database file that connections are opened on.
 #[derive(Debug)]
 pub struct Database {
     path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
 impl Database {
@@ -37,6 +44,7 @@ impl Database {
         };
         let database = Database {
             path: dir.join(file),
+            idle: Mutex::default(),
         };
         let conn = database
             .connect()
@@ -55,11 +63,54 @@ impl Database {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// An idle connection, or a new one.
+    fn lease(self: &Arc<Self>) -> rusqlite::Result<Lease> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            home: self.clone(),
+        })
+    }
+}
+
+/// A connection taken from its database; it goes back when the last user
+/// lets go (the guest's resource, or a statement still running), unless a
+/// transaction is open on it: dropping it then rolls that back.
+struct Lease {
+    conn: Option<rusqlite::Connection>,
+    home: Arc<Database>,
+}
+
+impl std::ops::Deref for Lease {
+    type Target = rusqlite::Connection;
+
+    fn deref(&self) -> &rusqlite::Connection {
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if conn.is_autocommit() {
+            let mut idle = self.home.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(conn);
+            }
+        }
+    }
 }
 
 /// The `connection` resource.
 pub struct Connection {
-    conn: Arc<Mutex<rusqlite::Connection>>,
+    conn: Arc<Mutex<Lease>>,
 }
 
 fn io_error(e: impl std::fmt::Display) -> Error {
@@ -72,15 +123,11 @@ impl SpinView<'_> {
             // Spin does not say whether a database it refuses exists.
             return Err(Error::AccessDenied);
         };
-        let conn = database.connect().map_err(io_error)?;
-        let conn = Arc::new(Mutex::new(conn));
+        let conn = Arc::new(Mutex::new(database.lease().map_err(io_error)?));
         self.table.push(Connection { conn }).map_err(io_error)
     }
 
-    fn sqlite_connection(
-        &self,
-        this: &Resource<Connection>,
-    ) -> Result<Arc<Mutex<rusqlite::Connection>>, Error> {
+    fn sqlite_connection(&self, this: &Resource<Connection>) -> Result<Arc<Mutex<Lease>>, Error> {
         Ok(self
             .table
             .get(this)
@@ -99,7 +146,7 @@ fn run(
     on_columns: impl FnOnce(Vec<String>),
     mut on_row: impl FnMut(RowResult) -> bool,
 ) -> Result<(), Error> {
-    let mut stmt = conn.prepare(statement).map_err(io_error)?;
+    let mut stmt = conn.prepare_cached(statement).map_err(io_error)?;
     let columns: Vec<String> = stmt.column_names().map(String::from).collect();
     let width = columns.len();
     on_columns(columns);
@@ -139,7 +186,7 @@ fn from_sql(value: ValueRef<'_>) -> Value {
 
 /// Runs a blocking closure on the connection off the async threads.
 async fn with_connection<R: Send + 'static>(
-    conn: Arc<Mutex<rusqlite::Connection>>,
+    conn: Arc<Mutex<Lease>>,
     f: impl FnOnce(&rusqlite::Connection) -> R + Send + 'static,
 ) -> Result<R, Error> {
     tokio::task::spawn_blocking(move || f(&conn.lock().unwrap_or_else(|e| e.into_inner())))

@@ -29,7 +29,7 @@ async fn handle(req: Request) -> Response {
             Err(e) => json!({ "error": format!("{e:?}") }),
         },
         "/probe/sqlite" => sqlite_roundtrip(&arg).await,
-        "/probe/sqlite-error" => sqlite_error(&arg).await,
+        "/probe/sqlite-exec" => sqlite_exec(&arg).await,
         "/probe/kv" => kv_roundtrip(&arg).await,
         "/probe/pg" => pg_roundtrip(&arg).await,
         "/probe/redis" => redis_roundtrip(&arg).await,
@@ -120,18 +120,24 @@ async fn sqlite_roundtrip(label: &str) -> Json {
     json!({ "steps": steps, "changes": changes, "last_insert_rowid": last_id, "columns": columns, "rows": rows, "finished": finished })
 }
 
-async fn sqlite_error(sql: &str) -> Json {
+/// Runs `;`-separated statements on one connection, in order, and leaves
+/// it as they left it (a transaction they open stays open); the first
+/// error, or ok.
+async fn sqlite_exec(script: &str) -> Json {
     let db = match sqlite::Connection::open_default().await {
         Ok(db) => db,
         Err(e) => return json!({ "error": format!("{e:?}") }),
     };
-    match db.execute(sql, []).await {
-        Ok(result) => match result.result().await {
-            Ok(()) => json!({ "ok": true }),
-            Err(e) => json!({ "error": format!("{e:?}") }),
-        },
-        Err(e) => json!({ "error": format!("{e:?}") }),
+    for sql in script.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        let outcome = match db.execute(sql, []).await {
+            Ok(result) => result.result().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            return json!({ "error": format!("{e:?}") });
+        }
     }
+    json!({ "ok": true })
 }
 
 async fn kv_roundtrip(label: &str) -> Json {
