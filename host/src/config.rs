@@ -109,6 +109,12 @@ pub struct HostConfig {
     )]
     pub max_instance_concurrent_reuse_count: usize,
 
+    /// Requests one component handles at once; more wait their turn, in
+    /// order. Bounds its instances (a busy instance takes no more requests,
+    /// so CPU-bound requests would each start one) and their memory.
+    #[arg(long, env = "MAX_COMPONENT_CONCURRENCY", default_value_t = 32)]
+    pub max_component_concurrency: usize,
+
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
     #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
     pub idle_instance_timeout_secs: u64,

@@ -2,6 +2,7 @@
 //! in-process and answers requests, against SQLite, the real PostgreSQL and
 //! the real Redis on this machine.
 
+mod admission;
 mod auth;
 mod edge;
 mod faults;

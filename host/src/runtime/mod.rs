@@ -49,6 +49,10 @@ pub enum Generation {
 struct LoadedComponent {
     handler: ProxyHandler<ComponentInstances>,
     generation: Generation,
+    /// Admission, first come first served: `ProxyHandler` starts an
+    /// instance for every request that finds the others busy, which for
+    /// CPU-bound guests is one per request, all sharing the CPU.
+    admission: tokio::sync::Semaphore,
 }
 
 pub struct Runtime {
@@ -116,6 +120,7 @@ impl Runtime {
                 LoadedComponent {
                     handler,
                     generation,
+                    admission: tokio::sync::Semaphore::new(config.max_component_concurrency.max(1)),
                 },
             );
         }
@@ -213,6 +218,24 @@ impl Runtime {
             return problem_response(Problem::new(404).instance(path));
         };
         request::prepare(&mut request, &route, client);
+        let admitted =
+            tokio::time::timeout(self.policy.request_timeout, component.admission.acquire()).await;
+        let Ok(Ok(_permit)) = admitted else {
+            tracing::warn!(
+                component = route.component,
+                "no room in the component within the request timeout"
+            );
+            let mut busy = problem_response(
+                Problem::new(503)
+                    .detail("the service is busy; try again")
+                    .instance(path),
+            );
+            busy.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            return busy;
+        };
         let started = Instant::now();
         match component.handler.handle((), request).await {
             Ok(response) => response,
