@@ -20,6 +20,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
 use mhmanus_domain::health::{self as report, Report};
+use tower::ServiceBuilder;
 
 use crate::config::HostConfig;
 use crate::edge::{self, body_limit, client_addr, load_shed, rate_limit, versioning};
@@ -51,15 +52,15 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     if config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }
-    let routes = routes
-        .fallback(dispatch)
-        .layer(from_fn_with_state(host_health, health::augment))
+    // One service stack, so a request clones each layer once: layered on the
+    // router one by one, each is boxed, and every layer's per-request clone
+    // of what is under it would copy all of them.
+    let host_layers = ServiceBuilder::new()
+        .layer(from_fn_with_state(metrics, metrics::record))
         .layer(from_fn_with_state(
-            body_limit::BodyLimit(edge_config.max_body_bytes),
-            body_limit::limit,
+            load_shed::InFlight::new(edge_config.max_concurrent_requests),
+            load_shed::shed,
         ))
-        .layer(from_fn_with_state(limiter, rate_limit::limit))
-        .layer(from_fn_with_state(versions, versioning::route))
         .layer(from_fn_with_state(
             client_addr::TrustedProxies::new(
                 &edge_config.trusted_proxies,
@@ -67,11 +68,16 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
             ),
             client_addr::resolve,
         ))
+        .layer(from_fn_with_state(versions, versioning::route))
+        .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(from_fn_with_state(
-            load_shed::InFlight::new(edge_config.max_concurrent_requests),
-            load_shed::shed,
+            body_limit::BodyLimit(edge_config.max_body_bytes),
+            body_limit::limit,
         ))
-        .layer(from_fn_with_state(metrics, metrics::record))
+        .layer(from_fn_with_state(host_health, health::augment));
+    let routes = routes
+        .fallback(dispatch)
+        .layer(host_layers)
         .with_state(runtime);
     edge::apply(routes, edge_config)
 }
