@@ -34,8 +34,14 @@ const MIGRATIONS: &[Migration] = &[Migration {
 /// works; the bytes of "mhmanus" and a 1 make one unlikely to clash.
 const ADVISORY_LOCK_KEY: i64 = i64::from_be_bytes(*b"mhmanus\x01");
 
-/// Applies every migration the database has not recorded yet.
+/// Applies every migration the database has not recorded yet. Once the
+/// schema is current (every instance but the very first) this is one read
+/// and takes no lock, so instances starting together do not queue on the
+/// write lock.
 pub async fn run(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    if is_current(db).await {
+        return Ok(());
+    }
     let begin = match db.dialect() {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
         Dialect::Postgres => "BEGIN",
@@ -52,6 +58,15 @@ pub async fn run(db: &Db, now_ms: i64) -> Result<(), StoreError> {
             Err(e)
         }
     }
+}
+
+/// Whether every migration is recorded; no table yet means no.
+async fn is_current(db: &Db) -> bool {
+    let Ok(rows) = db.query("SELECT version FROM schema_migrations", &[]).await else {
+        return false;
+    };
+    let applied: Vec<i64> = rows.iter().filter_map(|row| row.int(0).ok()).collect();
+    MIGRATIONS.iter().all(|m| applied.contains(&m.version))
 }
 
 async fn apply_missing(db: &Db, now_ms: i64) -> Result<(), StoreError> {
