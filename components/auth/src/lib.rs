@@ -41,7 +41,7 @@ static READY: AtomicBool = AtomicBool::new(false);
 async fn handle(req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
-    let settings = match settings::load().await {
+    let settings = match settings::current().await {
         Ok(settings) => settings,
         Err(e) => {
             // The reason is for the operator, not for clients (it may
@@ -76,7 +76,7 @@ async fn handle(req: Request) -> Response {
         }
     };
     let mut ctx = Ctx::new(
-        &settings,
+        settings,
         &parts.headers,
         path,
         parts.uri.query().unwrap_or_default(),

@@ -1,8 +1,12 @@
 //! The component's configuration, from Spin variables.
 //!
-//! Read on every request: a handful of host calls cost nothing next to a
-//! password hash, and a runtime whose variables change (a secrets provider)
-//! is followed without a restart.
+//! Read once per instance, on its first request (each read is a host call,
+//! and a profile read would make eight): an instance serves a bounded number
+//! of requests (`MAX_INSTANCE_REUSE_COUNT`, Spin's max reuse count), so a
+//! runtime whose variables change (a secrets provider) is followed by the
+//! next instance, without a restart. A failed read is not kept.
+
+use std::sync::OnceLock;
 
 use mhmanus_domain::auth::jwt::{
     DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TTL_SECS, JwtSettings, SecretError,
@@ -40,7 +44,18 @@ impl std::fmt::Display for SettingsError {
     }
 }
 
-pub async fn load() -> Result<Settings, SettingsError> {
+static CURRENT: OnceLock<Settings> = OnceLock::new();
+
+/// This instance's settings.
+pub async fn current() -> Result<&'static Settings, SettingsError> {
+    if let Some(settings) = CURRENT.get() {
+        return Ok(settings);
+    }
+    let loaded = load().await?;
+    Ok(CURRENT.get_or_init(|| loaded))
+}
+
+async fn load() -> Result<Settings, SettingsError> {
     let database_url = variable("database_url").await?.trim().to_owned();
     // Secrets are used byte for byte: trimming would sign with a different
     // key than the host verifies with.

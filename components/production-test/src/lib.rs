@@ -58,12 +58,12 @@ async fn handle(req: Request) -> Response {
             "GET, HEAD",
         );
     }
-    let settings = Settings::load().await;
+    let settings = Settings::current().await;
     match route {
-        "config" => response::json(200, &config::report(&settings)),
-        "rate-limit" => rate_limit(&settings, req.headers()),
+        "config" => response::json(200, &config::report(settings)),
+        "rate-limit" => rate_limit(settings, req.headers()),
         "compression" => response::json(200, &selftest::compression_payload()),
-        _ => authenticated(route, &settings, req.headers(), &path).await,
+        _ => authenticated(route, settings, req.headers(), &path).await,
     }
 }
 

@@ -1,5 +1,8 @@
 //! What the component can see of its configuration, from Spin variables,
-//! read on every request (as auth does).
+//! read once per instance (as auth does): an instance serves a bounded
+//! number of requests, so a changed variable reaches the next one.
+
+use std::sync::OnceLock;
 
 use mhmanus_domain::auth::jwt::{
     DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_TTL_SECS, JwtSettings, SecretError,
@@ -25,8 +28,19 @@ pub struct Settings {
     pub edge_layers: Vec<String>,
 }
 
+static CURRENT: OnceLock<Settings> = OnceLock::new();
+
 impl Settings {
-    pub async fn load() -> Self {
+    /// This instance's settings, read on its first request.
+    pub async fn current() -> &'static Settings {
+        if let Some(settings) = CURRENT.get() {
+            return settings;
+        }
+        let loaded = Settings::load().await;
+        CURRENT.get_or_init(|| loaded)
+    }
+
+    async fn load() -> Self {
         let get = |name: &'static str| async move {
             variables::get(name).await.unwrap_or_else(|e| {
                 eprintln!("production-test: variable {name}: {e:?}");
