@@ -129,8 +129,13 @@ impl Db {
             // when each connection asks; PostgreSQL always does. It must be
             // set outside a transaction, which a fresh connection is (and
             // so cannot be turned off inside a migration: one that rebuilds
-            // a referenced table must allow for it).
-            db.execute("PRAGMA foreign_keys = ON", &[]).await?;
+            // a referenced table must allow for it). Set only when off:
+            // setting it expires the connection's prepared statements, and
+            // a runtime may hand out a connection it has set up before.
+            let enforced = db.query_opt("PRAGMA foreign_keys", &[]).await?;
+            if !matches!(enforced.map(|row| row.int(0)), Some(Ok(1))) {
+                db.execute("PRAGMA foreign_keys = ON", &[]).await?;
+            }
             Ok(db)
         }
     }
