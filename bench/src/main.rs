@@ -1,22 +1,59 @@
-//! Benchmarks that print figures (never assert them: absolute numbers on a
-//! shared machine drift). Run in release mode after building the components:
+//! Benchmarks that print figures and never assert them: absolute numbers on
+//! a shared machine drift, ratios from one run hold.
 //!
 //! ```sh
-//! cargo build --release --target wasm32-wasip2 -p auth -p health
-//! cargo run --release -p bench -- login        # login latency vs a native hash
-//! cargo run --release -p bench -- rate-limit   # limiter off / in process / Redis
+//! scripts/bench --quick                          # installs wrk, builds, runs
+//! cargo run --release -p bench -- --quick        # the same, wrk already installed
+//! cargo run --release -p bench                   # the full suite
+//! cargo run --release -p bench -- rate-limit     # the limiter's own cost
 //! ```
 
-mod host;
-mod login;
+mod accounts;
+mod load;
+mod micro;
+mod prepare;
 mod rate_limit;
+mod report;
+mod scenarios;
+mod server;
+mod startup;
+mod suite;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "The cost of Wasm, measured side by side with a native baseline")]
+struct Cli {
+    /// Short runs (2 s each, no warm-up): every figure, less precise.
+    #[arg(long)]
+    quick: bool,
+    /// Skip building the components and the servers (they must be built).
+    #[arg(long)]
+    no_build: bool,
+    /// Where the figures go as JSON.
+    #[arg(long, default_value = "target/bench/results.json")]
+    json: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The trivial route with the limiter off, in process and in Redis.
+    RateLimit,
+}
 
 fn main() -> anyhow::Result<()> {
-    let scenario = std::env::args().nth(1).unwrap_or_else(|| "login".into());
+    let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new()?;
-    match scenario.as_str() {
-        "login" => runtime.block_on(login::run()),
-        "rate-limit" => runtime.block_on(rate_limit::run()),
-        other => anyhow::bail!("unknown scenario {other:?}; known: login, rate-limit"),
+    match cli.command {
+        None => runtime.block_on(suite::run(suite::Options {
+            quick: cli.quick,
+            build: !cli.no_build,
+            json: prepare::workspace_root().join(cli.json),
+        })),
+        Some(Command::RateLimit) => runtime.block_on(rate_limit::run(!cli.no_build)),
     }
 }

@@ -1,77 +1,58 @@
-//! Throughput of one limited route with the limiter off, counting in
-//! process, and counting in Redis (one script per request), in the same run.
-//! The route is `GET /v1/auth/profile` without a token: the auth component
-//! answers 401 at once, so the limiter's share of each request shows.
+//! The limiter's own cost: the trivial route through the host with the
+//! limiter off, counting in process, and counting in Redis (one script per
+//! request, needs Redis on 127.0.0.1:6379), one after another in one run.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use mhmanus_host::edge::rate_limit::policy::Policy;
-
-use crate::host::BenchHost;
+use crate::load::{self, Request};
+use crate::prepare::Tools;
+use crate::scenarios::Scenario;
+use crate::server::{Kind, Server};
 
 const CONCURRENCY: usize = 16;
-const WARM_UP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
-const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// A quota no run reaches: every request is admitted and counted.
+const QUOTA: &str = "4000000000/60s";
 
-pub async fn run() -> anyhow::Result<()> {
-    // A quota no run reaches: every request is admitted and counted.
-    let quota: Policy = "4000000000/60s".parse().map_err(anyhow::Error::msg)?;
+pub async fn run(build: bool) -> anyhow::Result<()> {
+    let tools = Tools::prepare(build)?;
+    let scratch = tempfile::tempdir()?;
+    let path = Scenario::Trivial.path();
     println!(
-        "GET /v1/auth/profile (401 from auth.wasm), {CONCURRENCY} clients, {} s each:",
+        "GET {path} through the host, {CONCURRENCY} connections, {} s each:",
         MEASURE.as_secs()
     );
     let mut baseline = None;
-    for (name, redis) in [
-        ("off", None),
-        ("in-process", None),
-        ("redis", Some(REDIS_URL)),
+    for (name, env) in [
+        ("off", vec![]),
+        ("in-process", vec![("RATE_LIMIT", QUOTA)]),
+        (
+            "redis",
+            vec![
+                ("RATE_LIMIT", QUOTA),
+                ("REDIS_URL", "redis://127.0.0.1:6379"),
+            ],
+        ),
     ] {
-        let host = BenchHost::start(|config| {
-            if name != "off" {
-                config.edge.rate_limit = quota;
-            }
-            config.redis_url = redis.map(str::to_owned);
-        })
-        .await?;
-        let rate = drive(&host.url("/v1/auth/profile")).await?;
-        host.stop().await?;
+        let server =
+            Server::start_with(Kind::Host, &tools, &scratch.path().join(name), &env).await?;
+        let figures = load::drive(
+            &tools.wrk,
+            &server.base,
+            &[Request::get(path)],
+            CONCURRENCY,
+            MEASURE,
+            scratch.path(),
+        )?;
+        server.stop().await?;
+        let rate = figures.requests_per_sec;
         let base = *baseline.get_or_insert(rate);
         println!(
-            "  limiter {name:<10} {rate:>8.0} req/s   ({:.2} of off)",
+            "  limiter {name:<10} {rate:>8.0} req/s   p99 {:>6.2} ms   errors {}   ({:.2} of off)",
+            figures.p99_ms,
+            figures.errors,
             rate / base
         );
     }
     Ok(())
-}
-
-/// Requests per second over `MEASURE`, after `WARM_UP`; any answer but 401
-/// is an error.
-async fn drive(url: &str) -> anyhow::Result<f64> {
-    let client = reqwest::Client::new();
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let end = started + WARM_UP + MEASURE;
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (client, url, done) = (client.clone(), url.to_owned(), done.clone());
-            tokio::spawn(async move {
-                while Instant::now() < end {
-                    let response = client.get(&url).send().await?;
-                    anyhow::ensure!(response.status() == 401, "answered {}", response.status());
-                    response.bytes().await?;
-                    if started.elapsed() >= WARM_UP {
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await??;
-    }
-    Ok(done.load(Ordering::Relaxed) as f64 / MEASURE.as_secs_f64())
 }

@@ -1,0 +1,95 @@
+//! The accounts a run logs in and reads: written straight into a server's
+//! SQLite file (the schema the auth component migrates to), all with one
+//! password and one precomputed argon2id hash of it, so seeding 100,000
+//! takes a second rather than hours of hashing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_domain::auth::password;
+use mhmanus_domain::auth::role::Role;
+use mhmanus_domain::clock;
+use rusqlite::params;
+
+use crate::server::JWT_SECRET;
+
+pub const PASSWORD: &str = "benchmark passphrase 42";
+
+pub fn id(i: usize) -> String {
+    format!("bench-{i:06}")
+}
+
+pub fn email(i: usize) -> String {
+    format!("user{i}@bench.example")
+}
+
+pub struct Accounts {
+    hash: String,
+    jwt: JwtSettings,
+}
+
+impl Accounts {
+    pub fn new() -> anyhow::Result<Accounts> {
+        let jwt = JwtSettings::new(
+            JWT_SECRET.as_bytes(),
+            jwt::DEFAULT_ISSUER,
+            jwt::DEFAULT_AUDIENCE,
+            // Valid for the longest run.
+            24 * 3600,
+            false,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Accounts {
+            hash: password::hash(PASSWORD),
+            jwt,
+        })
+    }
+
+    /// Makes sure accounts `0..count` exist in the SQLite file `db`.
+    pub fn seed(&self, db: &Path, count: usize) -> anyhow::Result<()> {
+        let mut conn = rusqlite::Connection::open(db)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT OR IGNORE INTO users (id, email, email_key, name, password_hash, roles, \
+                 failed_logins, next_login_at, created_at, updated_at) \
+                 VALUES (?1, ?2, ?2, ?3, ?4, 'User', 0, 0, ?5, ?5)",
+            )?;
+            let now = clock::now_ms();
+            for i in 0..count {
+                insert.execute(params![
+                    id(i),
+                    email(i),
+                    format!("Bench User {i}"),
+                    self.hash,
+                    now
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// An access token for account `i`, as login would issue it.
+    pub fn token(&self, i: usize) -> String {
+        let now = clock::secs(clock::now_ms());
+        self.jwt.issue(&id(i), &email(i), &[Role::User], now).0
+    }
+}
+
+/// `count` account numbers below `of`, spread evenly and shuffled (a fixed
+/// sequence, so every server is asked for the same accounts).
+pub fn picks(count: usize, of: usize) -> Vec<usize> {
+    let count = count.min(of);
+    let mut picks: Vec<usize> = (0..count).map(|k| k * of / count).collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in (1..picks.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        picks.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    picks
+}

@@ -1,0 +1,154 @@
+//! The whole run: start-up figures first (on a quiet machine), then every
+//! scenario at every concurrency against every server, the servers taking
+//! turns run by run so that drift touches them alike, then the
+//! micro-benchmark; one table at the end, and the JSON.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::accounts::Accounts;
+use crate::load;
+use crate::micro;
+use crate::prepare::Tools;
+use crate::report::{self, Report, Row};
+use crate::scenarios::Scenario;
+use crate::server::{Kind, Server};
+use crate::startup;
+
+pub const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
+/// The large table of the profile and login runs.
+pub const LARGE_TABLE: usize = 100_000;
+
+pub struct Options {
+    pub quick: bool,
+    pub build: bool,
+    pub json: PathBuf,
+}
+
+struct Plan {
+    warm_up: Option<Duration>,
+    measure: Duration,
+    warm_starts: usize,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                warm_up: None,
+                measure: Duration::from_secs(2),
+                warm_starts: 3,
+            }
+        } else {
+            Plan {
+                warm_up: Some(Duration::from_secs(2)),
+                measure: Duration::from_secs(10),
+                warm_starts: 7,
+            }
+        }
+    }
+}
+
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let tools = Tools::prepare(options.build)?;
+    let plan = Plan::new(options.quick);
+    let mut notes = vec![];
+    let mut kinds = vec![Kind::Native, Kind::Host];
+    if tools.spin.is_some() {
+        kinds.push(Kind::Spin);
+    } else {
+        notes.push("spin is not on PATH: the Spin column is skipped".to_owned());
+    }
+    let scratch = tempfile::tempdir()?;
+    let accounts = Accounts::new()?;
+
+    let mut startups = vec![];
+    for &kind in &kinds {
+        println!("start-up: {}", kind.name());
+        startups.push(startup::measure(kind, &tools, scratch.path(), plan.warm_starts).await?);
+    }
+
+    let mut servers = vec![];
+    for &kind in &kinds {
+        let server = Server::start(kind, &tools, &scratch.path().join(kind.name())).await?;
+        // The auth component migrates its schema on its first request.
+        reqwest::get(server.url("/v1/auth/profile")).await?;
+        accounts.seed(&database(&server), 1)?;
+        servers.push(server);
+    }
+    println!("\n{}", report::ROW_HEADER);
+    let mut rows = vec![];
+    for users in [1, LARGE_TABLE] {
+        if users > 1 {
+            for server in &servers {
+                accounts.seed(&database(server), users)?;
+            }
+        }
+        for scenario in Scenario::ALL {
+            if users > 1 && !scenario.reads_accounts() {
+                continue;
+            }
+            let requests = scenario.requests(&accounts, users);
+            let client = reqwest::Client::new();
+            for server in &servers {
+                scenario.check(&client, &server.base, &requests[0]).await?;
+            }
+            for concurrency in CONCURRENCY {
+                for server in &servers {
+                    server.settle().await?;
+                    server.reset_peak_rss()?;
+                    let drive = |duration| {
+                        load::drive(
+                            &tools.wrk,
+                            &server.base,
+                            &requests,
+                            concurrency,
+                            duration,
+                            scratch.path(),
+                        )
+                    };
+                    if let Some(warm_up) = plan.warm_up {
+                        drive(warm_up)?;
+                    }
+                    let figures = drive(plan.measure)?;
+                    let row = Row {
+                        scenario,
+                        users,
+                        concurrency,
+                        server: server.kind,
+                        figures,
+                        peak_rss_mib: server.peak_rss_kib()? as f64 / 1024.0,
+                    };
+                    println!("{}", report::row_line(&row));
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    for server in servers {
+        server.stop().await?;
+    }
+
+    println!("\nmicro-benchmark: cargo bench -p bench --bench handler");
+    let micro = micro::run(&tools, options.quick)?;
+    let mut report = Report {
+        mode: if options.quick { "quick" } else { "full" },
+        seconds_per_run: plan.measure.as_secs_f64(),
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        notes,
+        rows,
+        startup: startups,
+        micro,
+        targets: vec![],
+    };
+    report.evaluate_targets();
+    print!("{}", report.text());
+    report.write_json(&options.json)?;
+    println!("\nwritten: {}", options.json.display());
+    Ok(())
+}
+
+/// Every server keeps the default SQLite database at the same place.
+fn database(server: &Server) -> PathBuf {
+    Path::new(&server.data_dir).join("sqlite_db.db")
+}
