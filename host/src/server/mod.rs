@@ -17,10 +17,15 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use mhmanus_domain::health::{self as report, Report};
 use tower::ServiceBuilder;
+use tower::ServiceExt;
 
 use crate::config::HostConfig;
 use crate::edge::{self, body_limit, client_addr, load_shed, rate_limit, versioning};
@@ -71,7 +76,10 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         .layer(from_fn_with_state(versions, versioning::route))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(from_fn_with_state(
-            body_limit::BodyLimit(edge_config.max_body_bytes),
+            body_limit::BodyLimits {
+                max_bytes: edge_config.max_body_bytes,
+                read_timeout: Duration::from_secs(edge_config.body_read_timeout_secs),
+            },
             body_limit::limit,
         ))
         .layer(from_fn_with_state(host_health, health::augment));
@@ -92,6 +100,11 @@ pub fn metrics_router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Res
     ))
 }
 
+/// A client must send a request's headers within this (also the longest a
+/// kept-alive connection may sit idle): a connection trickling its headers
+/// would otherwise be held open for ever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish
 /// for at most `grace`; new connections are refused from the signal on.
 pub async fn serve(
@@ -100,35 +113,56 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
-    // client's delayed ACK (40 ms per response on a kept-alive connection).
-    let listener = listener.tap_io(|tcp| {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connections = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: not a reason to stop
+                    // serving the connections already open.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
+        // client's delayed ACK (40 ms per response on a kept-alive connection).
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
-    });
-    let (signalled, on_signal) = tokio::sync::oneshot::channel();
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = signalled.send(());
-    });
-    let deadline = async move {
-        match on_signal.await {
-            Ok(()) => tokio::time::sleep(grace).await,
-            Err(_) => std::future::pending().await,
-        }
-    };
+        let service = router
+            .clone()
+            .map_request(move |mut request: http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
     tokio::select! {
-        served = server.into_future() => served,
-        () = deadline => {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(grace_secs = grace.as_secs(), "grace period over: abandoning the requests still in flight");
-            Ok(())
         }
     }
+    Ok(())
 }
 
 async fn live() -> Response {
