@@ -189,6 +189,12 @@ pub struct EdgeConfig {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: u64,
 
+    /// A request body still arriving this many seconds after the request
+    /// began is cut off with a 408 (a client trickling it holds a request
+    /// open); its headers must arrive within 10 s.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_read_timeout_secs: u64,
+
     /// `/health` warns when memory in use reaches this percentage.
     #[arg(long, env = "HEALTH_MEMORY_WARN_PERCENT", default_value_t = 85)]
     pub health_memory_warn_percent: u8,

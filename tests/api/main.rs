@@ -2,6 +2,7 @@
 
 mod auth;
 mod configuration;
+mod hostile_input;
 mod production_test;
 mod shutdown;
 mod startup;
