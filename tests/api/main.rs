@@ -2,6 +2,7 @@
 
 mod auth;
 mod configuration;
+mod dependency_faults;
 mod hostile_input;
 mod production_test;
 mod shutdown;
