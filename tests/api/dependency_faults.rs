@@ -8,62 +8,24 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mhmanus_domain::auth::role::Role;
-use mhmanus_tests::{CuttableProxy, POSTGRES_URL, SpawnedHost, access_token, workspace_root};
+use mhmanus_tests::{CuttableProxy, SpawnedHost, TestDatabase, access_token, workspace_root};
 use serde_json::Value;
 
 const SECRET: &str = "dependency-faults-secret-of-32-bytes!";
 /// The host's request timeout in these tests.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A database of its own on the local PostgreSQL, dropped at the end.
-struct Database {
-    name: String,
-}
-
-impl Database {
-    async fn create() -> Database {
-        let name = format!("faults_{}", uuid::Uuid::new_v4().simple());
-        admin()
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        Database { name }
-    }
-
-    async fn count_users(&self, emails: &[String]) -> i64 {
-        let url = format!("{}{}", POSTGRES_URL.trim_end_matches("postgres"), self.name);
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let row = client
-            .query_one(
-                "SELECT count(*) FROM users WHERE email = ANY($1)",
-                &[&emails],
-            )
-            .await
-            .unwrap();
-        row.get(0)
-    }
-
-    async fn drop(self) {
-        let _ = admin()
-            .await
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .await;
-    }
-}
-
-async fn admin() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+async fn count_users(database: &TestDatabase, emails: &[String]) -> i64 {
+    let row = database
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM users WHERE email = ANY($1)",
+            &[&emails],
+        )
         .await
         .unwrap();
-    tokio::spawn(connection);
-    client
+    row.get(0)
 }
 
 fn start(data: &std::path::Path, env: &[(&str, &str)]) -> SpawnedHost {
@@ -164,9 +126,9 @@ async fn until(host: &SpawnedHost, path: &str, want: u16, within: Duration) -> D
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_account() {
-    let database = Database::create().await;
+    let database = TestDatabase::create().await;
     let proxy = CuttableProxy::start("127.0.0.1:5432").await.unwrap();
-    let url = format!("postgres://postgres@{}/{}", proxy.addr, database.name);
+    let url = database.url_via(&proxy.addr.to_string());
     let data = tempfile::tempdir().unwrap();
     let host = start(data.path(), &[("DATABASE_URL", &url)]);
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -220,7 +182,7 @@ async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_ac
     );
     // Every 201 is an account in the database.
     assert_eq!(
-        database.count_users(&seen.acknowledged).await,
+        count_users(&database, &seen.acknowledged).await,
         seen.acknowledged.len() as i64
     );
     eprintln!(
@@ -230,14 +192,14 @@ async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_ac
         seen.answers.iter().filter(|(s, ..)| *s == 503).count()
     );
     drop(host);
-    database.drop().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_postgres_times_requests_out_without_piling_up() {
-    let database = Database::create().await;
+    let database = TestDatabase::create().await;
     let proxy = CuttableProxy::start("127.0.0.1:5432").await.unwrap();
-    let url = format!("postgres://postgres@{}/{}", proxy.addr, database.name);
+    let url = database.url_via(&proxy.addr.to_string());
     let data = tempfile::tempdir().unwrap();
     let host = start(data.path(), &[("DATABASE_URL", &url)]);
     // The schema is in place before the dependency slows down.
@@ -313,7 +275,7 @@ async fn a_slow_postgres_times_requests_out_without_piling_up() {
         started.elapsed()
     );
     drop(host);
-    database.drop().await;
+    database.remove().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 mod auth;
 mod configuration;
 mod dependency_faults;
+mod durability;
 mod hostile_input;
 mod production_test;
 mod shutdown;

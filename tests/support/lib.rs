@@ -2,12 +2,14 @@
 //! in-process runtime over a generated manifest, and the host binary
 //! spawned on an ephemeral port.
 
+mod database;
 mod in_process;
 mod proxy;
 mod spawned;
 
 use std::path::PathBuf;
 
+pub use database::TestDatabase;
 pub use in_process::{Reply, TestRuntime};
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, start_failure};
