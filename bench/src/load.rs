@@ -50,6 +50,8 @@ pub struct Figures {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub errors: u64,
+    /// Of the errors, the answers that were not 2xx or 3xx.
+    pub failed_answers: u64,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +112,7 @@ pub fn drive(
         p99_ms: ms(raw.p99_us),
         max_ms: ms(raw.max_us),
         errors: raw.connect + raw.read + raw.write + raw.status + raw.timeout,
+        failed_answers: raw.status,
     })
 }
 

@@ -6,6 +6,7 @@
 //! cargo run --release -p bench -- --quick        # the same, wrk already installed
 //! cargo run --release -p bench                   # the full suite
 //! cargo run --release -p bench -- rate-limit     # the limiter's own cost
+//! cargo run --release -p bench -- soak           # 10 minutes of mixed load, then SIGTERM
 //! ```
 
 mod accounts;
@@ -16,6 +17,7 @@ mod rate_limit;
 mod report;
 mod scenarios;
 mod server;
+mod soak;
 mod startup;
 mod suite;
 
@@ -43,6 +45,13 @@ struct Cli {
 enum Command {
     /// The trivial route with the limiter off, in process and in Redis.
     RateLimit,
+    /// Mixed traffic at 128 connections, then SIGTERM under load; fails on
+    /// any failed answer or an unclean exit.
+    Soak {
+        /// How long, in seconds (CI runs 60).
+        #[arg(long, default_value_t = 600)]
+        secs: u64,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,5 +64,9 @@ fn main() -> anyhow::Result<()> {
             json: prepare::workspace_root().join(cli.json),
         })),
         Some(Command::RateLimit) => runtime.block_on(rate_limit::run(!cli.no_build)),
+        Some(Command::Soak { secs }) => runtime.block_on(soak::run(
+            !cli.no_build,
+            std::time::Duration::from_secs(secs),
+        )),
     }
 }

@@ -206,8 +206,8 @@ impl Server {
         Ok(())
     }
 
-    /// SIGTERM, then waits for the exit (killing it after `STOP_TIMEOUT`).
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    /// Sends SIGTERM, as an orchestrator stopping the server would.
+    pub fn terminate(&self) {
         if let Some(pid) = self
             .child
             .id()
@@ -215,16 +215,18 @@ impl Server {
         {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
+    }
+
+    /// SIGTERM, then waits for the exit (killing it after `STOP_TIMEOUT`).
+    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        self.terminate();
         match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
-            Ok(status) => {
-                status?;
-            }
+            Ok(status) => Ok(status?),
             Err(_) => {
                 self.child.kill().await?;
                 anyhow::bail!("the {} server ignored SIGTERM", self.kind.name());
             }
         }
-        Ok(())
     }
 }
 
