@@ -1,5 +1,6 @@
 //! The password policy of NIST SP 800-63B / OWASP ASVS 6.2: length, not
-//! common, not the email. No composition rules, never truncated.
+//! common, not the email, not a word of this service's context. No
+//! composition rules, never truncated.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -18,6 +19,21 @@ static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
         .filter(|line| !line.is_empty())
         .collect()
 });
+
+/// Words of this service's context (ASVS 6.1.2): its names and the names
+/// of its roles and default accounts. A password made of one of them, or of
+/// the account's own email address, and otherwise only digits and symbols
+/// (`MHManus2026!`, `Admin#1`) is refused. `docs/SECURITY.md` lists them too.
+pub const CONTEXT_WORDS: [&str; 8] = [
+    "mhmanus",
+    "mhmanusedge",
+    "mhmanusai",
+    "manusedge",
+    "admin",
+    "administrator",
+    "developer",
+    "root",
+];
 
 /// A new password that passed the policy.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,6 +66,12 @@ impl NewPassword {
         if raw.to_lowercase() == email.key() {
             return Err(FieldError::new(field, "must not be the email address"));
         }
+        if is_context_specific(raw, email) {
+            return Err(FieldError::new(
+                field,
+                "is too easy to guess here: a name of this service, of its roles or from your email address",
+            ));
+        }
         Ok(NewPassword(raw.to_owned()))
     }
 
@@ -62,6 +84,24 @@ impl std::fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NewPassword(<redacted>)")
     }
+}
+
+/// Whether the letters of `password` are a context word, or those of the
+/// email's local part or of its domain's first label.
+fn is_context_specific(password: &str, email: &Email) -> bool {
+    let letters = |text: &str| -> String {
+        text.chars()
+            .filter(|c| c.is_alphabetic())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let word = letters(password);
+    if word.is_empty() {
+        return false;
+    }
+    let (local, domain) = email.key().split_once('@').unwrap_or((email.key(), ""));
+    let label = domain.split('.').next().unwrap_or_default();
+    CONTEXT_WORDS.contains(&word.as_str()) || word == letters(local) || word == letters(label)
 }
 
 /// Whether `password` (compared lowercase) is among the 10,000 most common.
@@ -143,8 +183,27 @@ mod tests {
             message("SOMEONE.LONG@EXAMPLE.COM"),
             "must not be the email address"
         );
-        // Only the whole address is refused.
-        assert!(check("someone.long").is_ok());
+    }
+
+    #[test]
+    fn rejects_context_words_and_the_email_dressed_up() {
+        let refused = "is too easy to guess here: a name of this service, of its roles or from your email address";
+        for raw in [
+            "MHManus2026!",
+            "mhmanus-edge",
+            "Admin#2026",
+            "Administrator!1",
+            "Developer99",
+            "root!!!!",
+            "someone.long",
+            "Someone-Long-1",
+            "example2026",
+        ] {
+            assert_eq!(message(raw), refused, "{raw}");
+        }
+        // A context word inside a longer passphrase is fine.
+        assert!(check("admin of the tiny garden").is_ok());
+        assert!(check("Test123!").is_ok());
     }
 
     #[test]
