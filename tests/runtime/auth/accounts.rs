@@ -236,3 +236,27 @@ async fn nobody_grants_themselves_a_role() {
     let profile = app.get_with("/v1/auth/profile", token).await.json();
     assert_eq!(profile["roles"], json!(["User"]));
 }
+
+/// A deleted account takes its sessions with it: its refresh tokens go
+/// with the row, and its still-unexpired access token opens nothing.
+#[tokio::test]
+async fn a_deleted_account_ends_its_sessions() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    let (email, login) = app.session().await;
+    let db = rusqlite::Connection::open(app.runtime.data_dir().join("data/sqlite_db.db")).unwrap();
+    db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    db.execute(
+        "DELETE FROM users WHERE email_key = ?1",
+        [email.to_lowercase()],
+    )
+    .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let reply = app.get_with("/v1/auth/profile", token).await;
+    problem(&reply, 401);
+    let refresh = json!({"refresh_token": login["refresh_token"]});
+    problem(&app.post("/v1/auth/refresh", &refresh).await, 401);
+    let left: i64 = db
+        .query_row("SELECT count(*) FROM refresh_tokens", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "the refresh tokens went with the account");
+}
