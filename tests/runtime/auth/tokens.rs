@@ -197,3 +197,53 @@ async fn bearer_tokens_are_verified_at_the_door() {
     let reply = app.get_with("/v1/auth/profile", &forged).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
+
+/// However often it is renewed, a session ends 30 days after its login;
+/// renewed before that, its token expires no later than that day.
+#[tokio::test]
+async fn a_session_ends_at_its_maximum_lifetime() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    let (_, login) = app.session().await;
+    let refresh = |token: &Value| json!({"refresh_token": token});
+    let reply = app
+        .post("/v1/auth/refresh", &refresh(&login["refresh_token"]))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let renewed = reply.json();
+    let db = rusqlite::Connection::open(app.runtime.data_dir().join("data/sqlite_db.db")).unwrap();
+    let day_ms: i64 = 24 * 3600 * 1000;
+    let now_ms = now_secs() * 1000;
+    let backdate = |days: i64| {
+        db.execute(
+            "UPDATE refresh_tokens SET family_started_at = ?1",
+            [now_ms - days * day_ms],
+        )
+        .unwrap();
+    };
+
+    // Begun 20 days ago: renewed, but only up to day 30.
+    backdate(20);
+    let reply = app
+        .post("/v1/auth/refresh", &refresh(&renewed["refresh_token"]))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let last = reply.json();
+    let expires: i64 = db
+        .query_row(
+            "SELECT max(expires_at) FROM refresh_tokens WHERE rotated_at IS NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        expires <= now_ms + 10 * day_ms + 60_000,
+        "expires on day 30"
+    );
+
+    // Begun 31 days ago: over.
+    backdate(31);
+    let reply = app
+        .post("/v1/auth/refresh", &refresh(&last["refresh_token"]))
+        .await;
+    problem(&reply, 401);
+}

@@ -7,6 +7,10 @@
 //! token is dead: a rotation that finds its family revoked meanwhile
 //! revokes the successor it just stored and is refused (`store::tokens`).
 //!
+//! A session ends `refresh::MAX_SESSION_SECS` after its login however
+//! often it is renewed: its last token expires then, and a rotation past it
+//! is refused.
+//!
 //! One exception to reuse detection: a rotated token presented again
 //! within `refresh::REUSE_GRACE_MS` of its rotation is refused without
 //! revoking the family. That is a duplicate of the rotating request (a
@@ -34,12 +38,11 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
 
     let now_ms = clock::now_ms();
     let token_hash = refresh::hash(&token);
-    if let Some((user_id, family_id)) = tokens::rotate(ctx.db().await?, &token_hash, now_ms).await?
-    {
+    if let Some((user_id, family)) = tokens::rotate(ctx.db().await?, &token_hash, now_ms).await? {
         let Some(user) = users::by_id(ctx.db().await?, &user_id).await? else {
             return Err(refused(ctx.path).into());
         };
-        return session::issue(ctx, &user, Some(family_id), now_ms).await;
+        return session::issue(ctx, &user, Some(family), now_ms).await;
     }
     if let Some(spent) = tokens::state(ctx.db().await?, &token_hash).await?
         && spent

@@ -23,12 +23,20 @@ struct Migration {
 }
 
 /// In version order; append only.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts",
-    sqlite: include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
-    postgres: include_str!("../../../../migrations/postgres/0001_accounts.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts",
+        sqlite: include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "session_start",
+        sqlite: include_str!("../../../../migrations/sqlite/0002_session_start.sql"),
+        postgres: include_str!("../../../../migrations/postgres/0002_session_start.sql"),
+    },
+];
 
 /// The key of the PostgreSQL advisory lock migrations hold: any fixed value
 /// works; the bytes of "mhmanus" and a 1 make one unlikely to clash.
@@ -154,7 +162,9 @@ mod tests {
                         .map(str::trim)
                         .find(|line| !line.is_empty() && !line.starts_with("--"));
                     assert!(
-                        code.is_some_and(|line| line.starts_with("CREATE ")),
+                        code.is_some_and(
+                            |line| line.starts_with("CREATE ") || line.starts_with("ALTER TABLE ")
+                        ),
                         "{}: {statement}",
                         migration.name
                     );

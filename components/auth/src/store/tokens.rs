@@ -14,22 +14,24 @@
 
 use super::{Db, StoreError, Val};
 
-/// A new token of `family` for `user_id`.
+/// A new token of `family` for `user_id`, in a session that began at
+/// `started_at`.
 pub async fn insert(
     db: &Db,
     token_hash: &str,
     user_id: &str,
-    family_id: &str,
+    family: &Family,
     now_ms: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, family_started_at, \
+         created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             Val::from(token_hash),
             Val::from(user_id),
-            Val::from(family_id),
+            Val::from(family.id.as_str()),
+            Val::Int(family.started_at),
             Val::Int(now_ms),
             Val::Int(expires_at),
         ],
@@ -37,7 +39,15 @@ pub async fn insert(
     .await
 }
 
-/// Marks a live token as used and returns its (user id, family id).
+/// A session: the family its tokens share, and when its login was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Family {
+    pub id: String,
+    pub started_at: i64,
+}
+
+/// Marks a live token as used and returns its user id and family (a
+/// token from before sessions recorded their start stands for its own).
 ///
 /// One conditional UPDATE: of any number of concurrent uses of one token,
 /// exactly one gets the row.
@@ -45,16 +55,23 @@ pub async fn rotate(
     db: &Db,
     token_hash: &str,
     now_ms: i64,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<(String, Family)>, StoreError> {
     let row = db
         .query_opt(
             "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 \
              AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
-             RETURNING user_id, family_id",
+             RETURNING user_id, family_id, COALESCE(family_started_at, created_at)",
             &[Val::Int(now_ms), Val::from(token_hash), Val::Int(now_ms)],
         )
         .await?;
-    row.map(|row| Ok((row.text(0)?, row.text(1)?))).transpose()
+    row.map(|row| {
+        let family = Family {
+            id: row.text(1)?,
+            started_at: row.int(2)?,
+        };
+        Ok((row.text(0)?, family))
+    })
+    .transpose()
 }
 
 /// Stores the successor of a token that `rotate` just marked, then checks
@@ -70,15 +87,15 @@ pub async fn insert_successor(
     db: &Db,
     token_hash: &str,
     user_id: &str,
-    family_id: &str,
+    family: &Family,
     now_ms: i64,
     expires_at: i64,
 ) -> Result<bool, StoreError> {
-    insert(db, token_hash, user_id, family_id, now_ms, expires_at).await?;
+    insert(db, token_hash, user_id, family, now_ms, expires_at).await?;
     let dead = db
         .query_opt(
             "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1",
-            &[Val::from(family_id)],
+            &[Val::from(family.id.as_str())],
         )
         .await?
         .is_some();

@@ -7,6 +7,10 @@ use sha2::{Digest, Sha256};
 
 pub const TTL_SECS: i64 = 14 * 24 * 60 * 60;
 
+/// A session (a family of refresh tokens) ends this long after its login,
+/// however often it was renewed (ASVS 7.3.2): then its user logs in again.
+pub const MAX_SESSION_SECS: i64 = 30 * 24 * 60 * 60;
+
 /// How long after its rotation a token presented again counts as a
 /// duplicate of the rotating request rather than as reuse of a copy.
 pub const REUSE_GRACE_MS: i64 = 2_000;
@@ -25,6 +29,16 @@ pub fn generate() -> (String, String) {
     (token, hashed)
 }
 
+/// When a token issued at `now_ms` in a session that began at
+/// `started_ms` expires: `TTL_SECS` on, but never past the session's
+/// `MAX_SESSION_SECS`; `None` once the session is over.
+pub fn expires_at(now_ms: i64, started_ms: i64) -> Option<i64> {
+    let by_ttl = now_ms.saturating_add(TTL_SECS.saturating_mul(1000));
+    let by_session = started_ms.saturating_add(MAX_SESSION_SECS.saturating_mul(1000));
+    let expires = by_ttl.min(by_session);
+    (expires > now_ms).then_some(expires)
+}
+
 /// The stored form: lowercase hex SHA-256 of the token text.
 pub fn hash(token: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -40,6 +54,17 @@ pub fn hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_ends_at_its_maximum_however_often_it_is_renewed() {
+        let day = 24 * 3600 * 1000;
+        // Fresh: the token's own TTL.
+        assert_eq!(expires_at(0, 0), Some(14 * day));
+        // Renewed on day 20: cut at day 30, not day 34.
+        assert_eq!(expires_at(20 * day, 0), Some(30 * day));
+        assert_eq!(expires_at(30 * day, 0), None);
+        assert_eq!(expires_at(31 * day, 0), None);
+    }
 
     #[test]
     fn hash_is_lowercase_hex_sha256() {
