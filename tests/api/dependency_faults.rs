@@ -241,20 +241,8 @@ async fn a_slow_postgres_times_requests_out_without_piling_up() {
     }
     assert_eq!(status_of(&host, "/health/live").await, 200);
     // Nothing is left running once the callers are answered.
-    let metrics = reqwest::get(host.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let gauge = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .filter(|line| line.starts_with(name))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    assert!(gauge("http_requests_in_flight ") <= 1.0, "{metrics}");
+    let in_flight = host.metric("http_requests_in_flight").await;
+    assert!(in_flight <= 1.0, "{in_flight} requests still in flight");
     let rss_mib = std::fs::read_to_string(format!("/proc/{}/status", host.pid()))
         .unwrap()
         .lines()

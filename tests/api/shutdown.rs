@@ -42,17 +42,7 @@ fn start(dir: &Path, grace_secs: &str) -> SpawnedHost {
 async fn wait_for_in_flight(host: &SpawnedHost, count: u32) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let metrics = reqwest::get(host.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let in_flight = metrics
-            .lines()
-            .find_map(|line| line.strip_prefix("http_requests_in_flight "))
-            .and_then(|value| value.parse::<f64>().ok())
-            .unwrap_or(0.0);
+        let in_flight = host.metric("http_requests_in_flight").await;
         if in_flight >= f64::from(count) {
             return;
         }

@@ -79,6 +79,24 @@ impl SpawnedHost {
         format!("{}{path}", self.base_url)
     }
 
+    /// The value of a metric from `/metrics`, summed over its labels (0
+    /// when the host has not recorded it yet).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("the host answers /metrics")
+            .text()
+            .await
+            .expect("a metrics page");
+        text.lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with([' ', '{']))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// The log lines (JSON) the host has written so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
