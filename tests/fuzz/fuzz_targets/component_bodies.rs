@@ -1,0 +1,117 @@
+//! Request bodies of every auth route, through the real auth.wasm in the
+//! host's runtime (in process, SQLite in a temporary directory): the first
+//! byte picks the route, the rest is the body. Whatever arrives, the answer
+//! is a success or a 4xx problem+json (never a 5xx, never a trap), and the
+//! component keeps answering. libFuzzer sees only the host's side of the
+//! coverage; the component's parsers are exercised, not instrumented.
+//! Needs the components built (`scripts/fuzz` builds them).
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use http_body_util::BodyExt;
+use libfuzzer_sys::fuzz_target;
+use mhmanus_domain::auth::jwt::JwtSettings;
+use mhmanus_domain::auth::role::Role;
+use mhmanus_host::config::HostConfig;
+use mhmanus_host::manifest::LoadedManifest;
+use mhmanus_host::runtime::{Runtime, full_body};
+
+const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
+
+struct Service {
+    executor: tokio::runtime::Runtime,
+    runtime: Runtime,
+    /// A bearer token for the routes behind the door (its account does
+    /// not exist: those routes must still read the body first or refuse).
+    bearer: String,
+    _data: tempfile::TempDir,
+}
+
+static SERVICE: LazyLock<Service> = LazyLock::new(|| {
+    let executor = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifest = root.join("spin.toml");
+    let data = tempfile::tempdir().expect("a directory");
+    let mut config = HostConfig::defaults(&manifest, data.path());
+    config.jwt_secret = Some(SECRET.into());
+    config.cache_dir = Some(root.join("target/fuzz-compile-cache"));
+    let runtime = executor
+        .block_on(async { Runtime::start(&LoadedManifest::load(&manifest)?, &config).await })
+        .expect("the runtime starts (build the components first)");
+    let jwt = JwtSettings::new(
+        SECRET.as_bytes(),
+        "mhmanus-edge",
+        "mhmanus-edge",
+        3600,
+        false,
+    )
+    .expect("a secret");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64;
+    let bearer = jwt
+        .issue("fuzz-admin", "fuzz@example.com", &[Role::Admin], now)
+        .0;
+    Service {
+        executor,
+        runtime,
+        bearer,
+        _data: data,
+    }
+});
+
+const ROUTES: [(&str, &str); 6] = [
+    ("POST", "/v1/auth/register"),
+    ("POST", "/v1/auth/login"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/logout"),
+    ("PATCH", "/v1/auth/profile"),
+    ("PUT", "/v1/users/fuzz-user/roles"),
+];
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
+    let service = &*SERVICE;
+    let (method, path) = ROUTES[usize::from(pick) % ROUTES.len()];
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "fuzz.local")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", service.bearer))
+        .body(full_body(body.to_vec()))
+        .expect("a request");
+    let (status, content_type) = service.executor.block_on(async {
+        let response = service
+            .runtime
+            .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+            .await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let _ = response.into_body().collect().await;
+        (status, content_type)
+    });
+    assert!(
+        status < 500,
+        "{method} {path} answered {status} to {body:?}"
+    );
+    if status >= 400 {
+        assert_eq!(
+            content_type, "application/problem+json",
+            "{method} {path}: {status}"
+        );
+    }
+});
