@@ -293,6 +293,7 @@ fn scenarios(f: &Fixtures) -> Vec<Scenario> {
     use Host::*;
     let (access, admin, roles_path, big, email) = (&f.access, &f.admin, &f.roles_path, &f.big, f.email);
     let registration = f.registration.clone();
+    let sessions_path = roles_path.replace("/roles", "/sessions");
     let login = || call("POST", "/v1/auth/login").json(json!({"email": email, "password": PASSWORD}));
     vec![
         ("/health/live", "get", 200, Normal, call("GET", "/health/live")),
@@ -352,6 +353,11 @@ fn scenarios(f: &Fixtures) -> Vec<Scenario> {
         ("/v1/users/{id}/roles", "put", 415, Normal, call("PUT", roles_path).bearer(admin).raw("text/plain", "{}")),
         ("/v1/users/{id}/roles", "put", 422, Normal, call("PUT", roles_path).bearer(admin).json(json!({"roles": ["Emperor"]}))),
         ("/v1/users/{id}/roles", "put", 503, Broken, call("PUT", roles_path).bearer(admin).json(json!({"roles": ["User"]}))),
+        ("/v1/users/{id}/sessions", "delete", 204, Normal, call("DELETE", &sessions_path).bearer(admin)),
+        ("/v1/users/{id}/sessions", "delete", 401, Normal, call("DELETE", &sessions_path)),
+        ("/v1/users/{id}/sessions", "delete", 403, Normal, call("DELETE", &sessions_path).bearer(access)),
+        ("/v1/users/{id}/sessions", "delete", 404, Normal, call("DELETE", "/v1/users/no-such-user/sessions").bearer(admin)),
+        ("/v1/users/{id}/sessions", "delete", 503, Broken, call("DELETE", &sessions_path).bearer(admin)),
         ("/v1/production-test/config", "get", 200, Normal, call("GET", "/v1/production-test/config")),
         ("/v1/production-test/rate-limit", "get", 200, Normal, call("GET", "/v1/production-test/rate-limit")),
         ("/v1/production-test/protected", "get", 200, Normal, call("GET", "/v1/production-test/protected").bearer(access)),
@@ -450,6 +456,7 @@ async fn every_documented_status_is_answered_as_documented() {
             "post" => "POST",
             "patch" => "PATCH",
             "put" => "PUT",
+            "delete" => "DELETE",
             other => panic!("undocumented verb {other}"),
         };
         let mut second = None;

@@ -13,6 +13,7 @@ pub enum Action {
     UpdateProfile,
     ListUsers,
     SetRoles { user_id: String },
+    EndSessions { user_id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
                 user_id: (*id).to_owned(),
             }),
         ),
+        ["users", id, "sessions"] if !id.is_empty() => (
+            "DELETE",
+            (method == "DELETE").then(|| Action::EndSessions {
+                user_id: (*id).to_owned(),
+            }),
+        ),
         _ => return Resolved::NotFound,
     };
     match action {
@@ -90,6 +97,12 @@ mod tests {
                     user_id: "abc".into()
                 })
             );
+            assert_eq!(
+                resolve("DELETE", &format!("{prefix}/users/abc/sessions")),
+                Resolved::Found(Action::EndSessions {
+                    user_id: "abc".into()
+                })
+            );
         }
     }
 
@@ -105,6 +118,10 @@ mod tests {
                 allow: "GET, HEAD, PATCH"
             }
         );
+        assert_eq!(
+            resolve("POST", "/v1/users/abc/sessions"),
+            Resolved::WrongMethod { allow: "DELETE" }
+        );
         for path in [
             "/v1/auth/nope",
             "/v1",
@@ -112,6 +129,7 @@ mod tests {
             "/auth/login/",
             "/users//roles",
             "/users/a/b/roles",
+            "/users//sessions",
             "",
         ] {
             assert_eq!(resolve("POST", path), Resolved::NotFound, "{path}");

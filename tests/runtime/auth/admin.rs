@@ -33,6 +33,19 @@ async fn set_roles(app: &AuthApp, token: &str, id: &str, roles: Value) -> mhmanu
     .await
 }
 
+/// `DELETE /v1/users/{id}/sessions`, as a client sends it: no body.
+async fn end_sessions(app: &AuthApp, token: &str, id: &str) -> mhmanus_tests::Reply {
+    let bearer = format!("Bearer {token}");
+    app.runtime
+        .call(
+            "DELETE",
+            &format!("/v1/users/{id}/sessions"),
+            &[("authorization", &bearer)],
+            "",
+        )
+        .await
+}
+
 async fn admin_bootstrap_and_role_management(database: Database) {
     let (app, admin) = admin_app(database).await;
     let admin_token = token(&app, &admin, ADMIN_PASSWORD).await;
@@ -180,4 +193,57 @@ async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
     let profile = app.get_with("/v1/auth/profile", &squatter).await.json();
     assert_eq!(profile["roles"], json!(["User"]));
     problem(&app.get_with("/v1/users", &squatter).await, 403);
+}
+
+/// ASVS 7.4.5: an Admin ends every session of one account, at once; the
+/// account's other users (the Admin's own session) are untouched.
+async fn an_admin_ends_a_user_s_sessions(database: Database) {
+    let (app, admin) = admin_app(database).await;
+    let admin_login = app.login(&admin, ADMIN_PASSWORD).await.json();
+    let admin_token = admin_login["access_token"].as_str().unwrap();
+    let (email, first) = app.session().await;
+    let second = app.login(&email, PASSWORD).await.json();
+    let user_token = first["access_token"].as_str().unwrap();
+    let id = app.get_with("/v1/auth/profile", user_token).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Only an Admin may, and only for an account that exists.
+    problem(&end_sessions(&app, user_token, &id).await, 403);
+    let missing = uuid::Uuid::new_v4().to_string();
+    problem(&end_sessions(&app, admin_token, &missing).await, 404);
+
+    let reply = end_sessions(&app, admin_token, &id).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    for session in [&first, &second] {
+        let refresh = app
+            .post(
+                "/v1/auth/refresh",
+                &json!({"refresh_token": session["refresh_token"]}),
+            )
+            .await;
+        problem(&refresh, 401);
+    }
+    // Ending them again changes nothing; the Admin's own session lives on,
+    // and the user can sign in again.
+    assert_eq!(end_sessions(&app, admin_token, &id).await.status, 204);
+    let refresh = app
+        .post(
+            "/v1/auth/refresh",
+            &json!({"refresh_token": admin_login["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refresh.status, 200, "{}", refresh.body);
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_admin_ends_a_user_s_sessions_on_sqlite() {
+    an_admin_ends_a_user_s_sessions(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_admin_ends_a_user_s_sessions_on_postgres() {
+    an_admin_ends_a_user_s_sessions(Database::Postgres).await;
 }

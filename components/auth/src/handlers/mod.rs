@@ -83,5 +83,6 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, action: Action, body: IncomingRequestBo
         Action::UpdateProfile => profile::update(ctx, body).await,
         Action::ListUsers => users::list(ctx).await,
         Action::SetRoles { user_id } => users::set_roles(ctx, &user_id, body).await,
+        Action::EndSessions { user_id } => users::end_sessions(ctx, &user_id).await,
     }
 }

@@ -1,5 +1,5 @@
-//! User administration (Admin): `GET /users?page=&perPage=` and
-//! `PUT /users/{id}/roles {roles}`.
+//! User administration (Admin): `GET /users?page=&perPage=`,
+//! `PUT /users/{id}/roles {roles}` and `DELETE /users/{id}/sessions`.
 //!
 //! The role check reads the verified token's claims: an Admin whose role was
 //! just removed keeps it until the access token expires (at most its TTL).
@@ -14,7 +14,7 @@ use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 use super::{Ctx, Outcome};
 use crate::fields::Fields;
 use crate::response::{self, Response};
-use crate::store::users;
+use crate::store::{tokens, users};
 use crate::{auth_guard, clock, request, view};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
@@ -75,6 +75,26 @@ pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) 
         )
         .into()),
     }
+}
+
+/// Ends every refresh session of the account (a compromised account, a
+/// departing member): its refresh tokens are revoked at once; its access
+/// tokens expire within their TTL. Idempotent: 204 whether or not any was
+/// open; 404 only when there is no such account.
+pub async fn end_sessions(ctx: &Ctx<'_>, user_id: &str) -> Outcome {
+    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
+    auth_guard::require_role(&claims, Role::Admin, ctx.path)?;
+    let db = ctx.db().await?;
+    if users::by_id(db, user_id).await?.is_none() {
+        return Err(response::problem(
+            Problem::new(404)
+                .detail("there is no user with this id")
+                .instance(ctx.path),
+        )
+        .into());
+    }
+    tokens::revoke_all(db, user_id, clock::now_ms()).await?;
+    Ok(response::no_content())
 }
 
 /// A non-empty array of known role names.
