@@ -104,6 +104,37 @@ fn register_load(
         .collect()
 }
 
+/// `clients` loop `GET path` until `stop` is set; each answer's status and
+/// time go to `seen`.
+fn get_load(
+    host: &SpawnedHost,
+    path: &str,
+    clients: usize,
+    seen: Arc<Mutex<Vec<(u16, Duration)>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT * 4)
+        .build()
+        .unwrap();
+    (0..clients)
+        .map(|_| {
+            let (client, url, seen, stop) =
+                (client.clone(), host.url(path), seen.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let status = match client.get(&url).send().await {
+                        Ok(answer) => answer.status().as_u16(),
+                        Err(_) => 0,
+                    };
+                    seen.lock().unwrap().push((status, started.elapsed()));
+                }
+            })
+        })
+        .collect()
+}
+
 async fn status_of(host: &SpawnedHost, path: &str) -> u16 {
     reqwest::get(host.url(path))
         .await
@@ -273,7 +304,7 @@ async fn a_redis_outage_falls_back_and_recovers() {
     let data = tempfile::tempdir().unwrap();
     let host = start(
         data.path(),
-        &[("REDIS_URL", &url), ("RATE_LIMIT", "1000/60s")],
+        &[("REDIS_URL", &url), ("RATE_LIMIT", "100000/60s")],
     );
     let token = access_token(SECRET, "redis-outage-user", &[Role::User]);
     let client = reqwest::Client::new();
@@ -307,6 +338,18 @@ async fn a_redis_outage_falls_back_and_recovers() {
     assert_eq!(all_features().await, (200, "pass".into()));
     assert_eq!(limiter().await, "pass");
 
+    // Clients of a rate-limited route keep calling through the outage and
+    // the recovery.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = get_load(
+        &host,
+        "/v1/production-test/rate-limit",
+        4,
+        seen.clone(),
+        stop.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
     proxy.cut();
     until(&host, "/health/ready", 503, Duration::from_secs(5)).await;
     // Limited requests are still answered, counted in process.
@@ -339,4 +382,18 @@ async fn a_redis_outage_falls_back_and_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for client in load {
+        client.await.unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    let slowest = seen.iter().map(|(_, took)| *took).max().unwrap();
+    let refused: Vec<_> = seen.iter().filter(|(status, _)| *status != 200).collect();
+    println!(
+        "redis outage: {} rate-limited requests through the cut and the recovery, {} not 200, slowest {slowest:?}",
+        seen.len(),
+        refused.len()
+    );
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(slowest < REQUEST_TIMEOUT, "{slowest:?}");
 }
