@@ -52,56 +52,71 @@ struct Seen {
     acknowledged: Vec<String>,
 }
 
-/// `clients` loops registering fresh accounts until `stop` is set.
-fn register_load(
-    host: &SpawnedHost,
+/// `clients` tasks, each running `call` (with a shared client whose
+/// timeout outlasts the host's) again and again until `stop` is set.
+fn load<F, Fut>(
     clients: usize,
-    seen: Arc<Mutex<Seen>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+    call: F,
+) -> Vec<tokio::task::JoinHandle<()>>
+where
+    F: Fn(reqwest::Client) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     let client = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT * 4)
         .build()
         .unwrap();
     (0..clients)
         .map(|_| {
-            let (client, url, seen, stop) = (
-                client.clone(),
-                host.url("/v1/auth/register"),
-                seen.clone(),
-                stop.clone(),
-            );
+            let (client, stop, call) = (client.clone(), stop.clone(), call.clone());
             tokio::spawn(async move {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let email = format!("{}@faults.example", uuid::Uuid::new_v4().simple());
-                    let body = serde_json::json!({
-                        "email": email, "password": "a fine passphrase", "name": "Load"
-                    });
-                    let started = Instant::now();
-                    let answer = client.post(&url).json(&body).send().await;
-                    let took = started.elapsed();
-                    let (status, kind) = match answer {
-                        Ok(answer) => {
-                            let status = answer.status().as_u16();
-                            let kind = answer
-                                .headers()
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or_default()
-                                .to_owned();
-                            (status, kind)
-                        }
-                        Err(e) => (0, e.to_string()),
-                    };
-                    let mut seen = seen.lock().unwrap();
-                    if status == 201 {
-                        seen.acknowledged.push(email);
-                    }
-                    seen.answers.push((status, took, kind));
+                    call(client.clone()).await;
                 }
             })
         })
         .collect()
+}
+
+/// `clients` loop registering fresh accounts until `stop` is set.
+fn register_load(
+    host: &SpawnedHost,
+    clients: usize,
+    seen: Arc<Mutex<Seen>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let url = host.url("/v1/auth/register");
+    load(clients, stop, move |client| {
+        let (url, seen) = (url.clone(), seen.clone());
+        async move {
+            let email = format!("{}@faults.example", uuid::Uuid::new_v4().simple());
+            let body = serde_json::json!({
+                "email": email, "password": "a fine passphrase", "name": "Load"
+            });
+            let started = Instant::now();
+            let answer = client.post(&url).json(&body).send().await;
+            let took = started.elapsed();
+            let (status, kind) = match answer {
+                Ok(answer) => {
+                    let status = answer.status().as_u16();
+                    let kind = answer
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    (status, kind)
+                }
+                Err(e) => (0, e.to_string()),
+            };
+            let mut seen = seen.lock().unwrap();
+            if status == 201 {
+                seen.acknowledged.push(email);
+            }
+            seen.answers.push((status, took, kind));
+        }
+    })
 }
 
 /// `clients` loop `GET path` until `stop` is set; each answer's status and
@@ -113,26 +128,18 @@ fn get_load(
     seen: Arc<Mutex<Vec<(u16, Duration)>>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let client = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT * 4)
-        .build()
-        .unwrap();
-    (0..clients)
-        .map(|_| {
-            let (client, url, seen, stop) =
-                (client.clone(), host.url(path), seen.clone(), stop.clone());
-            tokio::spawn(async move {
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let started = Instant::now();
-                    let status = match client.get(&url).send().await {
-                        Ok(answer) => answer.status().as_u16(),
-                        Err(_) => 0,
-                    };
-                    seen.lock().unwrap().push((status, started.elapsed()));
-                }
-            })
-        })
-        .collect()
+    let url = host.url(path);
+    load(clients, stop, move |client| {
+        let (url, seen) = (url.clone(), seen.clone());
+        async move {
+            let started = Instant::now();
+            let status = match client.get(&url).send().await {
+                Ok(answer) => answer.status().as_u16(),
+                Err(_) => 0,
+            };
+            seen.lock().unwrap().push((status, started.elapsed()));
+        }
+    })
 }
 
 async fn status_of(host: &SpawnedHost, path: &str) -> u16 {

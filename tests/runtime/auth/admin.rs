@@ -33,16 +33,8 @@ async fn set_roles(app: &AuthApp, token: &str, id: &str, roles: Value) -> mhmanu
     .await
 }
 
-/// `DELETE /v1/users/{id}/sessions`, as a client sends it: no body.
 async fn end_sessions(app: &AuthApp, token: &str, id: &str) -> mhmanus_tests::Reply {
-    let bearer = format!("Bearer {token}");
-    app.runtime
-        .call(
-            "DELETE",
-            &format!("/v1/users/{id}/sessions"),
-            &[("authorization", &bearer)],
-            "",
-        )
+    app.call_with("DELETE", &format!("/v1/users/{id}/sessions"), token)
         .await
 }
 
@@ -195,8 +187,8 @@ async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
     problem(&app.get_with("/v1/users", &squatter).await, 403);
 }
 
-/// ASVS 7.4.5: an Admin ends every session of one account, at once; the
-/// account's other users (the Admin's own session) are untouched.
+/// ASVS 7.4.5: an Admin ends every session of one account, at once; other
+/// accounts' sessions (the Admin's own) are untouched.
 async fn an_admin_ends_a_user_s_sessions(database: Database) {
     let (app, admin) = admin_app(database).await;
     let admin_login = app.login(&admin, ADMIN_PASSWORD).await.json();

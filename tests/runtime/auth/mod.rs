@@ -69,9 +69,14 @@ impl AuthApp {
     }
 
     pub async fn get_with(&self, path: &str, token: &str) -> Reply {
+        self.call_with("GET", path, token).await
+    }
+
+    /// A bodiless request with the bearer token.
+    pub async fn call_with(&self, method: &str, path: &str, token: &str) -> Reply {
         let bearer = format!("Bearer {token}");
         self.runtime
-            .call("GET", path, &[("authorization", &bearer)], "")
+            .call(method, path, &[("authorization", &bearer)], "")
             .await
     }
 
