@@ -70,6 +70,15 @@ impl Check {
         }
     }
 
+    /// A check that passes with a concern the reader should act on.
+    pub fn warn(output: impl Into<String>) -> Self {
+        Check {
+            status: Status::Warn,
+            output: Some(output.into()),
+            ..Check::pass()
+        }
+    }
+
     pub fn component(mut self, id: impl Into<String>, kind: impl Into<String>) -> Self {
         self.component_id = Some(id.into());
         self.component_type = Some(kind.into());

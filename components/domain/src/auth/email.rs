@@ -1,4 +1,20 @@
-//! An email address as accounts use it: trimmed, compared case-insensitively.
+//! An email address as accounts use it: trimmed, in Unicode's compatibility
+//! normal form, unique on a key that folds case in the local part and maps
+//! the domain to ASCII (IDNA, UTS 46).
+//!
+//! Two addresses a person cannot tell apart must not make two accounts: the
+//! key folds what NFKC and case folding equate (a Kelvin sign is a `k`, a
+//! fullwidth letter its plain one), and what the key cannot fold is refused
+//! (invisible characters anywhere, a local part mixing scripts, such as a
+//! Cyrillic `а` among Latin letters).
+
+use std::borrow::Cow;
+
+use icu_casemap::CaseMapper;
+use icu_properties::CodePointSetData;
+use icu_properties::props::DefaultIgnorableCodePoint;
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::MixedScript;
 
 use crate::validation::FieldError;
 
@@ -8,67 +24,105 @@ const MAX_LOCAL_CHARS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
-    /// As the user typed it, trimmed.
+    /// As the user typed it, trimmed, in NFKC.
     address: String,
-    /// The lowercase form accounts are unique on.
+    /// The form accounts are unique on (see `key`).
     key: String,
 }
 
 impl Email {
-    /// Validates `raw` (field name `email`): trimmed, at most 254 characters,
-    /// one `@` with a non-empty local part and a dotted-or-not domain, no
-    /// whitespace or control characters.
+    /// Validates `raw` (field name `email`): trimmed, at most 254 characters
+    /// in NFKC, one `@` with a local part of at most 64 characters in one
+    /// script and a domain that IDNA accepts, no whitespace, control or
+    /// invisible characters.
     ///
-    /// Deliberately loose: the only real proof of an address is mail reaching
-    /// it, so this only rejects what cannot possibly be one.
+    /// Otherwise loose: the only real proof of an address is mail reaching
+    /// it, so this only rejects what cannot be one, or would pass for
+    /// another.
     pub fn parse(raw: &str) -> Result<Email, FieldError> {
-        let address = raw.trim();
-        if address.is_empty() {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
             return Err(FieldError::new("email", "is required"));
         }
+        if trimmed.chars().any(is_invisible) {
+            return Err(FieldError::new(
+                "email",
+                "must not contain invisible characters",
+            ));
+        }
+        let address: String = trimmed.nfkc().collect();
         if address.chars().count() > MAX_CHARS {
             return Err(FieldError::new(
                 "email",
                 format!("must be at most {MAX_CHARS} characters"),
             ));
         }
-        if !is_plausible(address) {
+        let Some((local, domain)) = split(&address) else {
             return Err(FieldError::new("email", "must be an email address"));
+        };
+        if !local.is_single_script() {
+            return Err(FieldError::new(
+                "email",
+                "must write the part before @ in one script",
+            ));
         }
-        Ok(Email {
-            address: address.to_owned(),
-            key: key_of(address),
-        })
+        let Some(domain) = ascii_domain(domain) else {
+            return Err(FieldError::new("email", "must be an email address"));
+        };
+        let key = format!("{}@{domain}", fold(local));
+        Ok(Email { address, key })
     }
 
     pub fn as_str(&self) -> &str {
         &self.address
     }
 
-    /// The unique, case-insensitive lookup key.
+    /// The unique lookup key: the local part case-folded (and in NFKC
+    /// again, as folding may leave it otherwise), the domain in ASCII.
+    /// For an ASCII address this is its lowercase form.
     pub fn key(&self) -> &str {
         &self.key
     }
 }
 
-fn is_plausible(address: &str) -> bool {
+/// The lookup key of an address that is only looked up (login), never
+/// stored; `None` when it is no address, so no account can have it.
+pub fn key_of(raw: &str) -> Option<String> {
+    Email::parse(raw).ok().map(|email| email.key)
+}
+
+/// The default-ignorable code points (zero-width spaces and joiners, soft
+/// hyphens, ...), which render as nothing.
+fn is_invisible(c: char) -> bool {
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// `local@domain` with both parts plausible, no whitespace or control
+/// characters.
+fn split(address: &str) -> Option<(&str, &str)> {
     if address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return false;
+        return None;
     }
-    let Some((local, domain)) = address.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
+    let (local, domain) = address.split_once('@')?;
+    let plausible = !local.is_empty()
         && local.chars().count() <= MAX_LOCAL_CHARS
         && !domain.is_empty()
         && !domain.contains('@')
         && !domain.starts_with('.')
-        && !domain.ends_with('.')
+        && !domain.ends_with('.');
+    plausible.then_some((local, domain))
 }
 
-/// The lookup key of an address that is only looked up (login), never stored.
-pub fn key_of(raw: &str) -> String {
-    raw.trim().to_lowercase()
+/// UTS 46 processing (mapping, normalisation, Punycode), without the
+/// STD3 ASCII rules: mail systems see names that DNS hostnames may not be.
+fn ascii_domain(domain: &str) -> Option<Cow<'_, str>> {
+    idna::domain_to_ascii_cow(domain.as_bytes(), idna::AsciiDenyList::EMPTY)
+        .ok()
+        .filter(|ascii| !ascii.is_empty() && !ascii.split('.').any(str::is_empty))
+}
+
+fn fold(local: &str) -> String {
+    CaseMapper::new().fold_string(local).nfkc().collect()
 }
 
 #[cfg(test)]
@@ -81,14 +135,73 @@ mod tests {
         err.message
     }
 
+    fn key(raw: &str) -> String {
+        Email::parse(raw).unwrap().key().to_owned()
+    }
+
     #[test]
     fn accepts_and_keys_lowercase() {
         let email = Email::parse("  Alice.Smith@Example.COM \n").unwrap();
         assert_eq!(email.as_str(), "Alice.Smith@Example.COM");
         assert_eq!(email.key(), "alice.smith@example.com");
-        assert_eq!(email.key(), key_of(" ALICE.smith@example.com"));
-        assert!(Email::parse("root@localhost").is_ok());
-        assert!(Email::parse("δοκιμή@παράδειγμα.δοκιμή").is_ok());
+        assert_eq!(
+            Some(email.key().to_owned()),
+            key_of(" ALICE.smith@example.com")
+        );
+        assert_eq!(key("root@localhost"), "root@localhost");
+        assert_eq!(
+            key("Δοκιμή@Παράδειγμα.δοκιμή"),
+            "δοκιμή@xn--hxajbheg2az3al.xn--jxalpdlp"
+        );
+        assert_eq!(key_of("not an address"), None);
+    }
+
+    #[test]
+    fn look_alikes_share_one_key() {
+        // The Kelvin sign, fullwidth letters, a ligature, German sharp s.
+        assert_eq!(key("\u{212a}ate@x.org"), "kate@x.org");
+        assert_eq!(
+            Email::parse("\u{212a}ate@x.org").unwrap().as_str(),
+            "Kate@x.org"
+        );
+        assert_eq!(key("ｋａｔｅ@ｘ.ｏｒｇ"), "kate@x.org");
+        assert_eq!(key("\u{fb01}@x.org"), "fi@x.org");
+        assert_eq!(key("STRASSE@x.org"), key("straße@x.org"));
+        assert_eq!(key("kate@X.ORG"), "kate@x.org");
+        assert_eq!(key("kate@bücher.example"), "kate@xn--bcher-kva.example");
+        assert_eq!(
+            key("kate@BÜCHER.example"),
+            key("kate@xn--bcher-kva.example")
+        );
+    }
+
+    #[test]
+    fn invisible_and_mixed_script_addresses_are_refused() {
+        for raw in [
+            "ad\u{200b}min@x.org",
+            "ad\u{ad}min@x.org",
+            "ad\u{200d}min@x.org",
+            "admin@x\u{2060}.org",
+            "\u{feff}admin@x.org",
+        ] {
+            assert_eq!(
+                message(raw),
+                "must not contain invisible characters",
+                "{raw:?}"
+            );
+        }
+        // A Cyrillic а, and a Greek ο, among Latin letters.
+        for raw in ["\u{430}dmin@x.org", "r\u{3bf}ot@x.org"] {
+            assert_eq!(
+                message(raw),
+                "must write the part before @ in one script",
+                "{raw:?}"
+            );
+        }
+        // One script is fine, whichever it is; digits and dots go with any.
+        assert!(Email::parse("админ.2@x.org").is_ok());
+        assert!(Email::parse("山田.太郎@x.jp").is_ok());
+        assert!(Email::parse("やまだ.タロウ@x.jp").is_ok());
     }
 
     #[test]
@@ -127,6 +240,7 @@ mod tests {
             "alice@.example.com",
             "alice@example.com.",
             "alice@.",
+            "alice@a..b",
         ] {
             assert_eq!(message(raw), "must be an email address", "{raw:?}");
         }

@@ -1,5 +1,11 @@
-//! Access tokens: HS256 JWTs. Validation pins the algorithm and checks
-//! issuer, audience, expiry and not-before; the host uses this same code.
+//! Access tokens: HS256 JWTs typed `at+jwt` (RFC 9068). Validation pins the
+//! algorithm and the type, and checks issuer, audience, expiry, not-before,
+//! issue time and lifetime (RFC 8725); the host uses this same code.
+//!
+//! A token says which session it belongs to (`sid`, the refresh-token
+//! family of its login) and the account's session generation (`gen`) when
+//! it was issued; whether both are still current is for the bearer door to
+//! ask the database, never for the token to claim.
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -9,16 +15,30 @@ use super::role::Role;
 
 /// Secrets shorter than this refuse to serve in production.
 pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+/// Production also refuses a secret whose characters say it holds less than
+/// this (a repeated character, a short alphabet).
+pub const MIN_PRODUCTION_SECRET_BITS: f64 = 128.0;
 pub const DEFAULT_ISSUER: &str = "mhmanus-edge";
 pub const DEFAULT_AUDIENCE: &str = "mhmanus-edge";
 pub const DEFAULT_TTL_SECS: i64 = 3600;
-/// Clock skew tolerated on exp and nbf.
+/// Clock skew tolerated on exp, nbf and iat.
 pub const LEEWAY_SECS: u64 = 5;
+/// The media type of what we issue (RFC 9068 2.1).
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// Tokens typed plain `JWT`, without a session, are what this service issued
+/// before access tokens carried one. They are accepted only if issued before
+/// this instant (2027-01-01T00:00:00Z), so that users signed in across the
+/// upgrade keep their session until their token expires, and no such token
+/// is ever minted again.
+pub const LEGACY_ISSUED_BEFORE: i64 = 1_798_761_600;
+const LEGACY_TOKEN_TYPE: &str = "JWT";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub email: String,
+    /// The roles at issue, for clients to display; authority is read from
+    /// the account, never from here.
     pub roles: Vec<Role>,
     pub iat: i64,
     pub nbf: i64,
@@ -26,12 +46,32 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The session: the refresh-token family the token was issued with.
+    /// Empty only in a legacy token.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sid: String,
+    /// The account's session generation at issue (0 in a legacy token).
+    #[serde(default, rename = "gen")]
+    pub generation: i64,
 }
 
 impl Claims {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
+    /// Whether this is a legacy token (see `LEGACY_ISSUED_BEFORE`).
+    pub fn is_legacy(&self) -> bool {
+        self.sid.is_empty()
     }
+}
+
+/// Whom a token is issued to, and in which session.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub sub: &'a str,
+    pub email: &'a str,
+    pub roles: &'a [Role],
+    /// The session (refresh-token family) id.
+    pub sid: &'a str,
+    /// The account's current session generation.
+    pub generation: i64,
 }
 
 /// Why a configuration cannot sign tokens.
@@ -43,6 +83,10 @@ pub enum SecretError {
         "the JWT secret has {0} bytes; production needs at least {MIN_PRODUCTION_SECRET_BYTES}"
     )]
     TooShort(usize),
+    #[error(
+        "the JWT secret is too predictable (about {0} bits: a repeated character or a short alphabet); production needs a random one, e.g. `openssl rand -base64 32`"
+    )]
+    Predictable(u32),
 }
 
 /// Why a token was refused (the text goes into `error_description`).
@@ -78,9 +122,57 @@ impl std::fmt::Debug for JwtSettings {
     }
 }
 
+/// Refuses, for production, a secret shorter than
+/// `MIN_PRODUCTION_SECRET_BYTES` or one that carries fewer than
+/// `MIN_PRODUCTION_SECRET_BITS` by a rough estimate: the Shannon entropy of
+/// its character frequencies times its length, counting a secret that
+/// repeats a shorter one (`abcabc...`) as that shorter one. Generous to a
+/// passphrase and blind to a known string; what it catches for sure is a
+/// repeated character, a short alphabet or a repeated pattern, which no
+/// generator makes.
+pub fn check_production_secret(secret: &[u8]) -> Result<(), SecretError> {
+    if secret.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    // RFC 7518 3.2: an HS256 key must have at least 256 bits.
+    if secret.len() < MIN_PRODUCTION_SECRET_BYTES {
+        return Err(SecretError::TooShort(secret.len()));
+    }
+    let bits = estimated_bits(&secret[..period(secret)]);
+    if bits < MIN_PRODUCTION_SECRET_BITS {
+        return Err(SecretError::Predictable(bits as u32));
+    }
+    Ok(())
+}
+
+fn estimated_bits(secret: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for &byte in secret {
+        counts[usize::from(byte)] += 1;
+    }
+    let len = secret.len() as f64;
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|&&count| count > 0)
+        .map(|&count| {
+            let p = f64::from(count) / len;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * len
+}
+
+/// The length of the shortest unit that `bytes` repeats (a last repetition
+/// may be cut short); its own length if it repeats nothing.
+fn period(bytes: &[u8]) -> usize {
+    (1..bytes.len())
+        .find(|&p| bytes.iter().skip(p).zip(bytes).all(|(a, b)| a == b))
+        .unwrap_or(bytes.len())
+}
+
 impl JwtSettings {
-    /// Refuses an empty secret always, and one shorter than
-    /// `MIN_PRODUCTION_SECRET_BYTES` when `production`.
+    /// Refuses an empty secret always, and in `production` one that
+    /// `check_production_secret` refuses.
     pub fn new(
         secret: &[u8],
         issuer: &str,
@@ -91,10 +183,9 @@ impl JwtSettings {
         if secret.is_empty() {
             return Err(SecretError::Empty);
         }
-        // RFC 7518 3.2: an HS256 key must have at least 256 bits. Development
-        // setups may use shorter ones; production refuses to start.
-        if production && secret.len() < MIN_PRODUCTION_SECRET_BYTES {
-            return Err(SecretError::TooShort(secret.len()));
+        // Development setups may use weak secrets; production refuses to start.
+        if production {
+            check_production_secret(secret)?;
         }
         let mut validation = Validation::new(Algorithm::HS256);
         // Pinned so a token cannot pick its own algorithm (`none`, or HS512
@@ -117,39 +208,65 @@ impl JwtSettings {
         })
     }
 
-    /// Signs an access token for the account, valid from `now` (unix
-    /// seconds) for `ttl_secs`, with a fresh random `jti`.
-    pub fn issue(&self, sub: &str, email: &str, roles: &[Role], now: i64) -> (String, Claims) {
+    /// Signs an access token for `grant`, valid from `now` (unix seconds)
+    /// for `ttl_secs`, with a fresh random `jti`.
+    pub fn issue(&self, grant: Grant<'_>, now: i64) -> (String, Claims) {
         let claims = Claims {
-            sub: sub.to_owned(),
-            email: email.to_owned(),
-            roles: roles.to_vec(),
+            sub: grant.sub.to_owned(),
+            email: grant.email.to_owned(),
+            roles: grant.roles.to_vec(),
             iat: now,
             nbf: now,
             exp: now.saturating_add(self.ttl_secs),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: grant.sid.to_owned(),
+            generation: grant.generation,
         };
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
         // HMAC signing of serialisable claims with a non-empty key has no
         // failure mode.
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
             .expect("HS256 signing cannot fail");
         (token, claims)
     }
 
     /// Verifies signature (HS256 only), iss, aud, exp and nbf (with
-    /// `LEEWAY_SECS`) and that every claim is present.
+    /// `LEEWAY_SECS`) and that every claim is present; then what RFC 8725
+    /// asks beyond the library: the type is ours, no `crit` extension we
+    /// would have to understand, not issued in the future, and no longer
+    /// lived than this configuration issues.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        // Claims has no optional fields, so a token missing iat, jti, email
-        // or roles fails to deserialise and is invalid too.
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
+        // Claims has no optional fields but the session ones, so a token
+        // missing iat, jti, email or roles fails to deserialise.
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 _ => TokenError::Invalid,
-            })
+            })?;
+        let (header, claims) = (data.header, data.claims);
+        if header.crit.is_some() {
+            return Err(TokenError::Invalid);
+        }
+        let typed_as_ours = match header.typ.as_deref() {
+            Some(TOKEN_TYPE) => !claims.is_legacy(),
+            Some(LEGACY_TOKEN_TYPE) => claims.is_legacy() && claims.iat < LEGACY_ISSUED_BEFORE,
+            _ => false,
+        };
+        if !typed_as_ours {
+            return Err(TokenError::Invalid);
+        }
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        if claims.iat > now.saturating_add(LEEWAY_SECS as i64) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.ttl_secs {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 }
 
@@ -175,7 +292,7 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
-    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const SECRET: &[u8] = b"kJ3v9QmZ2rT8xW1pL6yN4bH7cF0dS5gA";
 
     fn settings() -> JwtSettings {
         JwtSettings::new(
@@ -207,11 +324,30 @@ mod tests {
             "iss": DEFAULT_ISSUER,
             "aud": DEFAULT_AUDIENCE,
             "jti": "5f0c7a8e-6d6e-4b8e-9d51-1f1c0a3e2b7d",
+            "sid": "0b6a3f8e-1d2c-4e5f-8a9b-7c6d5e4f3a2b",
+            "gen": 3,
         })
     }
 
+    /// Signs `claims` with a header typed as ours.
     fn sign(alg: Algorithm, claims: &serde_json::Value, secret: &[u8]) -> String {
-        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret)).unwrap()
+        let mut header = Header::new(alg);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        sign_with(&header, claims, secret)
+    }
+
+    fn sign_with(header: &Header, claims: &serde_json::Value, secret: &[u8]) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    fn grant<'a>(roles: &'a [Role]) -> Grant<'a> {
+        Grant {
+            sub: "42",
+            email: "user@example.com",
+            roles,
+            sid: "session-1",
+            generation: 7,
+        }
     }
 
     fn b64(value: &serde_json::Value) -> String {
@@ -240,33 +376,68 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_predictable_secrets() {
+        for weak in [
+            "a".repeat(64),
+            "ab".repeat(32),
+            "0123".repeat(16),
+            "1234567890".repeat(4),
+        ] {
+            assert!(
+                matches!(
+                    check_production_secret(weak.as_bytes()),
+                    Err(SecretError::Predictable(_))
+                ),
+                "{weak}"
+            );
+            assert!(
+                JwtSettings::new(weak.as_bytes(), DEFAULT_ISSUER, DEFAULT_AUDIENCE, 60, false)
+                    .is_ok(),
+                "development takes {weak}"
+            );
+        }
+        for strong in [
+            // `openssl rand -base64 32` and `-hex 32`.
+            "q8Hn3yO2o3s1Ukq5dTqzW7mL0bq2m0u3R1oVnA3cF5E=",
+            "9f2c4e7a1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+            "a-production-secret-of-at-least-32-bytes",
+        ] {
+            assert_eq!(
+                check_production_secret(strong.as_bytes()),
+                Ok(()),
+                "{strong}"
+            );
+        }
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
         let debug = format!("{:?}", settings());
         assert!(debug.contains("mhmanus-edge"));
-        assert!(!debug.contains("0123456789abcdef"));
-        assert!(!debug.contains("48, 49, 50"));
+        assert!(!debug.contains("kJ3v9QmZ2rT8"));
+        assert!(!debug.contains("107, 74, 51"));
     }
 
     #[test]
     fn issued_tokens_verify() {
         let settings = settings();
         let now = now();
-        let (token, claims) =
-            settings.issue("42", "user@example.com", &[Role::Admin, Role::User], now);
+        let (token, claims) = settings.issue(grant(&[Role::Admin, Role::User]), now);
         assert_eq!(claims.iat, now);
         assert_eq!(claims.nbf, now);
         assert_eq!(claims.exp, now + DEFAULT_TTL_SECS);
         assert_eq!(claims.iss, DEFAULT_ISSUER);
         assert_eq!(claims.aud, DEFAULT_AUDIENCE);
         assert!(uuid::Uuid::parse_str(&claims.jti).is_ok());
-        assert!(claims.has_role(Role::Admin) && !claims.has_role(Role::Developer));
+        assert_eq!((claims.sid.as_str(), claims.generation), ("session-1", 7));
+        assert!(!claims.is_legacy());
         assert_eq!(settings.verify(&token), Ok(claims.clone()));
 
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
-        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
 
-        let (other, other_claims) = settings.issue("42", "user@example.com", &[Role::User], now);
+        let (other, other_claims) = settings.issue(grant(&[Role::User]), now);
         assert_ne!(other, token);
         assert_ne!(other_claims.jti, claims.jti);
     }
@@ -279,6 +450,89 @@ mod tests {
         let claims = settings().verify(&token).unwrap();
         assert_eq!(claims.sub, "42");
         assert_eq!(claims.roles, vec![Role::User]);
+        assert_eq!(claims.generation, 3);
+    }
+
+    #[test]
+    fn a_token_must_be_typed_as_ours() {
+        let now = now();
+        let mut header = Header::new(Algorithm::HS256);
+        for typ in [
+            None,
+            Some("jwt+at"),
+            Some("JOSE"),
+            Some("application/at+jwt"),
+        ] {
+            header.typ = typ.map(str::to_owned);
+            let token = sign_with(&header, &claims(now), SECRET);
+            assert_eq!(
+                settings().verify(&token),
+                Err(TokenError::Invalid),
+                "{typ:?}"
+            );
+        }
+        // `JWT` is what tokens without a session were typed; one with a
+        // session typed so is not one of those.
+        header.typ = Some("JWT".to_owned());
+        let token = sign_with(&header, &claims(now), SECRET);
+        assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn legacy_tokens_are_accepted_until_they_expire() {
+        let now = now();
+        let mut legacy = claims(now);
+        legacy.as_object_mut().unwrap().remove("sid");
+        legacy.as_object_mut().unwrap().remove("gen");
+        let token = sign_with(&Header::new(Algorithm::HS256), &legacy, SECRET);
+        let claims = settings().verify(&token).unwrap();
+        assert!(claims.is_legacy());
+        assert_eq!(claims.generation, 0);
+        // Typed as ours, a token without a session is not.
+        assert_eq!(
+            settings().verify(&sign(Algorithm::HS256, &legacy, SECRET)),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_crit_header_is_refused() {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header.crit = Some(vec!["exp".to_owned()]);
+        let token = sign_with(&header, &claims(now()), SECRET);
+        assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn issued_in_the_future_or_living_too_long_is_refused() {
+        let now = now();
+        let mut future = claims(now);
+        future["iat"] = json!(now + 60);
+        assert_eq!(
+            settings().verify(&sign(Algorithm::HS256, &future, SECRET)),
+            Err(TokenError::NotYetValid)
+        );
+        // Within the leeway it is skew.
+        future["iat"] = json!(now + 2);
+        assert!(
+            settings()
+                .verify(&sign(Algorithm::HS256, &future, SECRET))
+                .is_ok()
+        );
+
+        let mut long = claims(now);
+        long["exp"] = json!(now + DEFAULT_TTL_SECS + 1);
+        assert_eq!(
+            settings().verify(&sign(Algorithm::HS256, &long, SECRET)),
+            Err(TokenError::Invalid)
+        );
+        long["exp"] = json!(now + DEFAULT_TTL_SECS);
+        assert!(
+            settings()
+                .verify(&sign(Algorithm::HS256, &long, SECRET))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -296,12 +550,12 @@ mod tests {
     #[test]
     fn alg_none_is_rejected() {
         let now = now();
-        let header = json!({"alg": "none", "typ": "JWT"});
+        let header = json!({"alg": "none", "typ": "at+jwt"});
         let token = format!("{}.{}.", b64(&header), b64(&claims(now)));
         assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
 
         // The same with an HS256 header and no signature.
-        let header = json!({"alg": "HS256", "typ": "JWT"});
+        let header = json!({"alg": "HS256", "typ": "at+jwt"});
         let token = format!("{}.{}.", b64(&header), b64(&claims(now)));
         assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
     }
@@ -376,7 +630,7 @@ mod tests {
             true,
         )
         .unwrap();
-        let (token, _) = settings().issue("42", "user@example.com", &[Role::User], now);
+        let (token, _) = settings().issue(grant(&[Role::User]), now);
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
     }
 

@@ -11,10 +11,6 @@ pub const TTL_SECS: i64 = 14 * 24 * 60 * 60;
 /// however often it was renewed (ASVS 7.3.2): then its user logs in again.
 pub const MAX_SESSION_SECS: i64 = 30 * 24 * 60 * 60;
 
-/// How long after its rotation a token presented again counts as a
-/// duplicate of the rotating request rather than as reuse of a copy.
-pub const REUSE_GRACE_MS: i64 = 2_000;
-
 /// A new token (43 base64url characters) and the hash to store.
 ///
 /// A plain SHA-256 (no salt, no slow hash) is enough: the token carries 256

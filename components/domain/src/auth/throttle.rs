@@ -4,6 +4,11 @@
 pub const FREE_FAILURES: u32 = 5;
 pub const FIRST_DELAY_MS: i64 = 1_000;
 pub const MAX_DELAY_MS: i64 = 15 * 60 * 1_000;
+/// How long an attempt past the free ones holds the account while it is
+/// verified (its outcome then replaces the hold): longer than any
+/// verification, short enough that an attempt that never finishes (a trap,
+/// a lost connection) blocks the account only briefly.
+pub const HOLD_MS: i64 = 10_000;
 
 /// How long after the latest failure the next attempt is refused, given the
 /// number of consecutive failures so far: 0 up to `FREE_FAILURES - 1`, then
@@ -24,12 +29,6 @@ pub fn delay_ms(failures: u32) -> i64 {
         .min(MAX_DELAY_MS)
 }
 
-/// Whether an account with `failures` consecutive failures is slowed down:
-/// from then on each window allows one attempt.
-pub fn is_throttled(failures: i64) -> bool {
-    failures >= i64::from(FREE_FAILURES)
-}
-
 /// The `next_login_at` to store once the account has `failures` consecutive
 /// failures, at `now_ms`: 0 (no delay) while failures are free.
 ///
@@ -47,15 +46,6 @@ pub fn next_attempt_at(now_ms: i64, failures: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn throttled_from_the_first_delayed_failure() {
-        assert!(!is_throttled(-1));
-        assert!(!is_throttled(0));
-        assert!(!is_throttled(i64::from(FREE_FAILURES) - 1));
-        assert!(is_throttled(i64::from(FREE_FAILURES)));
-        assert!(is_throttled(i64::MAX));
-    }
 
     #[test]
     fn next_attempt_is_zero_while_free_then_delayed() {
