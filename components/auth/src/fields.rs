@@ -35,10 +35,16 @@ impl Fields {
         }
     }
 
-    /// A string that may be absent or `null`.
+    /// A string that may be absent or `null`. No field of ours holds a
+    /// control character: one is refused here, before any query sees it
+    /// (PostgreSQL refuses a NUL in text, SQLite would store it).
     pub fn optional_string(&mut self, name: &str) -> Option<String> {
         match self.object.get(name) {
             None | Some(Value::Null) => None,
+            Some(Value::String(text)) if text.chars().any(char::is_control) => {
+                self.push(FieldError::new(name, "must not contain control characters"));
+                None
+            }
             Some(Value::String(text)) => Some(text.clone()),
             Some(_) => {
                 self.push(FieldError::new(name, "must be a string"));

@@ -98,7 +98,7 @@ async fn ensure_ready(ctx: &Ctx<'_>) -> Result<(), StoreError> {
     }
     let db = ctx.db().await?;
     let now_ms = clock::now_ms();
-    store::migrate::run(db, now_ms).await?;
+    mhmanus_guest::schema::ensure(db, now_ms).await?;
     bootstrap::ensure_admin(db, ctx.settings, now_ms).await?;
     READY.store(true, Ordering::Release);
     Ok(())

@@ -20,6 +20,9 @@ pub struct Settings {
     /// Both set: that account exists with the Admin role.
     pub admin_email: String,
     pub admin_password: String,
+    /// How long after its rotation a refresh token presented again is taken
+    /// for a duplicate rather than reuse (0: never; see `handlers::refresh`).
+    pub refresh_reuse_grace_ms: i64,
 }
 
 /// Why the component cannot serve. The text goes to the log only (clients
@@ -29,6 +32,7 @@ pub struct Settings {
 pub enum SettingsError {
     Unreadable(&'static str),
     Ttl,
+    Grace,
     Secret(SecretError),
 }
 
@@ -39,6 +43,9 @@ impl std::fmt::Display for SettingsError {
             SettingsError::Ttl => {
                 f.write_str("access_token_ttl_secs must be a positive whole number of seconds")
             }
+            SettingsError::Grace => f.write_str(
+                "refresh_reuse_grace_secs must be a whole number of seconds from 0 to 60",
+            ),
             SettingsError::Secret(e) => write!(f, "{e}"),
         }
     }
@@ -77,11 +84,22 @@ async fn load() -> Result<Settings, SettingsError> {
         .eq_ignore_ascii_case("production");
     let jwt = JwtSettings::new(secret.as_bytes(), &issuer, &audience, ttl_secs, production)
         .map_err(SettingsError::Secret)?;
+    let grace = variable("refresh_reuse_grace_secs").await?;
+    let refresh_reuse_grace_ms = match grace.trim() {
+        "" => 0,
+        text => text
+            .parse::<i64>()
+            .ok()
+            .filter(|secs| (0..=60).contains(secs))
+            .ok_or(SettingsError::Grace)?
+            .saturating_mul(1000),
+    };
     Ok(Settings {
         database_url,
         jwt,
         admin_email: variable("admin_email").await?.trim().to_owned(),
         admin_password: variable("admin_password").await?,
+        refresh_reuse_grace_ms,
     })
 }
 

@@ -1,22 +1,66 @@
-//! The door of the bearer routes: the access token in `Authorization`, and
-//! the role its verified claims carry. Challenges follow RFC 6750 section 3.
+//! The door of the bearer routes, one for every component that has them:
+//! the access token in `Authorization` is verified, then the account it
+//! names is read, now. The account must exist, the token's session must be
+//! alive and its session generation current, and what the caller may do
+//! follows the account's roles as stored, never the token's. Challenges
+//! follow RFC 6750 section 3.
+//!
+//! The read is one statement on the accounts schema (`schema`): the
+//! account's row by its primary key, and its session's refresh tokens by
+//! their family index.
 
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use mhmanus_domain::auth::jwt::{Claims, JwtSettings, bearer_token};
-use mhmanus_domain::auth::role::Role;
+use mhmanus_domain::auth::role::{self, Role};
+use mhmanus_domain::clock;
 use mhmanus_domain::problem::Problem;
 
-use crate::response::{self, Response};
+use crate::db::{Db, Val};
+use crate::response::{self, Failure, Response};
 
 pub const REALM: &str = "mhmanus-edge";
 
+/// Someone the door let in: the verified token, and the account's roles
+/// as they are stored now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub claims: Claims,
+    roles: Vec<Role>,
+}
+
+impl Caller {
+    /// The account's id.
+    pub fn id(&self) -> &str {
+        &self.claims.sub
+    }
+
+    /// The account's roles, read with the token's check.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// 403 unless the account has `role`.
+    pub fn require(&self, role: Role, path: &str) -> Result<(), Response> {
+        if self.roles.contains(&role) {
+            return Ok(());
+        }
+        Err(response::with_header(
+            response::problem(
+                Problem::new(403)
+                    .detail(format!("this needs the {} role", role.as_str()))
+                    .instance(path),
+            ),
+            WWW_AUTHENTICATE,
+            &format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\""),
+        ))
+    }
+}
+
 /// The verified claims of the request's bearer token, or the 401 answer.
-pub fn authenticate(
-    headers: &HeaderMap,
-    jwt: &JwtSettings,
-    path: &str,
-) -> Result<Claims, Response> {
+/// Needs no database: a request without a usable token never takes a
+/// connection. `admit` must follow before anything is served.
+pub fn verify(headers: &HeaderMap, jwt: &JwtSettings, path: &str) -> Result<Claims, Response> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -31,6 +75,39 @@ pub fn authenticate(
     };
     jwt.verify(token)
         .map_err(|e| invalid_token(path, &e.to_string()))
+}
+
+/// Lets the holder of verified `claims` in if their account still stands
+/// behind the token: it exists, the session is alive and the generation
+/// current. A token from before sessions were carried (`Claims::is_legacy`)
+/// has no session to check; its generation is 0, so anything that ends
+/// every session ends it too.
+pub async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failure> {
+    let row = db
+        .query_opt(
+            "SELECT roles, session_generation, CASE WHEN \
+             EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND user_id = $1 \
+             AND expires_at > $3) AND NOT EXISTS (SELECT 1 FROM refresh_tokens \
+             WHERE family_id = $2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END \
+             FROM users WHERE id = $1",
+            &[
+                Val::from(claims.sub.as_str()),
+                Val::from(claims.sid.as_str()),
+                Val::Int(clock::now_ms()),
+            ],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(invalid_token(path, "the account no longer exists").into());
+    };
+    let (roles, generation, session_alive) = (row.text(0)?, row.int(1)?, row.int(2)? == 1);
+    if generation != claims.generation || !(session_alive || claims.is_legacy()) {
+        return Err(invalid_token(path, "the session has ended; sign in again").into());
+    }
+    Ok(Caller {
+        claims,
+        roles: role::from_column(&roles),
+    })
 }
 
 /// A 401 problem with its challenge. Every 401 of the component is built
@@ -60,22 +137,6 @@ fn challenge(path: &str, detail: &str, params: &str) -> Response {
         WWW_AUTHENTICATE,
         &format!("Bearer realm=\"{REALM}\"{params}"),
     )
-}
-
-/// 403 unless the verified claims carry `role`.
-pub fn require_role(claims: &Claims, role: Role, path: &str) -> Result<(), Response> {
-    if claims.has_role(role) {
-        return Ok(());
-    }
-    Err(response::with_header(
-        response::problem(
-            Problem::new(403)
-                .detail(format!("this needs the {} role", role.as_str()))
-                .instance(path),
-        ),
-        WWW_AUTHENTICATE,
-        &format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\""),
-    ))
 }
 
 /// RFC 6750 allows only printable ASCII without `"` and `\` in

@@ -2,18 +2,17 @@
 //! alike: the per-account slow-down, the verification, and counting the
 //! outcome.
 //!
-//! Below `throttle::FREE_FAILURES` consecutive failures attempts are
-//! verified concurrently (parallel logins of one account keep working) and a
-//! failure is counted afterwards, in one statement. From there on the
-//! account is throttled: each window allows one attempt, claimed with a
-//! compare-and-set before the password is verified, so concurrent guesses
-//! cannot all be checked in one window. The claim counts the attempt as a
-//! failure in advance; a success resets the count.
+//! Every attempt is claimed before its password is verified, in one
+//! statement that counts it as a failure in advance (a success resets the
+//! count): so concurrent guesses are counted as they arrive, not once they
+//! have all been checked. The first `throttle::FREE_FAILURES` are verified;
+//! from there on each window allows one attempt, the one whose claim
+//! started the window. Thirty parallel guesses at a fresh account get six
+//! verifications, not thirty.
 //!
-//! Known limit: attempts below the threshold are not serialised. A burst of
-//! concurrent guesses at an account with fewer than `FREE_FAILURES` failures
-//! is verified in full before any of it is counted; such a burst is bounded
-//! by the host's rate limiter, not here.
+//! Trade-off: the account's own parallel logins count the same way, so
+//! more than `FREE_FAILURES` at once are refused beyond those (until one
+//! succeeds and resets the count). People do not log in six times at once.
 //!
 //! Every refusal costs one argon2 verification (a dummy one when the real
 //! one is skipped), so the timing does not tell a slowed-down account from a
@@ -37,8 +36,8 @@ pub enum Check {
     Refused,
 }
 
-/// Checks `password` for `user`, as read at `now_ms`, and records the
-/// outcome. Releases the request's connection before verifying.
+/// Checks `password` for `user` at `now_ms`, and records the outcome.
+/// Releases the request's connection before verifying.
 pub async fn check(
     ctx: &mut Ctx<'_>,
     user: &User,
@@ -46,27 +45,28 @@ pub async fn check(
     now_ms: i64,
 ) -> Result<Check, StoreError> {
     // Inside the slow-down delay not even the right password counts, and
-    // the attempt does not extend the delay.
-    if now_ms < user.next_login_at {
+    // the attempt does not extend the delay. Past the free attempts the
+    // claim holds the account while this attempt is verified; its outcome
+    // then replaces the hold.
+    let hold_until = now_ms.saturating_add(throttle::HOLD_MS);
+    let claim = users::claim_check(ctx.db().await?, &user.id, now_ms, hold_until).await?;
+    let Some(failures) = claim else {
         return Ok(refuse(ctx, password));
-    }
-    let throttled = throttle::is_throttled(user.failed_logins);
-    let next_login_at = throttle::next_attempt_at(now_ms, user.failed_logins.saturating_add(1));
-    if throttled && !users::claim_attempt(ctx.db().await?, user, now_ms, next_login_at).await? {
-        return Ok(refuse(ctx, password));
-    }
+    };
     ctx.release_db();
     match password::verify(password, &user.password_hash) {
         Verdict::Match { rehash } => {
-            if user.failed_logins != 0 || user.next_login_at != 0 {
-                users::reset_failures(ctx.db().await?, &user.id).await?;
-            }
+            users::reset_failures(ctx.db().await?, &user.id).await?;
             Ok(Check::Verified { rehash })
         }
         Verdict::Mismatch => {
-            // A throttled attempt was counted when it was claimed.
-            if !throttled {
-                users::record_failure(ctx.db().await?, &user.id, next_login_at).await?;
+            // `failures` counted this attempt: the delay it starts, in
+            // place of its hold if it set one.
+            let next_login_at = throttle::next_attempt_at(now_ms, failures);
+            let held = failures > i64::from(throttle::FREE_FAILURES);
+            let hold = held.then_some(hold_until);
+            if next_login_at != 0 {
+                users::delay_next(ctx.db().await?, &user.id, next_login_at, hold).await?;
             }
             Ok(Check::Refused)
         }

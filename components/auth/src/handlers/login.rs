@@ -28,7 +28,12 @@ pub async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let now_ms = clock::now_ms();
     // The lookup's connection is released before any verification (by
     // `credentials`); the writes below open a new one.
-    let Some(user) = users::by_email_key(ctx.db().await?, &key_of(&email)).await? else {
+    // An email that is no address cannot be an account's.
+    let user = match key_of(&email) {
+        Some(key) => users::by_email_key(ctx.db().await?, &key).await?,
+        None => None,
+    };
+    let Some(user) = user else {
         credentials::refuse(ctx, &password);
         return Err(refused(ctx.path).into());
     };

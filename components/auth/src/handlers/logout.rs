@@ -1,6 +1,7 @@
 //! `POST /auth/logout {refresh_token} | {all: true}` (bearer): revokes the
 //! presented refresh token of the caller, which ends its session (its whole
-//! family, see `store::tokens`), or all of the caller's.
+//! family, see `store::tokens`, and the access tokens issued in it), or all
+//! of the caller's sessions and every access token of the account.
 //!
 //! Always 204 once authenticated, whether or not a token matched: logout is
 //! idempotent and tells nothing about tokens that are not the caller's.
@@ -11,11 +12,11 @@ use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
 use super::{Ctx, Outcome};
 use crate::fields::Fields;
-use crate::store::tokens;
-use crate::{auth_guard, clock, request, response};
+use crate::store::{tokens, users};
+use crate::{clock, request, response};
 
 pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
+    let caller = ctx.caller().await?;
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["refresh_token", "all"]);
     let token = fields.optional_string("refresh_token");
@@ -33,10 +34,12 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     fields.finish(ctx.path)?;
 
     let now_ms = clock::now_ms();
+    let db = ctx.db().await?;
     if all {
-        tokens::revoke_all(ctx.db().await?, &claims.sub, now_ms).await?;
+        users::end_access_tokens(db, caller.id()).await?;
+        tokens::revoke_all(db, caller.id(), now_ms).await?;
     } else if let Some(token) = token {
-        tokens::revoke_one(ctx.db().await?, &refresh::hash(&token), &claims.sub, now_ms).await?;
+        tokens::revoke_one(db, &refresh::hash(&token), caller.id(), now_ms).await?;
     }
     Ok(response::no_content())
 }

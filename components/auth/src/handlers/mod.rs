@@ -13,6 +13,7 @@ mod users;
 use std::cell::OnceCell;
 
 use http::HeaderMap;
+use mhmanus_guest::auth_guard::{self, Caller};
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 
 use crate::response::{Failure, Response};
@@ -58,6 +59,14 @@ impl<'a> Ctx<'a> {
         }
         let db = Db::open(&self.settings.database_url).await?;
         Ok(self.db.get_or_init(|| db))
+    }
+
+    /// The caller behind the bearer token, let in by the shared door: the
+    /// token verified first (no connection taken for a bad one), then the
+    /// account read.
+    pub async fn caller(&self) -> Result<Caller, Failure> {
+        let claims = auth_guard::verify(self.headers, &self.settings.jwt, self.path)?;
+        auth_guard::admit(self.db().await?, claims, self.path).await
     }
 
     /// Closes the connection (if open) before a slow, CPU-only step, such as

@@ -4,7 +4,7 @@
 //! A password change needs the current password (a stolen access token
 //! alone cannot take the account over), checked exactly as login checks it
 //! (same slow-down, a wrong one counts as a failed login), and ends every
-//! refresh session.
+//! session and every access token (the caller signs in again).
 
 use mhmanus_domain::auth::email::Email;
 use mhmanus_domain::auth::name::DisplayName;
@@ -22,13 +22,13 @@ use crate::store::users::{self, User};
 use crate::{auth_guard, clock, request, view};
 
 pub async fn read(ctx: &Ctx<'_>) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
-    let user = account(ctx, &claims.sub).await?;
+    let caller = ctx.caller().await?;
+    let user = account(ctx, caller.id()).await?;
     Ok(response::json(200, &view::user(&user)))
 }
 
 pub async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
+    let caller = ctx.caller().await?;
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["name", "currentPassword", "newPassword"]);
     let name = fields.optional_string("name");
@@ -45,11 +45,12 @@ pub async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
         ));
     }
 
-    let user = account(ctx, &claims.sub).await?;
+    let user = account(ctx, caller.id()).await?;
     let now_ms = clock::now_ms();
     let new = match new {
         Some(raw) => {
-            // Stored emails passed `Email::parse` at registration.
+            // Stored emails passed `Email::parse` at registration (one
+            // from before its rules tightened may not: then a stand-in).
             let email = Email::parse(&user.email).or_else(|_| Email::parse("x@x"));
             match email {
                 Ok(email) => fields.check(NewPassword::parse(&raw, &email, "newPassword")),

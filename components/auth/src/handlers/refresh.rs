@@ -11,13 +11,13 @@
 //! often it is renewed: its last token expires then, and a rotation past it
 //! is refused.
 //!
-//! One exception to reuse detection: a rotated token presented again
-//! within `refresh::REUSE_GRACE_MS` of its rotation is refused without
-//! revoking the family. That is a duplicate of the rotating request (a
-//! client retrying, parallel requests), and revoking would make the
-//! rotation in flight fail too and leave the client with nothing. A copy
-//! used within that grace goes undetected; any later use is detected (the
-//! "reuse interval" / "grace period" of common identity providers).
+//! By default any reuse revokes the family, as RFC 9700 asks: a client that
+//! retries a refresh whose answer it lost, or refreshes twice in parallel,
+//! ends its own session and signs in again. `refresh_reuse_grace_secs`
+//! trades that for a window: a rotated token presented again within it is
+//! refused without revoking the family (taken as a duplicate of the
+//! rotating request), which also lets a thief who rotated first keep the
+//! family if the victim retries within the window.
 
 use mhmanus_domain::auth::refresh;
 use spin_sdk::wasip3::http_compat::IncomingRequestBody;
@@ -47,7 +47,7 @@ pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     if let Some(spent) = tokens::state(ctx.db().await?, &token_hash).await?
         && spent
             .rotated_at
-            .is_some_and(|at| now_ms - at >= refresh::REUSE_GRACE_MS)
+            .is_some_and(|at| now_ms - at >= ctx.settings.refresh_reuse_grace_ms)
     {
         eprintln!("auth: a rotated refresh token was reused; revoking its family");
         tokens::revoke_family(ctx.db().await?, &spent.family_id, now_ms).await?;

@@ -1,6 +1,7 @@
 //! The login answer (also the refresh answer): an access token and a new
 //! refresh token, stored by hash in its family.
 
+use mhmanus_domain::auth::jwt::Grant;
 use mhmanus_domain::auth::refresh;
 use serde_json::json;
 
@@ -9,7 +10,8 @@ use crate::store::tokens::{self, Family};
 use crate::store::users::User;
 use crate::{clock, response};
 
-/// Issues tokens for `user`. `family` continues a rotation; `None` starts a
+/// Issues tokens for `user`: the access token names the session (the
+/// family) and the account's session generation as read. `family` continues a rotation; `None` starts a
 /// new family (a login). A rotation whose family was revoked meanwhile, or
 /// whose session has reached its maximum lifetime, is refused like an
 /// invalid refresh token (and a successor already stored is revoked).
@@ -31,7 +33,15 @@ pub async fn issue(ctx: &Ctx<'_>, user: &User, family: Option<Family>, now_ms: i
         return Err(super::refresh::refused(ctx.path).into());
     };
     let jwt = &ctx.settings.jwt;
-    let (access_token, _) = jwt.issue(&user.id, &user.email, &user.roles(), clock::secs(now_ms));
+    let roles = user.roles();
+    let grant = Grant {
+        sub: &user.id,
+        email: &user.email,
+        roles: &roles,
+        sid: &family.id,
+        generation: user.session_generation,
+    };
+    let (access_token, _) = jwt.issue(grant, clock::secs(now_ms));
     let (refresh_token, refresh_hash) = refresh::generate();
     let db = ctx.db().await?;
     if renewal {

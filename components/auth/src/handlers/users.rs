@@ -1,9 +1,10 @@
 //! User administration (Admin): `GET /users?page=&perPage=`,
 //! `PUT /users/{id}/roles {roles}` and `DELETE /users/{id}/sessions`.
 //!
-//! The role check reads the verified token's claims: an Admin whose role was
-//! just removed keeps it until the access token expires (at most its TTL).
-//! An Admin cannot change their own roles: 403.
+//! The role check reads the caller's roles from the account (the shared
+//! bearer door), never from the token: an Admin whose role is removed loses
+//! it with the next request. A role change also ends the account's access
+//! tokens. An Admin cannot change their own roles: 403.
 
 use mhmanus_domain::auth::role::{self, Role};
 use mhmanus_domain::problem::Problem;
@@ -15,14 +16,13 @@ use super::{Ctx, Outcome};
 use crate::fields::Fields;
 use crate::response::{self, Response};
 use crate::store::{tokens, users};
-use crate::{auth_guard, clock, request, view};
+use crate::{clock, request, view};
 
 pub const DEFAULT_PER_PAGE: i64 = 20;
 pub const MAX_PER_PAGE: i64 = 100;
 
 pub async fn list(ctx: &Ctx<'_>) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
-    auth_guard::require_role(&claims, Role::Admin, ctx.path)?;
+    ctx.caller().await?.require(Role::Admin, ctx.path)?;
     let (page, per_page) = paging(ctx.query, ctx.path)?;
     let offset = (page - 1).saturating_mul(per_page);
     let items: Vec<Value> = users::page(ctx.db().await?, per_page, offset)
@@ -38,12 +38,12 @@ pub async fn list(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
-    auth_guard::require_role(&claims, Role::Admin, ctx.path)?;
+    let caller = ctx.caller().await?;
+    caller.require(Role::Admin, ctx.path)?;
     // Granting oneself roles is not administration, and an Admin removing
     // their own Admin role could leave the service with none. Not a scope
     // problem (the caller has the role), so no insufficient_scope challenge.
-    if user_id == claims.sub {
+    if user_id == caller.id() {
         return Err(response::problem(
             Problem::new(403)
                 .detail("an Admin cannot change their own roles")
@@ -77,15 +77,14 @@ pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) 
     }
 }
 
-/// Ends every refresh session of the account (a compromised account, a
-/// departing member): its refresh tokens are revoked at once; its access
-/// tokens expire within their TTL. Idempotent: 204 whether or not any was
-/// open; 404 only when there is no such account.
+/// Ends every session of the account (a compromised account, a departing
+/// member): its refresh tokens are revoked and its access tokens refused,
+/// at once. Idempotent: 204 whether or not any was open; 404 only when
+/// there is no such account.
 pub async fn end_sessions(ctx: &Ctx<'_>, user_id: &str) -> Outcome {
-    let claims = auth_guard::authenticate(ctx.headers, &ctx.settings.jwt, ctx.path)?;
-    auth_guard::require_role(&claims, Role::Admin, ctx.path)?;
+    ctx.caller().await?.require(Role::Admin, ctx.path)?;
     let db = ctx.db().await?;
-    if users::by_id(db, user_id).await?.is_none() {
+    if !users::end_access_tokens(db, user_id).await? {
         return Err(response::problem(
             Problem::new(404)
                 .detail("there is no user with this id")

@@ -10,8 +10,7 @@
 //! the slow-down threshold) say in their documentation why the outcome is
 //! still safe, in `tokens` and `users`.
 
-pub mod migrate;
 pub mod tokens;
 pub mod users;
 
-pub use mhmanus_guest::db::{Db, Dialect, Row, StoreError, Val};
+pub use mhmanus_guest::db::{Db, Row, StoreError, Val};

@@ -1,6 +1,7 @@
 //! The `users` table.
 
 use mhmanus_domain::auth::role::{self, Role};
+use mhmanus_domain::auth::throttle;
 
 use super::{Db, Row, StoreError, Val};
 
@@ -13,10 +14,10 @@ pub struct User {
     pub password_hash: String,
     /// The stored column, canonical (see `role::to_column`).
     pub roles_column: String,
-    pub failed_logins: i64,
-    pub next_login_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Which access tokens are current: those issued at this generation.
+    pub session_generation: i64,
 }
 
 impl User {
@@ -37,8 +38,8 @@ pub struct NewUser<'a> {
 }
 
 /// The columns every query returns, in `from_row` order.
-const COLUMNS: &str = "id, email, name, password_hash, roles, failed_logins, next_login_at, \
-                       created_at, updated_at";
+const COLUMNS: &str =
+    "id, email, name, password_hash, roles, created_at, updated_at, session_generation";
 
 fn from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
@@ -47,10 +48,9 @@ fn from_row(row: &Row) -> Result<User, StoreError> {
         name: row.text(2)?,
         password_hash: row.text(3)?,
         roles_column: row.text(4)?,
-        failed_logins: row.int(5)?,
-        next_login_at: row.int(6)?,
-        created_at: row.int(7)?,
-        updated_at: row.int(8)?,
+        created_at: row.int(5)?,
+        updated_at: row.int(6)?,
+        session_generation: row.int(7)?,
     })
 }
 
@@ -88,48 +88,54 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreErro
     one(db.query_opt(&sql, &params).await?)
 }
 
-/// Counts a failed password check of an account that is not throttled, in
-/// one statement, so concurrent failures all count.
-///
-/// `next_login_at` is computed by the caller from the count it read; the
-/// `CASE` keeps the stored delay from going backwards when a concurrent
-/// failure already set a later one (`GREATEST`/`MAX` differ between the two
-/// dialects, `CASE` is the same in both).
-pub async fn record_failure(db: &Db, id: &str, next_login_at: i64) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
-         CASE WHEN next_login_at > $1 THEN next_login_at ELSE $1 END WHERE id = $2",
-        &[Val::Int(next_login_at), Val::from(id)],
-    )
-    .await
-}
-
-/// Claims the one attempt a throttled account gets per window, before its
-/// password is verified: counts it as a failure in advance and starts the
-/// next window. A compare-and-set on the state the caller read, so of
-/// concurrent attempts in one window exactly one gets `true`; the others,
-/// and any attempt after a concurrent change, get `false`.
-pub async fn claim_attempt(
+/// Claims a password check, before the password is verified: counts it as
+/// a failure in advance and returns the account's count with it, unless the
+/// account is inside its slow-down delay (`None`: the attempt does not
+/// count, and must not be verified). An attempt past the free ones also
+/// holds the account until `hold_until`, so it is its window's one attempt.
+/// One statement, so every concurrent attempt gets its own count and at
+/// most one of them a window.
+pub async fn claim_check(
     db: &Db,
-    user: &User,
+    id: &str,
     now_ms: i64,
-    next_login_at: i64,
-) -> Result<bool, StoreError> {
+    hold_until: i64,
+) -> Result<Option<i64>, StoreError> {
     let row = db
         .query_opt(
-            "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = $1 \
-             WHERE id = $2 AND failed_logins = $3 AND next_login_at = $4 \
-             AND next_login_at <= $5 RETURNING id",
+            "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
+             CASE WHEN failed_logins >= $3 THEN $4 ELSE next_login_at END \
+             WHERE id = $1 AND next_login_at <= $2 RETURNING failed_logins",
             &[
-                Val::Int(next_login_at),
-                Val::from(user.id.as_str()),
-                Val::Int(user.failed_logins),
-                Val::Int(user.next_login_at),
+                Val::from(id),
                 Val::Int(now_ms),
+                Val::Int(i64::from(throttle::FREE_FAILURES)),
+                Val::Int(hold_until),
             ],
         )
         .await?;
-    Ok(row.is_some())
+    row.map(|row| row.int(0)).transpose()
+}
+
+/// Delays the next attempt until `next_login_at`: replaces the attempt's
+/// own `hold` (see `claim_check`) if it is still there, and otherwise never
+/// shortens a delay a concurrent failure set (`GREATEST`/`MAX` differ
+/// between the two dialects, `CASE` is the same in both).
+pub async fn delay_next(
+    db: &Db,
+    id: &str,
+    next_login_at: i64,
+    hold: Option<i64>,
+) -> Result<(), StoreError> {
+    // Stored values are never negative: -1 matches no hold.
+    let hold = hold.unwrap_or(-1);
+    db.execute(
+        "UPDATE users SET next_login_at = \
+         CASE WHEN next_login_at > $1 AND next_login_at <> $3 THEN next_login_at ELSE $1 END \
+         WHERE id = $2",
+        &[Val::Int(next_login_at), Val::from(id), Val::Int(hold)],
+    )
+    .await
 }
 
 /// A successful password check clears the slow-down.
@@ -152,7 +158,8 @@ pub async fn upgrade_hash(db: &Db, id: &str, old: &str, new: &str) -> Result<(),
     .await
 }
 
-/// A password change: the new hash, and a clean slow-down state.
+/// A password change: the new hash, a clean slow-down state, and a new
+/// session generation (every access token ends).
 pub async fn set_password(
     db: &Db,
     id: &str,
@@ -161,7 +168,8 @@ pub async fn set_password(
 ) -> Result<Option<User>, StoreError> {
     let sql = format!(
         "UPDATE users SET password_hash = $1, failed_logins = 0, next_login_at = 0, \
-         updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+         session_generation = session_generation + 1, updated_at = $2 WHERE id = $3 \
+         RETURNING {COLUMNS}"
     );
     let params = [Val::from(hash), Val::Int(now_ms), Val::from(id)];
     one(db.query_opt(&sql, &params).await?)
@@ -179,14 +187,18 @@ pub async fn set_name(
     one(db.query_opt(&sql, &params).await?)
 }
 
+/// New roles, and a new session generation: every access token carries
+/// the roles it was issued with, so each ends rather than show stale ones.
 pub async fn set_roles(
     db: &Db,
     id: &str,
     roles_column: &str,
     now_ms: i64,
 ) -> Result<Option<User>, StoreError> {
-    let sql =
-        format!("UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}");
+    let sql = format!(
+        "UPDATE users SET roles = $1, session_generation = session_generation + 1, \
+         updated_at = $2 WHERE id = $3 RETURNING {COLUMNS}"
+    );
     let params = [Val::from(roles_column), Val::Int(now_ms), Val::from(id)];
     one(db.query_opt(&sql, &params).await?)
 }
@@ -203,14 +215,27 @@ pub async fn replace_roles(
 ) -> Result<bool, StoreError> {
     let row = db
         .query_opt(
-            "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3 AND roles = $4 \
-             RETURNING id",
+            "UPDATE users SET roles = $1, session_generation = session_generation + 1, \
+             updated_at = $2 WHERE id = $3 AND roles = $4 RETURNING id",
             &[
                 Val::from(roles_column),
                 Val::Int(now_ms),
                 Val::from(id),
                 Val::from(expected),
             ],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Ends every access token of the account at once (logout everywhere, an
+/// Admin ending its sessions); `false` when there is no such account.
+pub async fn end_access_tokens(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let row = db
+        .query_opt(
+            "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 \
+             RETURNING id",
+            &[Val::from(id)],
         )
         .await?;
     Ok(row.is_some())

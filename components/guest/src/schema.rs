@@ -1,5 +1,6 @@
-//! Schema migrations, applied by the component itself on the first request
-//! of each instance.
+//! The accounts schema (users and refresh tokens), migrated by whichever
+//! component reaches it first on an instance's first request: auth, or the
+//! bearer door of another component.
 //!
 //! Everything runs in one transaction on one connection, behind a lock that
 //! serialises instances starting at once: PostgreSQL takes a transaction-
@@ -10,9 +11,14 @@
 //! Migration files live in `migrations/<dialect>/NNNN_name.sql` and are
 //! compiled in. A file may hold several statements: it is split on `;`, so
 //! the files use `;` only as a statement terminator (no `;` in comments or
-//! string literals).
+//! string literals). A migration may also rewrite data, in code, in the
+//! same transaction (`Rewrite`).
 
-use super::{Db, Dialect, StoreError, Val};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use mhmanus_domain::auth::email::Email;
+
+use crate::db::{Db, Dialect, StoreError, Val};
 
 /// One schema change, written for each dialect.
 struct Migration {
@@ -20,6 +26,15 @@ struct Migration {
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
+    /// Data rewritten after the statements, in the same transaction.
+    then: Option<Rewrite>,
+}
+
+/// The data rewrites migrations may ask for.
+#[derive(Debug, Clone, Copy)]
+enum Rewrite {
+    /// Every account's email key in the current form (`Email::key`).
+    EmailKeys,
 }
 
 /// In version order; append only.
@@ -27,20 +42,44 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "accounts",
-        sqlite: include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
-        postgres: include_str!("../../../../migrations/postgres/0001_accounts.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_accounts.sql"),
+        then: None,
     },
     Migration {
         version: 2,
         name: "session_start",
-        sqlite: include_str!("../../../../migrations/sqlite/0002_session_start.sql"),
-        postgres: include_str!("../../../../migrations/postgres/0002_session_start.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0002_session_start.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_session_start.sql"),
+        then: None,
+    },
+    Migration {
+        version: 3,
+        name: "session_generation",
+        sqlite: include_str!("../../../migrations/sqlite/0003_session_generation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_session_generation.sql"),
+        // Keys were the lowercase address until now; the new key also folds
+        // what looks alike (see `Email`).
+        then: Some(Rewrite::EmailKeys),
     },
 ];
 
 /// The key of the PostgreSQL advisory lock migrations hold: any fixed value
 /// works; the bytes of "mhmanus" and a 1 make one unlikely to clash.
 const ADVISORY_LOCK_KEY: i64 = i64::from_be_bytes(*b"mhmanus\x01");
+
+/// Set once this instance knows the schema is current.
+static CURRENT: AtomicBool = AtomicBool::new(false);
+
+/// `run`, once per instance: after the first success, free.
+pub async fn ensure(db: &Db, now_ms: i64) -> Result<(), StoreError> {
+    if CURRENT.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    run(db, now_ms).await?;
+    CURRENT.store(true, Ordering::Release);
+    Ok(())
+}
 
 /// Applies every migration the database has not recorded yet. Once the
 /// schema is current (every instance but the very first) this is one read
@@ -61,7 +100,7 @@ pub async fn run(db: &Db, now_ms: i64) -> Result<(), StoreError> {
             // Best effort: a connection that failed may refuse this too, and
             // closing it rolls back anyway.
             if let Err(rollback) = db.execute("ROLLBACK", &[]).await {
-                eprintln!("auth: rollback of failed migration failed: {rollback}");
+                eprintln!("schema: rollback of failed migration failed: {rollback}");
             }
             Err(e)
         }
@@ -116,6 +155,10 @@ async fn apply_missing(db: &Db, now_ms: i64) -> Result<(), StoreError> {
                 ))
             })?;
         }
+        match migration.then {
+            Some(Rewrite::EmailKeys) => rekey_emails(db).await?,
+            None => {}
+        }
         db.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[
@@ -126,10 +169,73 @@ async fn apply_missing(db: &Db, now_ms: i64) -> Result<(), StoreError> {
         )
         .await?;
         eprintln!(
-            "auth: applied migration {} ({})",
+            "schema: applied migration {} ({})",
             migration.version, migration.name
         );
     }
+    Ok(())
+}
+
+/// Gives every account the key its email has now. An account is reported
+/// (once: when this runs, on the first start after the upgrade) and left as
+/// it is when its stored email is not in normal form (it was registered with
+/// a look-alike: a Kelvin sign, fullwidth letters), is no longer accepted
+/// (invisible characters, mixed scripts), or when its new key is another
+/// account's: an operator decides about those, the migration does not.
+async fn rekey_emails(db: &Db) -> Result<(), StoreError> {
+    let rows = db
+        .query(
+            "SELECT id, email, email_key FROM users ORDER BY created_at, id",
+            &[],
+        )
+        .await?;
+    let (mut rekeyed, mut reported) = (0, 0);
+    for row in rows {
+        let (id, stored, key) = (row.text(0)?, row.text(1)?, row.text(2)?);
+        let email = match Email::parse(&stored) {
+            Ok(email) => email,
+            Err(e) => {
+                eprintln!(
+                    "schema: warning: account {id}: its email {}; left as it is",
+                    e.message
+                );
+                reported += 1;
+                continue;
+            }
+        };
+        if email.as_str() != stored {
+            eprintln!(
+                "schema: warning: account {id}: its email is not in normal form (it looks like {}); left as it is",
+                email.as_str()
+            );
+            reported += 1;
+            continue;
+        }
+        if email.key() == key {
+            continue;
+        }
+        let taken = db
+            .query_opt(
+                "SELECT id FROM users WHERE email_key = $1",
+                &[Val::from(email.key())],
+            )
+            .await?;
+        if let Some(other) = taken {
+            eprintln!(
+                "schema: warning: account {id}: its email is the same as account {}'s; left as it is",
+                other.text(0)?
+            );
+            reported += 1;
+            continue;
+        }
+        db.execute(
+            "UPDATE users SET email_key = $1 WHERE id = $2",
+            &[Val::from(email.key()), Val::from(id.as_str())],
+        )
+        .await?;
+        rekeyed += 1;
+    }
+    eprintln!("schema: email keys: {rekeyed} rewritten, {reported} accounts reported");
     Ok(())
 }
 
