@@ -1,8 +1,12 @@
-//! The dependency checks: each one is a real round trip, timed.
+//! The dependency checks: each one is a real round trip, timed. A report
+//! is public: a failure says in words which step failed; what the driver
+//! said (hosts, ports, users, database names) goes to the log only.
 
 use std::time::Instant;
 
 use mhmanus_domain::health::{Check, Report};
+use mhmanus_guest::admin::{self, AdminState};
+use mhmanus_guest::db::Db;
 use spin_sdk::{pg, redis, sqlite, variables};
 
 pub const SERVICE_ID: &str = "mhmanus-edge";
@@ -15,7 +19,30 @@ pub async fn run() -> Report {
     if !redis_url.is_empty() {
         report.add("redis:responseTime", redis(&redis_url).await);
     }
+    let admin_email = variable("admin_email").await;
+    if !admin_email.is_empty() {
+        report.add(
+            "admin:bootstrap",
+            bootstrap(&database_url, &admin_email).await,
+        );
+    }
     report
+}
+
+/// Warns when `admin_email` names an account that is not an Admin: it was
+/// registered before, by someone, and the bootstrap did not promote it.
+async fn bootstrap(database_url: &str, admin_email: &str) -> Check {
+    let db = Db::open(database_url).await.ok();
+    let state = admin::state(db.as_ref(), admin_email).await;
+    let check = match state {
+        AdminState::NotPromoted => Check::warn(
+            "admin_email names an account without the Admin role (it existed before and admin_password is not its password); no Admin is bootstrapped",
+        ),
+        _ => Check::pass(),
+    };
+    check
+        .component("admin", "component")
+        .observed(serde_json::json!(state.as_str()), "state")
 }
 
 /// An unset or unreadable variable means "not configured".
@@ -41,30 +68,39 @@ async fn database(url: &str) -> Check {
     timed(component, "datastore", started, outcome)
 }
 
+/// The words a report says for a failed step; the detail to the log.
+fn failed(what: &str, step: &str, detail: impl std::fmt::Debug) -> String {
+    eprintln!("health: {what} {step}: {detail:?}");
+    format!("{what}: {step} failed (details in the log)")
+}
+
 async fn select_one_sqlite() -> Result<(), String> {
     let db = sqlite::Connection::open_default()
         .await
-        .map_err(|e| format!("sqlite: {e:?}"))?;
+        .map_err(|e| failed("sqlite", "opening the database", e))?;
     let mut result = db
         .execute("SELECT 1", [])
         .await
-        .map_err(|e| format!("sqlite: {e:?}"))?;
+        .map_err(|e| failed("sqlite", "the query", e))?;
     while result.next().await.is_some() {}
-    result.result().await.map_err(|e| format!("sqlite: {e:?}"))
+    result
+        .result()
+        .await
+        .map_err(|e| failed("sqlite", "the query", e))
 }
 
 async fn select_one_postgres(url: &str) -> Result<(), String> {
     let db = pg::Connection::open(url)
         .await
-        .map_err(|e| format!("postgres: {e}"))?;
+        .map_err(|e| failed("postgres", "connecting", e))?;
     let rows = db
         .query("SELECT 1", [])
         .await
-        .map_err(|e| format!("postgres: {e}"))?;
+        .map_err(|e| failed("postgres", "the query", e))?;
     rows.collect()
         .await
         .map(drop)
-        .map_err(|e| format!("postgres: {e}"))
+        .map_err(|e| failed("postgres", "the query", e))
 }
 
 async fn redis(url: &str) -> Check {
@@ -72,10 +108,10 @@ async fn redis(url: &str) -> Check {
     let outcome = async {
         let conn = redis::Connection::open(url)
             .await
-            .map_err(|e| format!("redis: {e:?}"))?;
+            .map_err(|e| failed("redis", "connecting", e))?;
         match conn.execute("PING", []).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("redis: {e:?}")),
+            Err(e) => Err(failed("redis", "PING", e)),
         }
     }
     .await;

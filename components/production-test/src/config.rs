@@ -2,12 +2,21 @@
 //! secret redacted.
 
 use mhmanus_domain::auth::refresh;
+use mhmanus_guest::admin::AdminState;
 use serde_json::{Value, json};
 
 use crate::redact;
 use crate::settings::Settings;
 
-pub fn report(settings: &Settings) -> Value {
+/// The report; `for_admin` adds the URLs (their secrets still hidden).
+pub fn report(settings: &Settings, admin: AdminState, for_admin: bool) -> Value {
+    let url = |value: &str| {
+        if for_admin {
+            json!(redact::url(value))
+        } else {
+            json!("[shown to an Admin only]")
+        }
+    };
     let running_under_host = settings.host_runtime == "mhmanus-host";
     let key_value_backend = match (running_under_host, settings.redis_url.is_empty()) {
         (true, false) => "redis",
@@ -22,12 +31,12 @@ pub fn report(settings: &Settings) -> Value {
         "environment": if settings.production { "production" } else { "development" },
         "database": {
             "backend": settings.database_backend(),
-            "url": redact::url(&settings.database_url),
+            "url": url(&settings.database_url),
         },
         "keyValue": { "store": "default", "backend": key_value_backend },
         "redis": {
             "configured": !settings.redis_url.is_empty(),
-            "url": redact::url(&settings.redis_url),
+            "url": url(&settings.redis_url),
         },
         "tokens": {
             "algorithm": "HS256",
@@ -38,8 +47,11 @@ pub fn report(settings: &Settings) -> Value {
             "secret": redact::secret(&settings.jwt_secret),
         },
         // Whether an Admin is bootstrapped, not who: this route is public.
+        // Configured means the account is an Admin, not only that its email
+        // is set (an account registered before keeps its own roles).
         "admin": {
-            "configured": !settings.admin_email.is_empty(),
+            "configured": admin == AdminState::Bootstrapped,
+            "state": admin.as_str(),
             "password": redact::secret(&settings.admin_password),
         },
         "edgeLayers": settings.edge_layers,

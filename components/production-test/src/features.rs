@@ -5,8 +5,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use mhmanus_domain::auth::jwt::{Claims, JwtSettings};
+use mhmanus_domain::auth::jwt::{Grant, JwtSettings};
 use mhmanus_domain::auth::password::{self, Verdict};
+use mhmanus_guest::auth_guard::Caller;
 use mhmanus_guest::db::{Db, StoreError};
 use serde_json::{Value, json};
 use spin_sdk::{key_value, redis};
@@ -51,14 +52,14 @@ impl Feature {
     }
 }
 
-/// Runs every check; the caller has already verified `claims`.
-pub async fn run(settings: &Settings, jwt: &JwtSettings, claims: &Claims) -> (u16, Value) {
+/// Runs every check; the bearer door has already let `caller` in.
+pub async fn run(settings: &Settings, jwt: &JwtSettings, caller: &Caller) -> (u16, Value) {
     let features = [
-        authentication(claims),
+        authentication(caller),
         timed("database", database(settings)).await,
         timed("key-value", key_value_round_trip()).await,
         redis_check(settings).await,
-        timed("jwt", async { jwt_round_trip(jwt, claims) }).await,
+        timed("jwt", async { jwt_round_trip(jwt, caller) }).await,
         timed("password-hashing", async { hashing() }).await,
         edge_layer(
             settings,
@@ -91,11 +92,11 @@ pub async fn run(settings: &Settings, jwt: &JwtSettings, claims: &Claims) -> (u1
     (if failed { 503 } else { 200 }, body)
 }
 
-fn authentication(claims: &Claims) -> Feature {
+fn authentication(caller: &Caller) -> Feature {
     Feature {
         name: "authentication",
         status: Status::Pass,
-        evidence: json!({ "subject": claims.sub, "roles": claims.roles }),
+        evidence: json!({ "subject": caller.id(), "roles": caller.roles() }),
         latency_ms: None,
     }
 }
@@ -250,8 +251,16 @@ async fn redis_check(settings: &Settings) -> Feature {
     .await
 }
 
-fn jwt_round_trip(jwt: &JwtSettings, claims: &Claims) -> Result<Value, String> {
-    let (token, issued) = jwt.issue(&claims.sub, &claims.email, &claims.roles, now_secs());
+fn jwt_round_trip(jwt: &JwtSettings, caller: &Caller) -> Result<Value, String> {
+    let claims = &caller.claims;
+    let grant = Grant {
+        sub: &claims.sub,
+        email: &claims.email,
+        roles: caller.roles(),
+        sid: &claims.sid,
+        generation: claims.generation,
+    };
+    let (token, issued) = jwt.issue(grant, now_secs());
     let verified = jwt.verify(&token).map_err(|e| format!("verify: {e}"))?;
     if verified != issued {
         return Err("the verified claims differ from the issued ones".to_owned());

@@ -12,12 +12,16 @@ mod features;
 mod redact;
 mod settings;
 
-use http::header::ALLOW;
+use http::header::{ALLOW, AUTHORIZATION};
+use mhmanus_domain::auth::jwt::{Claims, JwtSettings};
 use mhmanus_domain::auth::role::Role;
+use mhmanus_domain::clock;
 use mhmanus_domain::problem::Problem;
 use mhmanus_domain::selftest;
-use mhmanus_guest::auth_guard;
-use mhmanus_guest::response::{self, Response};
+use mhmanus_guest::auth_guard::{self, Caller};
+use mhmanus_guest::db::Db;
+use mhmanus_guest::response::{self, Failure, Response};
+use mhmanus_guest::{admin, schema};
 use serde_json::json;
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
@@ -60,7 +64,7 @@ async fn handle(req: Request) -> Response {
     }
     let settings = Settings::current().await;
     match route {
-        "config" => response::json(200, &config::report(settings)),
+        "config" => config(settings, req.headers(), &path).await,
         "rate-limit" => rate_limit(settings, req.headers()),
         "compression" => response::json(200, &selftest::compression_payload()),
         _ => authenticated(route, settings, req.headers(), &path).await,
@@ -77,13 +81,30 @@ fn route_of(path: &str) -> Option<&'static str> {
     ROUTES.into_iter().find(|route| *route == name)
 }
 
-/// What the limiter is watching: the client address the runtime gave us,
-/// and whether a limiter is in front at all.
+/// The configuration report; its URLs (passwords hidden) only for an
+/// Admin's bearer token, as they name hosts and users. A missing or
+/// unusable token gets the public report: the route is not a bearer door.
+async fn config(settings: &Settings, headers: &http::HeaderMap, path: &str) -> Response {
+    let db = Db::open(&settings.database_url).await.ok();
+    let admin_state = admin::state(db.as_ref(), &settings.admin_email).await;
+    let mut for_admin = false;
+    if let (Some(db), Ok(jwt), true) = (&db, settings.jwt(), headers.contains_key(AUTHORIZATION))
+        && let Ok(claims) = auth_guard::verify(headers, &jwt, path)
+        && let Ok(caller) = admit(db, claims, path).await
+    {
+        for_admin = caller.roles().contains(&Role::Admin);
+    }
+    response::json(200, &config::report(settings, admin_state, for_admin))
+}
+
+/// What the limiter is watching: the client address the runtime gave us
+/// (without its port: that is the connection's, not the client's), and
+/// whether a limiter is in front at all.
 fn rate_limit(settings: &Settings, headers: &http::HeaderMap) -> Response {
     let client = headers
         .get("spin-client-addr")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown");
+        .map_or_else(|| "unknown".to_owned(), without_port);
     let limited = settings.has_layer("rate-limit");
     response::json(
         200,
@@ -98,6 +119,31 @@ fn rate_limit(settings: &Settings, headers: &http::HeaderMap) -> Response {
             "rateLimited": limited,
         }),
     )
+}
+
+/// `203.0.113.7:5123` is `203.0.113.7`, `[2001:db8::1]:5123` is
+/// `2001:db8::1`; anything else as it is.
+fn without_port(addr: &str) -> String {
+    addr.parse::<std::net::SocketAddr>()
+        .map_or_else(|_| addr.to_owned(), |addr| addr.ip().to_string())
+}
+
+/// The shared bearer door, on a connection of its own, with the accounts
+/// schema made current first (this component may be asked before auth).
+async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failure> {
+    schema::ensure(db, clock::now_ms()).await?;
+    auth_guard::admit(db, claims, path).await
+}
+
+async fn caller(
+    jwt: &JwtSettings,
+    settings: &Settings,
+    headers: &http::HeaderMap,
+    path: &str,
+) -> Result<Caller, Failure> {
+    let claims = auth_guard::verify(headers, jwt, path)?;
+    let db = Db::open(&settings.database_url).await?;
+    admit(&db, claims, path).await
 }
 
 /// The routes behind the bearer door.
@@ -118,24 +164,24 @@ async fn authenticated(
             );
         }
     };
-    let claims = match auth_guard::authenticate(headers, &jwt, path) {
-        Ok(claims) => claims,
-        Err(refused) => return refused,
+    let caller = match caller(&jwt, settings, headers, path).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(path),
     };
     match route {
         "protected" => response::json(
             200,
-            &json!({ "message": "authenticated", "claims": claims }),
+            &json!({ "message": "authenticated", "claims": caller.claims, "roles": caller.roles() }),
         ),
-        "admin" => match auth_guard::require_role(&claims, Role::Admin, path) {
+        "admin" => match caller.require(Role::Admin, path) {
             Ok(()) => response::json(
                 200,
-                &json!({ "message": "Admin role confirmed", "claims": claims }),
+                &json!({ "message": "Admin role confirmed", "claims": caller.claims, "roles": caller.roles() }),
             ),
             Err(refused) => refused,
         },
         _ => {
-            let (status, body) = features::run(settings, &jwt, &claims).await;
+            let (status, body) = features::run(settings, &jwt, &caller).await;
             response::json(status, &body)
         }
     }
