@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use anyhow::bail;
 use mhmanus_domain::auth::email::Email;
-use mhmanus_domain::auth::jwt::MIN_PRODUCTION_SECRET_BYTES;
+use mhmanus_domain::auth::jwt::{self, MIN_PRODUCTION_SECRET_BYTES, SecretError};
 use mhmanus_domain::auth::policy::NewPassword;
 
-use crate::config::HostConfig;
+use crate::config::{Environment, HostConfig};
 use crate::manifest::Manifest;
 
 pub const JWT_SECRET: &str = "jwt_secret";
@@ -35,7 +35,7 @@ pub fn host_values(
             values.insert(name.to_owned(), value.clone());
         }
     }
-    let production = config.is_production();
+    let production = config.environment()? == Environment::Production;
     let app_env = if production {
         "production"
     } else {
@@ -62,10 +62,13 @@ pub fn host_values(
             .cloned()
             .or_else(|| env("SPIN_VARIABLE_JWT_SECRET"));
         match secret {
-            Some(secret) if production && secret.len() < MIN_PRODUCTION_SECRET_BYTES => bail!(
-                "JWT_SECRET has {} bytes; production needs at least {MIN_PRODUCTION_SECRET_BYTES}",
-                secret.len()
-            ),
+            Some(secret) if production => match jwt::check_production_secret(secret.as_bytes()) {
+                Ok(()) => {}
+                Err(SecretError::TooShort(len)) => bail!(
+                    "JWT_SECRET has {len} bytes; production needs at least {MIN_PRODUCTION_SECRET_BYTES}"
+                ),
+                Err(e) => bail!("JWT_SECRET: {e}"),
+            },
             Some(_) => {}
             None if production => {
                 bail!(
@@ -120,9 +123,19 @@ jwt_secret = { required = true, secret = true }
         LoadedManifest::load(&path).unwrap().manifest
     }
 
+    /// 32 bytes as `openssl rand -base64 24` prints them.
+    const RANDOM_SECRET: &str = "q8Zr0vTj3LmW6yXc1NpB5sKd9GhF2aEu";
+
     fn config(production: bool, secret: Option<&str>) -> HostConfig {
         let mut config = HostConfig::defaults("spin.toml", "data");
-        config.app_env = Some(if production { "production" } else { "dev" }.into());
+        config.app_env = Some(
+            if production {
+                "production"
+            } else {
+                "development"
+            }
+            .into(),
+        );
         config.jwt_secret = secret.map(str::to_owned);
         config
     }
@@ -148,13 +161,26 @@ jwt_secret = { required = true, secret = true }
             "the secret never shows: {err}"
         );
         let values =
-            host_values(&manifest(), &config(true, Some(&"x".repeat(32))), |_| None).unwrap();
+            host_values(&manifest(), &config(true, Some(RANDOM_SECRET)), |_| None).unwrap();
         assert_eq!(values["app_env"], "production");
     }
 
     #[test]
+    fn production_refuses_a_predictable_secret_of_any_length() {
+        for predictable in ["x".repeat(64), "ab".repeat(32), "0123456789".repeat(4)] {
+            let err =
+                host_values(&manifest(), &config(true, Some(&predictable)), |_| None).unwrap_err();
+            assert!(err.to_string().contains("predictable"), "{err}");
+            assert!(
+                !err.to_string().contains(&predictable),
+                "never shown: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn production_refuses_an_admin_password_registration_would_refuse() {
-        let mut config = config(true, Some(&"s".repeat(32)));
+        let mut config = config(true, Some(RANDOM_SECRET));
         config.admin_email = Some("root@example.com".into());
         for weak in ["short", "password123", "root@example.com"] {
             config.admin_password = Some(weak.into());

@@ -15,6 +15,14 @@ use crate::edge::client_addr::ForwardedHeader;
 use crate::edge::rate_limit::RouteLimit;
 use crate::edge::rate_limit::policy::Policy;
 
+/// What the service runs as (`APP_ENV` / `NODE_ENV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+    Test,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct HostConfig {
     /// A TOML file of settings (keys: these variables in lower case);
@@ -272,12 +280,27 @@ impl HostConfig {
     }
 
     /// Production mode: `APP_ENV`, else the original system's `NODE_ENV`.
+    /// An unknown value is not production (`environment` refuses it at
+    /// start-up).
     pub fn is_production(&self) -> bool {
-        let app_env = self
-            .app_env
-            .clone()
-            .or_else(|| std::env::var("NODE_ENV").ok());
-        app_env.is_some_and(|env| env.trim().eq_ignore_ascii_case("production"))
+        matches!(self.environment(), Ok(Environment::Production))
+    }
+
+    /// `APP_ENV`, else `NODE_ENV`, else development; any other value than
+    /// the three the original system knew is a mistake worth stopping for
+    /// (`prod` must not quietly mean development).
+    pub fn environment(&self) -> anyhow::Result<Environment> {
+        let (name, value) = match (&self.app_env, std::env::var("NODE_ENV")) {
+            (Some(value), _) => ("APP_ENV", value.clone()),
+            (None, Ok(value)) => ("NODE_ENV", value),
+            (None, Err(_)) => return Ok(Environment::Development),
+        };
+        match value.trim().to_ascii_lowercase().as_str() {
+            "development" => Ok(Environment::Development),
+            "production" => Ok(Environment::Production),
+            "test" => Ok(Environment::Test),
+            _ => anyhow::bail!("{name} is {value:?}; it must be development, production or test"),
+        }
     }
 
     pub fn cache_dir(&self) -> PathBuf {

@@ -16,7 +16,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use mhmanus_domain::auth::jwt::JwtSettings;
+use mhmanus_domain::auth::jwt::{self, JwtSettings};
 use mhmanus_domain::problem::{self, Problem};
 use wasmtime::Engine;
 use wasmtime::component::Linker;
@@ -275,10 +275,18 @@ fn token_settings(services: &BTreeMap<String, ComponentServices>) -> Option<JwtS
             .is_some_and(|secret| !secret.is_empty())
     })?;
     let secret = variables.get(app_variables::JWT_SECRET)?;
-    let issuer = variables.get("jwt_issuer").unwrap_or("mhmanus-edge");
-    let audience = variables.get("jwt_audience").unwrap_or("mhmanus-edge");
-    // Only verifying: the production length rule was applied at start-up.
-    JwtSettings::new(secret.as_bytes(), issuer, audience, 0, false).ok()
+    let issuer = variables.get("jwt_issuer").unwrap_or(jwt::DEFAULT_ISSUER);
+    let audience = variables
+        .get("jwt_audience")
+        .unwrap_or(jwt::DEFAULT_AUDIENCE);
+    // A token living longer than the components issue is refused, as they
+    // refuse it.
+    let ttl_secs = variables
+        .get("access_token_ttl_secs")
+        .and_then(|ttl| ttl.trim().parse().ok())
+        .unwrap_or(jwt::DEFAULT_TTL_SECS);
+    // Only verifying: the production secret rules were applied at start-up.
+    JwtSettings::new(secret.as_bytes(), issuer, audience, ttl_secs, false).ok()
 }
 
 fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
