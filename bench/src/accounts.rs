@@ -1,12 +1,13 @@
 //! The accounts a run logs in and reads: written straight into a server's
 //! SQLite file (the schema the auth component migrates to), all with one
 //! password and one precomputed argon2id hash of it, so seeding 100,000
-//! takes a second rather than hours of hashing.
+//! takes a second rather than hours of hashing. Each has one session (a
+//! refresh-token family), which its access token names, as login's would.
 
 use std::path::Path;
 use std::time::Duration;
 
-use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_domain::auth::jwt::{self, Grant, JwtSettings};
 use mhmanus_domain::auth::password;
 use mhmanus_domain::auth::role::Role;
 use mhmanus_domain::clock;
@@ -18,6 +19,11 @@ pub const PASSWORD: &str = "benchmark passphrase 42";
 
 pub fn id(i: usize) -> String {
     format!("bench-{i:06}")
+}
+
+/// Account `i`'s one session.
+pub fn session(i: usize) -> String {
+    format!("bench-session-{i:06}")
 }
 
 pub fn email(i: usize) -> String {
@@ -35,8 +41,8 @@ impl Accounts {
             JWT_SECRET.as_bytes(),
             jwt::DEFAULT_ISSUER,
             jwt::DEFAULT_AUDIENCE,
-            // Valid for the longest run.
-            24 * 3600,
+            // What the servers accept: their lifetime (an hour; a run is shorter).
+            jwt::DEFAULT_TTL_SECS,
             false,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -57,7 +63,12 @@ impl Accounts {
                  failed_logins, next_login_at, created_at, updated_at) \
                  VALUES (?1, ?2, ?2, ?3, ?4, 'User', 0, 0, ?5, ?5)",
             )?;
+            let mut session = tx.prepare(
+                "INSERT OR IGNORE INTO refresh_tokens (token_hash, user_id, family_id, \
+                 family_started_at, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            )?;
             let now = clock::now_ms();
+            let day_ms = 24 * 3600 * 1000;
             for i in 0..count {
                 insert.execute(params![
                     id(i),
@@ -65,6 +76,13 @@ impl Accounts {
                     format!("Bench User {i}"),
                     self.hash,
                     now
+                ])?;
+                session.execute(params![
+                    format!("bench-token-{i:06}"),
+                    id(i),
+                    self::session(i),
+                    now,
+                    now + day_ms,
                 ])?;
             }
         }
@@ -75,7 +93,15 @@ impl Accounts {
     /// An access token for account `i`, as login would issue it.
     pub fn token(&self, i: usize) -> String {
         let now = clock::secs(clock::now_ms());
-        self.jwt.issue(&id(i), &email(i), &[Role::User], now).0
+        let (id, email, sid) = (id(i), email(i), session(i));
+        let grant = Grant {
+            sub: &id,
+            email: &email,
+            roles: &[Role::User],
+            sid: &sid,
+            generation: 0,
+        };
+        self.jwt.issue(grant, now).0
     }
 }
 

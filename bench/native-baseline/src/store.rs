@@ -9,9 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use mhmanus_domain::auth::throttle;
 use rusqlite::{Connection, OptionalExtension, params};
 
-const SCHEMA: &str = include_str!("../../../migrations/sqlite/0001_accounts.sql");
+const SCHEMA: [&str; 3] = [
+    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+    include_str!("../../../migrations/sqlite/0002_session_start.sql"),
+    include_str!("../../../migrations/sqlite/0003_session_generation.sql"),
+];
 /// The host's `spin:sqlite` waits as long for another writer.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -22,14 +27,13 @@ pub struct User {
     pub name: String,
     pub password_hash: String,
     pub roles: String,
-    pub failed_logins: i64,
-    pub next_login_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub session_generation: i64,
 }
 
-const COLUMNS: &str = "id, email, name, password_hash, roles, failed_logins, next_login_at, \
-                       created_at, updated_at";
+const COLUMNS: &str =
+    "id, email, name, password_hash, roles, created_at, updated_at, session_generation";
 
 pub struct Store {
     path: std::path::PathBuf,
@@ -54,7 +58,7 @@ impl Store {
             |row| row.get(0),
         )?;
         if !migrated {
-            conn.execute_batch(&format!("BEGIN; {SCHEMA}; COMMIT;"))?;
+            conn.execute_batch(&format!("BEGIN; {}; COMMIT;", SCHEMA.join(";")))?;
         }
         Ok(store)
     }
@@ -98,6 +102,55 @@ impl Store {
         self.with(move |conn| one(conn, "email_key", &key)).await
     }
 
+    /// The bearer door's one read: the account's roles and session
+    /// generation, and whether the session `sid` is alive (the auth
+    /// component's statement).
+    pub async fn standing(
+        &self,
+        id: String,
+        sid: String,
+        now_ms: i64,
+    ) -> anyhow::Result<Option<(String, i64, bool)>> {
+        self.with(move |conn| {
+            conn.prepare_cached(
+                "SELECT roles, session_generation, CASE WHEN \
+                 EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND user_id = $1 \
+                 AND expires_at > $3) AND NOT EXISTS (SELECT 1 FROM refresh_tokens \
+                 WHERE family_id = $2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END \
+                 FROM users WHERE id = $1",
+            )?
+            .query_row(params![id, sid, now_ms], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? == 1))
+            })
+            .optional()
+        })
+        .await
+    }
+
+    /// A login attempt claimed before its password is verified: the
+    /// account's failure count with it, `None` inside a slow-down delay;
+    /// an attempt past the free ones holds the account until `hold_until`.
+    pub async fn claim_check(
+        &self,
+        id: String,
+        now_ms: i64,
+        hold_until: i64,
+    ) -> anyhow::Result<Option<i64>> {
+        self.with(move |conn| {
+            conn.prepare_cached(
+                "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
+                 CASE WHEN failed_logins >= $3 THEN $4 ELSE next_login_at END \
+                 WHERE id = $1 AND next_login_at <= $2 RETURNING failed_logins",
+            )?
+            .query_row(
+                params![id, now_ms, throttle::FREE_FAILURES, hold_until],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .await
+    }
+
     pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
         self.with(move |conn| {
             conn.prepare_cached(
@@ -120,11 +173,13 @@ impl Store {
         expires_at: i64,
     ) -> anyhow::Result<()> {
         self.with(move |conn| {
-            conn.prepare_cached("DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2")?
-                .execute(params![user_id, now_ms])?;
             conn.prepare_cached(
-                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2",
+            )?
+            .execute(params![user_id, now_ms])?;
+            conn.prepare_cached(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, family_started_at, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
             )?
             .execute(params![token_hash, user_id, family_id, now_ms, expires_at])
             .map(drop)
@@ -142,10 +197,9 @@ fn one(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<
                 name: row.get(2)?,
                 password_hash: row.get(3)?,
                 roles: row.get(4)?,
-                failed_logins: row.get(5)?,
-                next_login_at: row.get(6)?,
-                created_at: row.get(7)?,
-                updated_at: row.get(8)?,
+                created_at: row.get(5)?,
+                updated_at: row.get(6)?,
+                session_generation: row.get(7)?,
             })
         })
         .optional()
