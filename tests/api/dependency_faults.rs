@@ -313,7 +313,7 @@ async fn a_redis_outage_falls_back_and_recovers() {
         data.path(),
         &[("REDIS_URL", &url), ("RATE_LIMIT", "100000/60s")],
     );
-    let token = access_token(SECRET, "redis-outage-user", &[Role::User]);
+    let token = host.sign_up().await;
     let client = reqwest::Client::new();
     let all_features = || async {
         let answer = client

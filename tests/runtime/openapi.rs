@@ -10,15 +10,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
-use mhmanus_domain::auth::role::Role;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::edge::rate_limit::policy::Policy;
-use mhmanus_tests::{TestRuntime, access_token, workspace_root};
+use mhmanus_tests::{TestRuntime, workspace_root};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const SECRET: &str = "openapi-tests-secret-of-32-bytes-ok!";
 const PASSWORD: &str = "a documented passphrase";
+const ADMIN_EMAIL: &str = "documented-admin@example.com";
 
 /// The document, with its `$ref`s made absolute so a schema taken out of
 /// it still resolves against it.
@@ -221,6 +221,8 @@ impl Call {
 async fn router(host: Host) -> Router {
     let runtime = TestRuntime::start_repo(|config: &mut HostConfig| {
         config.jwt_secret = Some(SECRET.into());
+        config.admin_email = Some(ADMIN_EMAIL.into());
+        config.admin_password = Some(PASSWORD.into());
         match host {
             Host::Broken => config.variables.push((
                 "database_url".into(),
@@ -395,13 +397,12 @@ async fn every_documented_status_is_answered_as_documented() {
     // A real account and its tokens, and a target for the Admin routes.
     let email = "documented@example.com";
     let registration = json!({"email": email, "password": PASSWORD, "name": "Doc"});
-    let (status, _, body) = send(
+    let (status, _, _) = send(
         &normal,
         &call("POST", "/v1/auth/register").json(registration.clone()),
     )
     .await;
     assert_eq!(status, 201);
-    let user: Value = serde_json::from_slice(&body).unwrap();
     let login =
         || call("POST", "/v1/auth/login").json(json!({"email": email, "password": PASSWORD}));
     let tokens = |body: bytes::Bytes| -> (String, String) {
@@ -413,9 +414,21 @@ async fn every_documented_status_is_answered_as_documented() {
     };
     let (access, refresh) = tokens(send(&normal, &login()).await.2);
     let (_, spare_refresh) = tokens(send(&normal, &login()).await.2);
-    let admin = access_token(SECRET, "an-admin-who-is-not-the-target", &[Role::Admin]);
-    let user_id = user["id"].as_str().unwrap();
-    let roles_path = format!("/v1/users/{user_id}/roles");
+    // The bootstrap Admin.
+    let admin_login = json!({"email": ADMIN_EMAIL, "password": PASSWORD});
+    let (admin, _) = tokens(
+        send(&normal, &call("POST", "/v1/auth/login").json(admin_login))
+            .await
+            .2,
+    );
+    // The Admin routes' target is another account, so `access` outlives
+    // the role change and the ended sessions.
+    let target = json!({"email": "target@example.com", "password": PASSWORD, "name": "Target"});
+    let (status, _, body) = send(&normal, &call("POST", "/v1/auth/register").json(target)).await;
+    assert_eq!(status, 201);
+    let target: Value = serde_json::from_slice(&body).unwrap();
+    let target_id = target["id"].as_str().unwrap();
+    let roles_path = format!("/v1/users/{target_id}/roles");
     let big = "x".repeat(20 * 1024);
 
     let fixtures = Fixtures {
@@ -450,7 +463,7 @@ async fn every_documented_status_is_answered_as_documented() {
         if op["responses"].get("429").is_none() {
             continue;
         }
-        let concrete = path.replace("{id}", user_id);
+        let concrete = path.replace("{id}", target_id);
         let verb = match method {
             "get" => "GET",
             "post" => "POST",

@@ -117,6 +117,31 @@ impl TestRuntime {
         }
     }
 
+    /// Registers a fresh account (the auth component's routes) and signs it
+    /// in: its email and the login answer's JSON.
+    pub async fn sign_up(&self, password: &str) -> (String, serde_json::Value) {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let json = [("content-type", "application/json")];
+        let account =
+            serde_json::json!({"email": email, "password": password, "name": "Test User"});
+        let reply = self
+            .call("POST", "/v1/auth/register", &json, account.to_string())
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        (email.clone(), self.sign_in(&email, password).await)
+    }
+
+    /// Signs `email` in: the login answer's JSON.
+    pub async fn sign_in(&self, email: &str, password: &str) -> serde_json::Value {
+        let json = [("content-type", "application/json")];
+        let credentials = serde_json::json!({"email": email, "password": password});
+        let reply = self
+            .call("POST", "/v1/auth/login", &json, credentials.to_string())
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }

@@ -79,6 +79,31 @@ impl SpawnedHost {
         format!("{}{path}", self.base_url)
     }
 
+    /// Registers a fresh account and signs it in: its access token.
+    pub async fn sign_up(&self) -> String {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = "a passphrase for spawned hosts";
+        let client = reqwest::Client::new();
+        let account = serde_json::json!({"email": email, "password": password, "name": "Test"});
+        let registered = client
+            .post(self.url("/v1/auth/register"))
+            .json(&account)
+            .send()
+            .await
+            .expect("the host answers");
+        assert_eq!(registered.status(), 201, "{:?}", registered.text().await);
+        let login: serde_json::Value = client
+            .post(self.url("/v1/auth/login"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("the host answers")
+            .json()
+            .await
+            .expect("a login answer");
+        login["access_token"].as_str().expect("a token").to_owned()
+    }
+
     /// The value of a metric from `/metrics`, summed over its labels (0
     /// when the host has not recorded it yet).
     pub async fn metric(&self, name: &str) -> f64 {

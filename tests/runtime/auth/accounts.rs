@@ -260,3 +260,59 @@ async fn a_deleted_account_ends_its_sessions() {
         .unwrap();
     assert_eq!(left, 0, "the refresh tokens went with the account");
 }
+
+/// Addresses a person cannot tell from the Admin's do not make accounts
+/// of their own: a look-alike that normal forms and case folding equate
+/// (a Kelvin sign, fullwidth letters) is the same account, one that they
+/// cannot (invisible characters, a Cyrillic letter among Latin ones) is
+/// refused, on both databases.
+async fn look_alike_emails_are_one_account_or_none(database: Database) {
+    let app = AuthApp::start(database).await;
+    let local = format!("kate{}", uuid::Uuid::new_v4().simple());
+    let email = format!("{local}@example.com");
+    let register = |email: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/v1/auth/register",
+                &json!({"email": email, "password": PASSWORD, "name": "Kate"}),
+            )
+            .await
+        }
+    };
+    // The Kelvin sign (U+212A) first, as the squatter did: stored as the
+    // plain letter, so the account shows what it is.
+    let kelvin = format!("\u{212a}{}", &email[1..]);
+    let reply = register(kelvin.clone()).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.json()["email"], format!("K{}", &email[1..]));
+    problem(&register(email.clone()).await, 409);
+    let fullwidth: String = local
+        .chars()
+        .map(|c| char::from_u32(c as u32 - 0x21 + 0xff01).unwrap())
+        .collect();
+    problem(&register(format!("{fullwidth}@example.com")).await, 409);
+    // One account: every form signs in to it.
+    for form in [&email, &kelvin, &email.to_uppercase()] {
+        assert_eq!(app.login(form, PASSWORD).await.status, 200, "{form}");
+    }
+
+    for look_alike in [
+        format!("{}\u{200b}{}", &local[..2], &email[2..]),
+        format!("{}\u{ad}{}", &local[..2], &email[2..]),
+        format!("\u{43a}{}", &email[1..]), // Cyrillic к
+    ] {
+        let reply = register(look_alike.clone()).await;
+        assert_eq!(invalid_fields(&reply), ["email"], "{look_alike:?}");
+    }
+}
+
+#[tokio::test]
+async fn look_alike_emails_are_one_account_or_none_on_sqlite() {
+    look_alike_emails_are_one_account_or_none(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn look_alike_emails_are_one_account_or_none_on_postgres() {
+    look_alike_emails_are_one_account_or_none(Database::Postgres).await;
+}

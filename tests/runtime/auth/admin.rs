@@ -185,6 +185,18 @@ async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
     let profile = app.get_with("/v1/auth/profile", &squatter).await.json();
     assert_eq!(profile["roles"], json!(["User"]));
     problem(&app.get_with("/v1/users", &squatter).await, 403);
+
+    // Nothing claims an Admin was bootstrapped: the configuration report
+    // says so, and /health warns (still 200: the service serves).
+    let config = app.runtime.get("/v1/production-test/config").await.json();
+    assert_eq!(config["admin"]["configured"], false, "{config}");
+    assert_eq!(config["admin"]["state"], "not-promoted");
+    let health = app.runtime.get("/health").await;
+    assert_eq!(health.status, 200, "{}", health.body);
+    let check = &health.json()["checks"]["admin:bootstrap"][0];
+    assert_eq!(check["status"], "warn", "{}", health.body);
+    assert_eq!(check["observedValue"], "not-promoted");
+    assert!(!health.body.contains(&admin));
 }
 
 /// ASVS 7.4.5: an Admin ends every session of one account, at once; other

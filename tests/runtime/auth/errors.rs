@@ -80,6 +80,67 @@ async fn unknown_routes_and_methods_are_problems() {
     assert!(header(&reply, "allow").contains("POST"));
 }
 
+/// A control character in any text field is refused before any query,
+/// the same on both databases (PostgreSQL refuses a NUL in text: it was
+/// a 503), with a 422 naming the field.
+async fn control_characters_are_refused_before_any_query(database: Database) {
+    let app = AuthApp::start(database).await;
+    let (email, login) = app.session().await;
+    let token = login["access_token"].as_str().unwrap();
+    let cases = [
+        (
+            "/v1/auth/login",
+            json!({"email": "a\u{0}@x.org", "password": PASSWORD}),
+            "email",
+        ),
+        (
+            "/v1/auth/login",
+            json!({"email": email, "password": "pass\u{0}word!"}),
+            "password",
+        ),
+        (
+            "/v1/auth/register",
+            json!({"email": "b\u{0}@x.org", "password": PASSWORD, "name": "X"}),
+            "email",
+        ),
+        (
+            "/v1/auth/register",
+            json!({"email": unique_email(), "password": PASSWORD, "name": "X\u{1b}[2J"}),
+            "name",
+        ),
+        (
+            "/v1/auth/refresh",
+            json!({"refresh_token": "x\u{0}"}),
+            "refresh_token",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let reply = app.post(path, &body).await;
+        assert_eq!(invalid_fields(&reply), [field], "{path} {body}");
+    }
+    let reply = app
+        .json_call(
+            "PATCH",
+            "/v1/auth/profile",
+            &json!({"name": "Bob\u{7f}"}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(invalid_fields(&reply), ["name"]);
+    // Nothing changed: the account still logs in, nobody was registered.
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_before_any_query_on_sqlite() {
+    control_characters_are_refused_before_any_query(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_before_any_query_on_postgres() {
+    control_characters_are_refused_before_any_query(Database::Postgres).await;
+}
+
 /// A database that is down is a 503 problem, quickly, never a 500 or a hang.
 #[tokio::test]
 async fn an_unreachable_database_is_a_503() {

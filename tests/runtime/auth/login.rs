@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::{AuthApp, Database, PASSWORD, header, problem, unique_email};
+use mhmanus_domain::auth::throttle;
 use mhmanus_tests::POSTGRES_URL;
 
 #[tokio::test]
@@ -70,6 +71,61 @@ async fn five_failures_slow_the_account_down_and_a_success_resets_it() {
         assert_eq!(app.login(&email, "wrong password!").await.status, 401);
     }
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
+/// Wrong guesses sent at once at a fresh account (each below the slow-down
+/// threshold when it starts): every one is claimed before its password is
+/// checked, so a right guess that arrives behind them is refused, as the
+/// slow-down promises, instead of being checked alongside them. On
+/// PostgreSQL an operator's lock on the account queues the guesses in
+/// order, the right one last, so all are claimed before any is checked.
+/// SQLite runs one write at a time and wakes lock waiters in no order, so
+/// there the right guess follows once the free guesses and the window's one
+/// are counted, while they are being checked.
+async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database) {
+    const WRONG: usize = 15; // and the right one: the host's PostgreSQL pool holds 16
+    let app = AuthApp::start(database).await;
+    let (email, user) = app.register().await;
+    let lock = match database {
+        Database::Postgres => Some(app.lock_account(user["id"].as_str().unwrap()).await),
+        Database::Sqlite => None,
+    };
+    let wrong = futures::future::join_all((0..WRONG).map(|_| app.login(&email, "wrong password!")));
+    let right = async {
+        match lock {
+            Some(lock) => {
+                app.wait_for_claims_queued(WRONG).await;
+                let right = app.login(&email, PASSWORD);
+                let release = async {
+                    app.wait_for_claims_queued(WRONG + 1).await;
+                    lock.release().await;
+                };
+                tokio::join!(right, release).0
+            }
+            None => {
+                app.wait_for_failures_counted(throttle::FREE_FAILURES as usize + 1)
+                    .await;
+                app.login(&email, PASSWORD).await
+            }
+        }
+    };
+    let (wrong, right) = tokio::join!(wrong, right);
+    assert!(wrong.iter().all(|reply| reply.status == 401));
+    assert_eq!(
+        right.status, 401,
+        "the right guess was checked: {}",
+        right.body
+    );
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_claimed_before_they_are_checked_on_sqlite() {
+    parallel_guesses_are_claimed_before_they_are_checked(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn parallel_guesses_are_claimed_before_they_are_checked_on_postgres() {
+    parallel_guesses_are_claimed_before_they_are_checked(Database::Postgres).await;
 }
 
 /// A hash the original NestJS system stored (bcrypt, made by Python's

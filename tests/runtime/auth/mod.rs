@@ -6,6 +6,7 @@ mod admin;
 mod errors;
 mod login;
 mod migrations;
+mod revocation;
 mod tokens;
 
 use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
@@ -24,6 +25,22 @@ pub enum Database {
 
 pub struct AuthApp {
     pub runtime: TestRuntime,
+    pub database: Database,
+}
+
+/// A write lock an operator's transaction holds; see `AuthApp::lock_account`.
+pub enum AccountLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl AccountLock {
+    pub async fn release(self) {
+        match self {
+            AccountLock::Sqlite(db) => db.execute_batch("COMMIT").unwrap(),
+            AccountLock::Postgres(db) => db.batch_execute("COMMIT").await.unwrap(),
+        }
+    }
 }
 
 impl AuthApp {
@@ -44,7 +61,111 @@ impl AuthApp {
         })
         .await
         .unwrap();
-        AuthApp { runtime }
+        AuthApp { runtime, database }
+    }
+
+    /// Runs one statement with one text parameter (`$1`) on the
+    /// component's database, as an operator would.
+    pub async fn sql(&self, statement: &str, param: &str) {
+        match self.database {
+            Database::Sqlite => {
+                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.execute(statement, [param]).unwrap();
+            }
+            Database::Postgres => {
+                let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.execute(statement, &[&param]).await.unwrap();
+            }
+        }
+    }
+
+    /// The `roles` column of account `id`, as stored.
+    pub async fn stored_roles(&self, id: &str) -> String {
+        let statement = "SELECT roles FROM users WHERE id = $1";
+        match self.database {
+            Database::Sqlite => {
+                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.query_row(statement, [id], |row| row.get(0)).unwrap()
+            }
+            Database::Postgres => {
+                let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.query_one(statement, &[&id]).await.unwrap().get(0)
+            }
+        }
+    }
+
+    /// Holds a write lock on account `id` (the whole file on SQLite) until
+    /// the lock is released: the component's writes to it queue meanwhile.
+    pub async fn lock_account(&self, id: &str) -> AccountLock {
+        match self.database {
+            Database::Sqlite => {
+                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.execute_batch("BEGIN IMMEDIATE").unwrap();
+                AccountLock::Sqlite(db)
+            }
+            Database::Postgres => {
+                let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.batch_execute("BEGIN").await.unwrap();
+                db.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id])
+                    .await
+                    .unwrap();
+                AccountLock::Postgres(db)
+            }
+        }
+    }
+
+    /// Waits until `count` login attempts wait on a lock to be claimed
+    /// (PostgreSQL only: SQLite does not show its waiters).
+    pub async fn wait_for_claims_queued(&self, count: usize) {
+        let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let query = "SELECT count(*) FROM pg_stat_activity \
+                     WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET failed_logins%'";
+        for _ in 0..200 {
+            let queued: i64 = db.query_one(query, &[]).await.unwrap().get(0);
+            if queued as usize >= count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{count} login attempts never queued");
+    }
+
+    /// Waits until the account with the most failed logins has `count`.
+    pub async fn wait_for_failures_counted(&self, count: usize) {
+        for _ in 0..200 {
+            if self.max_failed_logins().await as usize >= count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{count} failed logins were never counted");
+    }
+
+    async fn max_failed_logins(&self) -> i64 {
+        let statement = "SELECT COALESCE(MAX(failed_logins), 0) FROM users";
+        match self.database {
+            Database::Sqlite => {
+                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.query_row(statement, [], |row| row.get(0)).unwrap()
+            }
+            Database::Postgres => unreachable!("on PostgreSQL, wait_for_claims_queued"),
+        }
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {

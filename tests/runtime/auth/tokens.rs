@@ -1,9 +1,9 @@
 //! Access tokens at the door, refresh-token rotation, reuse detection and logout.
 
 use futures::future::join_all;
-use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
-use mhmanus_domain::auth::refresh;
+use mhmanus_domain::auth::jwt::{Claims, DEFAULT_AUDIENCE, DEFAULT_ISSUER, Grant, JwtSettings};
 use mhmanus_domain::auth::role::Role;
+use mhmanus_tests::Reply;
 use serde_json::{Value, json};
 
 use super::{AuthApp, Database, header, jwt, now_secs, problem};
@@ -31,19 +31,53 @@ async fn rotation_and_reuse_detection(database: Database) {
     let token = text(&rotated["access_token"]);
     assert_eq!(app.get_with("/v1/auth/profile", token).await.status, 200);
 
-    // At once, the rotated-away token is a duplicate: refused, the family lives.
+    // Presented again, even at once, the rotated-away token is reuse of a
+    // copy (RFC 9700 4.14): the whole family dies, the successor's access
+    // token with it.
     let reply = refresh(&app, first).await;
     problem(&reply, 401);
     assert!(header(&reply, "www-authenticate").contains("invalid_token"));
-    let reply = refresh(&app, second).await;
+    problem(&refresh(&app, second).await, 401);
+    problem(&app.get_with("/v1/auth/profile", token).await, 401);
+}
+
+/// With `refresh_reuse_grace_secs`, a duplicate within the window is only
+/// refused (a client's retry); past it, reuse revokes the family.
+async fn a_configured_grace_spares_a_duplicate(database: Database) {
+    let app = AuthApp::start_with(database, |config| {
+        config
+            .variables
+            .push(("refresh_reuse_grace_secs".into(), "1".into()));
+    })
+    .await;
+    let (_, login) = app.session().await;
+    let first = text(&login["refresh_token"]);
+    let reply = refresh(&app, first).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    let second = reply.json();
+
+    problem(&refresh(&app, first).await, 401);
+    let reply = refresh(&app, text(&second["refresh_token"])).await;
+    assert_eq!(
+        reply.status, 200,
+        "within the grace the family lives: {}",
+        reply.body
+    );
     let third = reply.json();
 
-    // Past the grace it is reuse of a copy: the whole family dies.
-    let grace = refresh::REUSE_GRACE_MS as u64 + 100;
-    tokio::time::sleep(std::time::Duration::from_millis(grace)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     problem(&refresh(&app, first).await, 401);
     problem(&refresh(&app, text(&third["refresh_token"])).await, 401);
+}
+
+#[tokio::test]
+async fn a_configured_grace_spares_a_duplicate_on_sqlite() {
+    a_configured_grace_spares_a_duplicate(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_configured_grace_spares_a_duplicate_on_postgres() {
+    a_configured_grace_spares_a_duplicate(Database::Postgres).await;
 }
 
 #[tokio::test]
@@ -56,32 +90,61 @@ async fn refresh_rotates_and_reuse_revokes_the_family_on_postgres() {
     rotation_and_reuse_detection(Database::Postgres).await;
 }
 
-async fn one_winner_among_parallel_refreshes(database: Database) {
-    let app = AuthApp::start(database).await;
+/// Ten parallel uses of one refresh token: nine are reuse. By default
+/// that ends the session whoever won (at most one 200, and its tokens die
+/// with the family); with a grace the duplicates are only refused, and the
+/// one winner's session goes on.
+async fn parallel_refreshes(database: Database, grace_secs: &str) {
+    let app = AuthApp::start_with(database, |config| {
+        config
+            .variables
+            .push(("refresh_reuse_grace_secs".into(), grace_secs.into()));
+    })
+    .await;
     let (_, login) = app.session().await;
     let token = text(&login["refresh_token"]);
     let replies = join_all((0..10).map(|_| refresh(&app, token))).await;
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 401)),
         "{statuses:?}"
     );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        9,
-        "{statuses:?}"
-    );
+    let winners: Vec<&Reply> = replies.iter().filter(|r| r.status == 200).collect();
+    let session_lives = grace_secs != "0";
+    if session_lives {
+        assert_eq!(winners.len(), 1, "{statuses:?}");
+    } else {
+        assert!(winners.len() <= 1, "{statuses:?}");
+    }
+    for winner in winners {
+        let tokens = winner.json();
+        let profile = app
+            .get_with("/v1/auth/profile", text(&tokens["access_token"]))
+            .await;
+        let successor = refresh(&app, text(&tokens["refresh_token"])).await;
+        let expected = if session_lives { 200 } else { 401 };
+        assert_eq!((profile.status, successor.status), (expected, expected));
+    }
 }
 
 #[tokio::test]
-async fn ten_parallel_uses_of_one_refresh_token_succeed_once_on_sqlite() {
-    one_winner_among_parallel_refreshes(Database::Sqlite).await;
+async fn ten_parallel_uses_of_one_refresh_token_end_the_session_on_sqlite() {
+    parallel_refreshes(Database::Sqlite, "0").await;
 }
 
 #[tokio::test]
-async fn ten_parallel_uses_of_one_refresh_token_succeed_once_on_postgres() {
-    one_winner_among_parallel_refreshes(Database::Postgres).await;
+async fn ten_parallel_uses_of_one_refresh_token_end_the_session_on_postgres() {
+    parallel_refreshes(Database::Postgres, "0").await;
+}
+
+#[tokio::test]
+async fn within_a_grace_ten_parallel_uses_succeed_once_on_sqlite() {
+    parallel_refreshes(Database::Sqlite, "10").await;
+}
+
+#[tokio::test]
+async fn within_a_grace_ten_parallel_uses_succeed_once_on_postgres() {
+    parallel_refreshes(Database::Postgres, "10").await;
 }
 
 #[tokio::test]
@@ -106,19 +169,8 @@ async fn logout_revokes_the_presented_token_or_all_of_them() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let live = reply.json();
 
-    // ... until logout of all of them.
-    let reply = app
-        .json_call(
-            "POST",
-            "/v1/auth/logout",
-            &json!({"all": true}),
-            Some(access),
-        )
-        .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
-    problem(&refresh(&app, text(&live["refresh_token"])).await, 401);
-
     // Logout needs a bearer token, and a token that can exist.
+    let live_access = text(&live["access_token"]);
     let reply = app.post("/v1/auth/logout", &json!({"all": true})).await;
     problem(&reply, 401);
     let reply = app
@@ -126,18 +178,49 @@ async fn logout_revokes_the_presented_token_or_all_of_them() {
             "POST",
             "/v1/auth/logout",
             &json!({"refresh_token": ""}),
-            Some(access),
+            Some(live_access),
         )
         .await;
     assert_eq!(super::invalid_fields(&reply), ["refresh_token"]);
+
+    // ... until logout of all of them.
+    let reply = app
+        .json_call(
+            "POST",
+            "/v1/auth/logout",
+            &json!({"all": true}),
+            Some(live_access),
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    problem(&refresh(&app, text(&live["refresh_token"])).await, 401);
+}
+
+fn grant(claims: &Claims) -> Grant<'_> {
+    Grant {
+        sub: &claims.sub,
+        email: &claims.email,
+        roles: &[Role::User],
+        sid: &claims.sid,
+        generation: claims.generation,
+    }
+}
+
+/// Signs `claims` as bent by a test, with `header`.
+fn signed(header: &jsonwebtoken::Header, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(super::SECRET.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// The door of every bearer route: what is refused, and that a correctly
 /// forged token (the secret's holder) is accepted, so the checks bite.
-#[tokio::test]
-async fn bearer_tokens_are_verified_at_the_door() {
-    let app = AuthApp::start(Database::Sqlite).await;
-    let (email, login) = app.session().await;
+async fn bearer_tokens_are_verified_at_the_door(database: Database) {
+    let app = AuthApp::start(database).await;
+    let (_, login) = app.session().await;
     let claims = jwt().verify(text(&login["access_token"])).unwrap();
     let now = now_secs();
 
@@ -149,39 +232,50 @@ async fn bearer_tokens_are_verified_at_the_door() {
     );
 
     let wrong_key =
-        JwtSettings::new(&[7u8; 40], DEFAULT_ISSUER, DEFAULT_AUDIENCE, 3600, true).unwrap();
+        JwtSettings::new(&[7u8; 40], DEFAULT_ISSUER, DEFAULT_AUDIENCE, 3600, false).unwrap();
     let other_issuer = JwtSettings::new(
         super::SECRET.as_bytes(),
         "someone-else",
         DEFAULT_AUDIENCE,
         3600,
-        true,
+        false,
     )
     .unwrap();
+    let longer_lived = JwtSettings::new(
+        super::SECRET.as_bytes(),
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+        7200,
+        false,
+    )
+    .unwrap();
+    // RFC 8725: the type, `crit`, and the times a token claims.
+    let as_json = serde_json::to_value(&claims).unwrap();
+    let mut typed = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    typed.typ = Some("at+jwt".into());
+    let mut critical = typed.clone();
+    critical.crit = Some(vec!["exp".into()]);
+    let mut untyped = typed.clone();
+    untyped.typ = None;
+    let mut issued_ahead = as_json.clone();
+    issued_ahead["iat"] = json!(now + 600);
     let refused = [
         ("garbage", "not.a.jwt".to_owned()),
+        ("wrong key", wrong_key.issue(grant(&claims), now).0),
+        ("wrong issuer", other_issuer.issue(grant(&claims), now).0),
+        ("expired", jwt().issue(grant(&claims), now - 7200).0),
+        ("not yet valid", jwt().issue(grant(&claims), now + 7200).0),
         (
-            "wrong key",
-            wrong_key.issue(&claims.sub, &email, &[Role::User], now).0,
+            "longer lived than issued",
+            longer_lived.issue(grant(&claims), now).0,
         ),
+        ("crit", signed(&critical, &as_json)),
+        ("no typ", signed(&untyped, &as_json)),
         (
-            "wrong issuer",
-            other_issuer
-                .issue(&claims.sub, &email, &[Role::User], now)
-                .0,
+            "JWT typ with a session",
+            signed(&jsonwebtoken::Header::default(), &as_json),
         ),
-        (
-            "expired",
-            jwt()
-                .issue(&claims.sub, &email, &[Role::User], now - 7200)
-                .0,
-        ),
-        (
-            "not yet valid",
-            jwt()
-                .issue(&claims.sub, &email, &[Role::User], now + 7200)
-                .0,
-        ),
+        ("issued in the future", signed(&typed, &issued_ahead)),
     ];
     for (why, token) in refused {
         let reply = app.get_with("/v1/auth/profile", &token).await;
@@ -193,9 +287,25 @@ async fn bearer_tokens_are_verified_at_the_door() {
         );
     }
 
-    let forged = jwt().issue(&claims.sub, &email, &[Role::User], now).0;
+    let forged = jwt().issue(grant(&claims), now).0;
     let reply = app.get_with("/v1/auth/profile", &forged).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        app.get_with("/v1/auth/profile", &signed(&typed, &as_json))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_verified_at_the_door_on_sqlite() {
+    bearer_tokens_are_verified_at_the_door(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bearer_tokens_are_verified_at_the_door_on_postgres() {
+    bearer_tokens_are_verified_at_the_door(Database::Postgres).await;
 }
 
 /// However often it is renewed, a session ends 30 days after its login;
