@@ -93,6 +93,16 @@ pub struct HostConfig {
     #[command(flatten)]
     pub edge: EdgeConfig,
 
+    /// Connections one client address may hold open (trusted proxies
+    /// exempt); past it a new one is closed at once. 0: no cap.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 128)]
+    pub max_connections_per_client: usize,
+
+    /// Seconds a connection with no request in flight stays open, HTTP/1
+    /// and HTTP/2 alike.
+    #[arg(long, env = "CONNECTION_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub connection_idle_timeout_secs: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -273,6 +283,14 @@ impl HostConfig {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
+        crate::server::ConnectionLimits {
+            per_client: self.max_connections_per_client,
+            exempt: self.edge.trusted_proxies.clone(),
+            idle_timeout: Duration::from_secs(self.connection_idle_timeout_secs),
+        }
     }
 
     pub fn idle_instance_timeout(&self) -> Duration {

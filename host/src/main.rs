@@ -121,7 +121,14 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
-    server::serve(listener, router, shutdown, config.shutdown_grace()).await?;
+    server::serve(
+        listener,
+        router,
+        config.connection_limits(),
+        shutdown,
+        config.shutdown_grace(),
+    )
+    .await?;
     if let Some(metrics) = metrics {
         metrics.abort();
         let _ = metrics.await;

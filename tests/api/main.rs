@@ -2,6 +2,7 @@
 
 mod auth;
 mod configuration;
+mod connections;
 mod dependency_faults;
 mod durability;
 mod hostile_input;

@@ -20,6 +20,24 @@ impl SpawnedHost {
     /// Runs `mhmanus-host up` from `dir` (which holds spin.toml) with `env`,
     /// and waits until it logs the address it serves on.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_limited(dir, env, None)
+    }
+
+    /// `start`, with the process's open files capped at `max_files`
+    /// (`ulimit -n`).
+    pub fn start_with_file_limit(
+        dir: &Path,
+        env: &[(&str, &str)],
+        max_files: u64,
+    ) -> anyhow::Result<Self> {
+        Self::start_limited(dir, env, Some(max_files))
+    }
+
+    fn start_limited(
+        dir: &Path,
+        env: &[(&str, &str)],
+        max_files: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let binary = crate::workspace_root().join("target/debug/mhmanus-host");
         anyhow::ensure!(
             binary.exists(),
@@ -41,6 +59,23 @@ impl SpawnedHost {
             .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
+        }
+        if let Some(max_files) = max_files {
+            let limit = libc::rlimit {
+                rlim_cur: max_files,
+                rlim_max: max_files,
+            };
+            // SAFETY: between fork and exec only setrlimit runs, which is
+            // async-signal-safe and touches no memory of the parent.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
         }
         let mut child = command.spawn()?;
         let stderr = child.stderr.take().expect("piped stderr");

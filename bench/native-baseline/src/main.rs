@@ -73,7 +73,14 @@ fn main() -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => {},
             }
         };
-        mhmanus_host::server::serve(listener, router, shutdown, Duration::from_secs(5)).await?;
+        mhmanus_host::server::serve(
+            listener,
+            router,
+            mhmanus_host::server::ConnectionLimits::default(),
+            shutdown,
+            Duration::from_secs(5),
+        )
+        .await?;
         anyhow::Ok(())
     })
 }

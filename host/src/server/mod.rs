@@ -2,6 +2,7 @@
 //! runtime, and answers `/health/live` itself (process alive, no dependency
 //! checks), so liveness never waits on a component or a database.
 
+pub mod connections;
 mod health;
 mod metrics;
 mod openapi;
@@ -9,7 +10,7 @@ pub mod system_checks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -21,7 +22,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use mhmanus_domain::health::{self as report, Report};
 use tower::ServiceBuilder;
@@ -30,6 +31,8 @@ use tower::ServiceExt;
 use crate::config::HostConfig;
 use crate::edge::{self, body_limit, client_addr, load_shed, rate_limit, versioning};
 use crate::runtime::Runtime;
+pub use connections::ConnectionLimits;
+use connections::Connections;
 
 /// The host's routes: `/health/live` answered here, everything else by the
 /// components, `/metrics` too unless it has its own address. Per request,
@@ -100,16 +103,27 @@ pub fn metrics_router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Res
     ))
 }
 
-/// A client must send a request's headers within this (also the longest a
-/// kept-alive connection may sit idle): a connection trickling its headers
-/// would otherwise be held open for ever.
+/// A client must send a request's headers within this, counted from the
+/// accept for the first request (before the protocol is known) and from
+/// the first byte for later ones: a connection that sends nothing, or
+/// trickles its headers, would otherwise be held open for ever.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HTTP/2 pings a quiet connection this often, and closes it when a ping
+/// is not answered within `HTTP2_PING_TIMEOUT`.
+const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Idle connections closed at once when the process runs out of file
+/// descriptors.
+const SHED_WHEN_SHORT: usize = 16;
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish
 /// for at most `grace`; new connections are refused from the signal on.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
@@ -118,44 +132,78 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HTTP2_PING_INTERVAL)
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
+    let open = Connections::new(limits);
+    let sweeper = tokio::spawn(close_expired(open.clone()));
     let connections = GracefulShutdown::new();
+    // Connections that have not sent a request yet are not waited for.
+    let stopping = tokio_util::sync::CancellationToken::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut warned_short = None::<Instant>;
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    // Out of file descriptors, say: not a reason to stop
-                    // serving the connections already open.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Out of file descriptors: close the connections idle the
+                    // longest, so this one and `/health/live` get through.
+                    let short = matches!(error.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+                    let closed = if short { open.close_oldest_idle(SHED_WHEN_SHORT) } else { 0 };
+                    if warned_short.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                        tracing::warn!(%error, closed_idle = closed, "cannot accept a connection");
+                        warned_short = Some(Instant::now());
+                    }
+                    // Give the closed ones a moment to release their sockets.
+                    tokio::time::sleep(Duration::from_millis(if closed > 0 { 5 } else { 50 })).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(connection) = open.open(peer.ip()) else {
+            tracing::debug!(client = %peer.ip(), "connection refused: the client holds its share");
+            continue;
         };
         // Guest bodies stream: without TCP_NODELAY the last chunk waits on the
         // client's delayed ACK (40 ms per response on a kept-alive connection).
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
-        let service = router
-            .clone()
-            .map_request(move |mut request: http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.map(Body::new)
-            });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = connections.watch(connection);
+        let activity = connection.activity();
+        let router = router.clone();
+        let service = tower::service_fn(move |request: http::Request<Incoming>| {
+            let in_flight = activity.request();
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let response = router.clone().oneshot(request);
+            async move {
+                let response = response.await?;
+                // The request stays in flight until its body is sent.
+                Ok::<_, std::convert::Infallible>(response.map(|body| {
+                    Body::new(body.map_frame(move |frame| {
+                        let _ = &in_flight;
+                        frame
+                    }))
+                }))
+            }
+        });
+        let builder = builder.clone();
+        let watcher = connections.watcher();
+        let stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(error = %error, "connection ended with an error");
+            tokio::select! {
+                () = serve_connection(tcp, builder, service, watcher, stopping) => {}
+                () = connection.closing() => {}
             }
         });
     }
     drop(listener);
+    stopping.cancel();
+    sweeper.abort();
     tokio::select! {
         () = connections.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -163,6 +211,67 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// One connection: its first bytes within `HEADER_READ_TIMEOUT` of the
+/// accept, then HTTP/1 or HTTP/2 as hyper detects.
+async fn serve_connection<S>(
+    tcp: tokio::net::TcpStream,
+    builder: auto::Builder<TokioExecutor>,
+    service: S,
+    watcher: Watcher,
+    stopping: tokio_util::sync::CancellationToken,
+) where
+    S: tower::Service<
+            http::Request<Incoming>,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    tokio::select! {
+        known = tokio::time::timeout(HEADER_READ_TIMEOUT, protocol_known(&tcp)) => {
+            if known.is_err() {
+                return;
+            }
+        }
+        () = stopping.cancelled() => return,
+    }
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+        .into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(error = %error, "connection ended with an error");
+    }
+}
+
+/// Waits until the client has sent enough to tell HTTP/1 from HTTP/2 (the
+/// HTTP/2 preface, or bytes that are not a prefix of it), or closed.
+async fn protocol_known(tcp: &tokio::net::TcpStream) {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut seen = [0; PREFACE.len()];
+    loop {
+        let Ok(n) = tcp.peek(&mut seen).await else {
+            return;
+        };
+        if n == 0 || n == PREFACE.len() || !PREFACE.starts_with(&seen[..n]) {
+            return;
+        }
+        // Part of a preface: peek returns the same bytes until more arrive.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Closes idle connections past the idle timeout, checking a few times
+/// per timeout.
+async fn close_expired(open: Connections) {
+    let every = (open.idle_timeout() / 4).max(Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        open.close_expired();
+    }
 }
 
 async fn live() -> Response {
