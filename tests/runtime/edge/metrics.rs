@@ -35,9 +35,10 @@ async fn requests_are_counted_by_route_and_status_and_timed() {
     for path in ["/counted/a", "/counted/a", "/counted/a", "/counted/b"] {
         app.get(path, &[]).await;
     }
-    // An invented method is counted, under one label for all of them.
+    // An invented method is counted, under one label for all of them
+    // (from another client: this one has used its quota of new paths).
     let brew = Method::from_bytes(b"BREW").unwrap();
-    app.send(brew, "/counted/c", &[]).await;
+    send_from(&app.router, "127.0.0.2:40000", brew, "/counted/c", &[]).await;
     let scrape = app.get("/metrics", &[]).await;
     assert_eq!(scrape.status, 200);
     assert!(

@@ -100,13 +100,13 @@ impl Edge {
     }
 
     /// The repository's spin.toml: the auth component answers problems.
-    async fn repo() -> Edge {
+    async fn repo(configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
         let runtime = TestRuntime::start_repo(|config| {
             config.jwt_secret = Some("edge-tests-secret-of-32-bytes-or-more".into());
         })
         .await
         .unwrap();
-        Self::over(runtime, |_| {})
+        Self::over(runtime, configure)
     }
 
     fn over(runtime: TestRuntime, configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
@@ -244,7 +244,7 @@ async fn security_headers_are_on_component_answers_and_host_answers() {
 
 #[tokio::test]
 async fn security_headers_are_on_a_components_problem() {
-    let app = Edge::repo().await;
+    let app = Edge::repo(|_| {}).await;
     let unauthorized = app.get("/v1/auth/profile", &[]).await;
     assert_eq!(unauthorized.status, 401);
     assert_eq!(

@@ -334,3 +334,47 @@ async fn when_redis_goes_away_the_limiter_counts_in_process_and_health_says_so()
         "{backend}"
     );
 }
+
+/// Under a wildcard route every path reaches a component, but a path it
+/// answers with a 404 is no route (finding F4): thirty probes from one
+/// client share one bucket and are limited after ten, while the real routes
+/// keep buckets of their own.
+#[tokio::test]
+async fn probed_paths_under_a_wildcard_share_one_bucket() {
+    let app = Edge::repo(|config| config.rate_limit = "10/60s".parse().unwrap()).await;
+    let peer = fresh_peer();
+    let mut statuses = Vec::new();
+    for i in 1..=30 {
+        let answer = app
+            .get_from(&peer, &format!("/v1/auth/probe-{i}"), &[])
+            .await;
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 404).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
+
+    // Real routes: each its own bucket, learnt from a success.
+    let other = fresh_peer();
+    let rate_limit = "/v1/production-test/rate-limit";
+    let config = "/v1/production-test/config";
+    assert_eq!(app.get_from(&other, rate_limit, &[]).await.status, 200);
+    assert_eq!(app.get_from(&other, config, &[]).await.status, 200);
+    let neighbour = fresh_peer();
+    for _ in 0..12 {
+        app.get_from(&neighbour, rate_limit, &[]).await;
+    }
+    assert_eq!(app.get_from(&neighbour, rate_limit, &[]).await.status, 429);
+    assert_eq!(
+        app.get_from(&neighbour, config, &[]).await.status,
+        200,
+        "config is not limited by traffic to rate-limit"
+    );
+}

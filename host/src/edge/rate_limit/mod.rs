@@ -6,6 +6,7 @@
 //! Health and metrics are never limited.
 
 mod gcra;
+mod known_paths;
 pub mod policy;
 mod redis_store;
 
@@ -21,6 +22,7 @@ use mhmanus_domain::health::Check;
 use mhmanus_domain::problem::Problem;
 
 use self::gcra::{Decision, LocalStore};
+use self::known_paths::KnownPaths;
 use self::policy::{Policy, Quota};
 use self::redis_store::RedisStore;
 use super::client_addr::ClientAddr;
@@ -34,8 +36,12 @@ struct Applied {
     policy: Policy,
     /// `default`, or `route` for a `RATE_LIMIT_ROUTES` entry.
     name: &'static str,
-    /// The bucket family: the route entry's pattern, or the path.
+    /// The bucket family: the route entry's pattern, the path, or the
+    /// client's one bucket of unrouted paths.
     bucket: String,
+    /// A served path not known to be a route yet: it also counts in the
+    /// unrouted bucket, and is learnt from the component's answer.
+    unknown: Option<String>,
     /// Routes with their own policy (login, register) count per address
     /// whatever token comes with them: an account's token must not buy a
     /// fresh quota of login attempts.
@@ -48,6 +54,7 @@ pub struct RateLimiter {
     store: Store,
     tokens: Option<JwtSettings>,
     runtime: Arc<Runtime>,
+    known: KnownPaths,
 }
 
 enum Store {
@@ -80,6 +87,7 @@ impl RateLimiter {
             store,
             tokens: runtime.token_settings().cloned(),
             runtime,
+            known: KnownPaths::default(),
         })
     }
 
@@ -94,20 +102,26 @@ impl RateLimiter {
                 policy: route.policy,
                 name: "route",
                 bucket: route.pattern.clone(),
+                unknown: None,
                 by_address: true,
             };
         }
         // Paths no route serves share one bucket per client, so probing
-        // random URLs does not mint buckets.
-        let bucket = if self.runtime.serves(&path) {
-            path
+        // random URLs does not mint buckets; so do the first requests to
+        // a served path, until a component has answered it with a success
+        // (`known_paths`): under a wildcard route, probes are limited too.
+        let (bucket, unknown) = if self.known.contains(&path) {
+            (path, None)
+        } else if self.runtime.serves(&path) {
+            (path.clone(), Some(path))
         } else {
-            "(unrouted)".to_owned()
+            (UNROUTED.to_owned(), None)
         };
         Applied {
             policy: self.default,
             name: "default",
             bucket,
+            unknown,
             by_address: false,
         }
     }
@@ -184,6 +198,9 @@ fn normalize(path: &str) -> String {
     normalized
 }
 
+/// The bucket of the paths that are not (known to be) routes.
+const UNROUTED: &str = "(unrouted)";
+
 fn is_exempt(path: &str) -> bool {
     path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
@@ -209,9 +226,20 @@ pub async fn limit(
         request.extensions().get::<ClientAddr>().copied(),
     );
     let route = &applied.bucket;
-    let decision = limiter.decide(&format!("{route}|{client}"), quota).await;
+    let shared = match applied.unknown {
+        Some(_) => Some(limiter.decide(&format!("{UNROUTED}|{client}"), quota).await),
+        None => None,
+    };
+    let decision = match shared {
+        Some(shared) if !shared.allowed => shared,
+        _ => limiter.decide(&format!("{route}|{client}"), quota).await,
+    };
     let mut response = if decision.allowed {
-        next.run(request).await
+        let response = next.run(request).await;
+        if let Some(path) = applied.unknown.clone() {
+            limiter.known.learn(path, response.status());
+        }
+        response
     } else {
         let retry = seconds(decision.retry_after);
         tracing::info!(%route, %client, retry_after = retry, "rate limited");
