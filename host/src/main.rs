@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mhmanus_host::config::HostConfig;
+use mhmanus_host::edge::security_headers::SecurityHeaders;
 use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::Runtime;
 use mhmanus_host::{builder, config_file, server, telemetry};
@@ -125,6 +126,7 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
         listener,
         router,
         config.connection_limits(),
+        SecurityHeaders::new(&config.edge).headers(),
         shutdown,
         config.shutdown_grace(),
     )

@@ -82,8 +82,59 @@ async fn header_floods_and_huge_headers_are_431() {
     let huge = format!("X-Huge: {}\r\n", "a".repeat(1 << 20));
     for headers in [flood, huge] {
         let head = format!("GET /health/live HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
-        assert_eq!(status(&exchange(&host, head, vec![])), 431);
+        let answer = exchange(&host, head, vec![]);
+        assert_eq!(status(&answer), 431);
+        assert_hardened(&answer);
     }
+    assert_still_healthy(&host).await;
+}
+
+/// What hyper answers itself, and a request without a host, carry what
+/// every answer carries.
+#[track_caller]
+fn assert_hardened(answer: &str) {
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    for header in [
+        "x-content-type-options: nosniff",
+        "x-frame-options: sameorigin",
+        "x-request-id: ",
+    ] {
+        assert!(head.contains(header), "{header} missing in {head}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_and_a_missing_host_are_400_with_the_usual_headers() {
+    let data = tempfile::tempdir().unwrap();
+    let host = start(data.path());
+    for head in [
+        "GET /health/live HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n",
+        "NOT A REQUEST LINE\r\n\r\n",
+    ] {
+        let answer = exchange(&host, head.to_owned(), vec![]);
+        assert_eq!(status(&answer), 400, "{answer}");
+        assert_hardened(&answer);
+    }
+    let answer = exchange(
+        &host,
+        "GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n".to_owned(),
+        vec![],
+    );
+    assert_eq!(status(&answer), 400, "{answer}");
+    assert_hardened(&answer);
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("Host header"), "{answer}");
+    // HTTP/1.0 names no host and needs none.
+    let answer = exchange(
+        &host,
+        "GET /health/live HTTP/1.0\r\n\r\n".to_owned(),
+        vec![],
+    );
+    assert_eq!(status(&answer), 200, "{answer}");
     assert_still_healthy(&host).await;
 }
 

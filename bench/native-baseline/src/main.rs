@@ -77,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             listener,
             router,
             mhmanus_host::server::ConnectionLimits::default(),
+            &http::HeaderMap::new(),
             shutdown,
             Duration::from_secs(5),
         )

@@ -5,6 +5,7 @@ pub mod body_limit;
 pub mod client_addr;
 pub mod compression;
 pub mod cors;
+pub mod host_header;
 pub mod load_shed;
 pub mod rate_limit;
 pub mod request_id;
@@ -22,7 +23,8 @@ use crate::config::EdgeConfig;
 /// Wraps `router` in the edge layers. The request id and its log span are
 /// outermost, so every log line and answer has the id; security headers
 /// come next, so every answer carries them (404, 429, CORS preflights
-/// included); compression is innermost, next to the bodies it compresses.
+/// included); compression is next to the bodies it compresses, and a
+/// request without a host is refused inside all of them.
 pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
     let trace = TraceLayer::new_for_http()
         .make_span_with(request_id::span as fn(&http::Request<Body>) -> Span)
@@ -33,6 +35,7 @@ pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
                 .latency_unit(LatencyUnit::Micros),
         );
     Ok(router
+        .layer(axum::middleware::from_fn(host_header::require))
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
         .layer(security_headers::layer(config))

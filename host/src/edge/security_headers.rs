@@ -67,6 +67,10 @@ impl SecurityHeaders {
         SecurityHeaders(Arc::new(headers))
     }
 
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0
+    }
+
     /// Sets the headers on `target`, replacing any value already there.
     fn apply(&self, target: &mut HeaderMap) {
         target.remove(X_POWERED_BY);

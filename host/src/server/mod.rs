@@ -2,6 +2,7 @@
 //! runtime, and answers `/health/live` itself (process alive, no dependency
 //! checks), so liveness never waits on a component or a database.
 
+mod canned_errors;
 pub mod connections;
 mod health;
 mod metrics;
@@ -120,13 +121,16 @@ const SHED_WHEN_SHORT: usize = 16;
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish
 /// for at most `grace`; new connections are refused from the signal on.
+/// The answers hyper makes itself (400, 431) get `error_headers`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: ConnectionLimits,
+    error_headers: &http::HeaderMap,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
+    let error_headers = canned_errors::header_lines(error_headers);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -192,11 +196,12 @@ pub async fn serve(
             }
         });
         let builder = builder.clone();
+        let error_headers = error_headers.clone();
         let watcher = connections.watcher();
         let stopping = stopping.clone();
         tokio::spawn(async move {
             tokio::select! {
-                () = serve_connection(tcp, builder, service, watcher, stopping) => {}
+                () = serve_connection(tcp, builder, service, watcher, stopping, error_headers) => {}
                 () = connection.closing() => {}
             }
         });
@@ -221,6 +226,7 @@ async fn serve_connection<S>(
     service: S,
     watcher: Watcher,
     stopping: tokio_util::sync::CancellationToken,
+    error_headers: Arc<[u8]>,
 ) where
     S: tower::Service<
             http::Request<Incoming>,
@@ -239,8 +245,9 @@ async fn serve_connection<S>(
         }
         () = stopping.cancelled() => return,
     }
+    let io = TokioIo::new(canned_errors::CannedErrors::new(tcp, error_headers));
     let connection = builder
-        .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+        .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
         .into_owned();
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(error = %error, "connection ended with an error");

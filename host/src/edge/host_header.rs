@@ -1,0 +1,22 @@
+//! An HTTP/1.1 request must name its host (RFC 9112 section 3.2): one
+//! without `Host` (and without an absolute URI) is a 400 problem, as the
+//! RFC requires, before any route sees it.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use mhmanus_domain::problem::Problem;
+
+use crate::runtime::problem_response;
+
+pub async fn require(request: Request, next: Next) -> Response {
+    let named =
+        request.headers().contains_key(http::header::HOST) || request.uri().authority().is_some();
+    if request.version() == http::Version::HTTP_11 && !named {
+        let problem = Problem::new(400)
+            .detail("an HTTP/1.1 request needs a Host header")
+            .instance(request.uri().path());
+        return problem_response(problem).map(axum::body::Body::new);
+    }
+    next.run(request).await
+}
