@@ -119,3 +119,44 @@ async fn empty_variables_mean_unset_even_in_production() {
     assert_eq!(reply.status(), 200);
     assert_eq!(reply.headers()["ratelimit-policy"], "\"default\";q=10;w=60");
 }
+
+/// `APP_ENV=prod` is not production, and not development either: the host
+/// says which values it takes, in one line, instead of guessing.
+#[test]
+fn an_unknown_app_env_stops_start_up_naming_the_accepted_values() {
+    let data = tempfile::tempdir().unwrap();
+    for variable in ["APP_ENV", "NODE_ENV"] {
+        let stderr = start_failure(
+            &workspace_root(),
+            &[
+                ("DATA_DIR", data.path().to_str().unwrap()),
+                (variable, "prod"),
+            ],
+        );
+        assert!(
+            stderr.contains("\"prod\"") && stderr.contains("development, production or test"),
+            "{variable}: {stderr}"
+        );
+    }
+}
+
+/// Production refuses a secret an attacker could guess, however long.
+#[test]
+fn production_refuses_a_predictable_jwt_secret() {
+    let data = tempfile::tempdir().unwrap();
+    for secret in ["a".repeat(64), "secret".repeat(8)] {
+        let stderr = start_failure(
+            &workspace_root(),
+            &[
+                ("DATA_DIR", data.path().to_str().unwrap()),
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", &secret),
+            ],
+        );
+        assert!(
+            stderr.contains("JWT_SECRET: ") && stderr.contains("predictable"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(&secret), "never shown: {stderr}");
+    }
+}

@@ -260,3 +260,54 @@ async fn two_hosts_starting_together_on_sqlite_migrate_once() {
 async fn two_hosts_starting_together_on_postgres_migrate_once() {
     migrate_once(Store::postgres().await).await;
 }
+
+/// Upgrading to migration 3 rekeys stored emails as registration now keys
+/// them, and reports (in the log, once) an account whose stored email is a
+/// look-alike (finding F7): here one registered with a Kelvin sign, which
+/// the previous release keyed as `kate@example.com`, squatting kate.
+#[tokio::test]
+async fn the_email_migration_reports_look_alike_accounts() {
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::Sqlite;
+    let host = store.start(data.path());
+    let client = reqwest::Client::new();
+    let account = json!({"email": "bob@example.com", "password": PASSWORD, "name": "Bob"});
+    let registered = client
+        .post(host.url("/v1/auth/register"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    drop(host);
+
+    // The database as the previous release left it: migration 3 not yet
+    // applied, and the squatter keyed as that release keyed it.
+    let db = rusqlite::Connection::open(data.path().join("sqlite_db.db")).unwrap();
+    db.execute_batch(
+        "DELETE FROM schema_migrations WHERE version = 3;
+         ALTER TABLE users DROP COLUMN session_generation;
+         INSERT INTO users (id, email, email_key, name, password_hash, roles, created_at, updated_at)
+         VALUES ('kelvin', '\u{212a}ate@example.com', 'kate@example.com', 'K', 'x', '[\"User\"]', 1, 1);",
+    )
+    .unwrap();
+    drop(db);
+
+    let host = store.start(data.path());
+    let login = json!({"email": "bob@example.com", "password": PASSWORD});
+    let answer = client
+        .post(host.url("/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "accounts in normal form carry on");
+    let log = host.log().join("\n");
+    assert!(
+        log.contains(
+            "account kelvin: its email is not in normal form (it looks like Kate@example.com)"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("applied migration 3"), "{log}");
+}

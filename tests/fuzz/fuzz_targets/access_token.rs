@@ -7,7 +7,7 @@
 use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
-use mhmanus_domain::auth::jwt::{Claims, JwtSettings, bearer_token};
+use mhmanus_domain::auth::jwt::{Claims, Grant, JwtSettings, bearer_token};
 use mhmanus_domain::auth::role::Role;
 
 struct Fixture {
@@ -29,7 +29,16 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("a clock after 1970")
         .as_secs() as i64;
-    let (token, claims) = settings.issue("fuzz-subject", "fuzz@example.com", &[Role::User], now);
+    let (token, claims) = settings.issue(
+        Grant {
+            sub: "fuzz-subject",
+            email: "fuzz@example.com",
+            roles: &[Role::User],
+            sid: "fuzz-session",
+            generation: 0,
+        },
+        now,
+    );
     Fixture {
         settings,
         token,

@@ -12,19 +12,18 @@ use std::sync::LazyLock;
 
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use mhmanus_domain::auth::jwt::JwtSettings;
-use mhmanus_domain::auth::role::Role;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::{Runtime, full_body};
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
+const ADMIN_EMAIL: &str = "fuzz-admin@example.com";
 
 struct Service {
     executor: tokio::runtime::Runtime,
     runtime: Runtime,
-    /// A bearer token for the routes behind the door (its account does
-    /// not exist: those routes must still read the body first or refuse).
+    /// A real Admin's bearer token, so the bodies of the routes behind the
+    /// door are parsed too.
     bearer: String,
     _data: tempfile::TempDir,
 }
@@ -39,25 +38,12 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     let data = tempfile::tempdir().expect("a directory");
     let mut config = HostConfig::defaults(&manifest, data.path());
     config.jwt_secret = Some(SECRET.into());
+    config.admin_email = Some(ADMIN_EMAIL.into());
     config.cache_dir = Some(root.join("target/fuzz-compile-cache"));
     let runtime = executor
         .block_on(async { Runtime::start(&LoadedManifest::load(&manifest)?, &config).await })
         .expect("the runtime starts (build the components first)");
-    let jwt = JwtSettings::new(
-        SECRET.as_bytes(),
-        "mhmanus-edge",
-        "mhmanus-edge",
-        3600,
-        false,
-    )
-    .expect("a secret");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs() as i64;
-    let bearer = jwt
-        .issue("fuzz-admin", "fuzz@example.com", &[Role::Admin], now)
-        .0;
+    let bearer = executor.block_on(sign_in_admin(&runtime));
     Service {
         executor,
         runtime,
@@ -65,6 +51,30 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
         _data: data,
     }
 });
+
+/// Registers the configured Admin and signs in: its access token.
+async fn sign_in_admin(runtime: &Runtime) -> String {
+    let credentials =
+        serde_json::json!({"email": ADMIN_EMAIL, "password": "Fuzzing-Passw0rd!", "name": "Fuzz"});
+    let mut token = String::new();
+    for path in ["/v1/auth/register", "/v1/auth/login"] {
+        let request = http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("host", "fuzz.local")
+            .header("content-type", "application/json")
+            .body(full_body(credentials.to_string().into_bytes()))
+            .expect("a request");
+        let response = runtime
+            .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+            .await;
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        let body = response.into_body().collect().await.expect("a body").to_bytes();
+        let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        token = answer["access_token"].as_str().unwrap_or_default().to_owned();
+    }
+    token
+}
 
 const ROUTES: [(&str, &str); 6] = [
     ("POST", "/v1/auth/register"),

@@ -23,6 +23,13 @@ async fn health_reports_memory_disk_and_components_next_to_the_database() {
         Some("application/health+json")
     );
     let report = answer.json();
+    // Anonymous callers do not learn where the data lives.
+    let data_dir = app._dir.path().to_str().unwrap();
+    assert!(!report.to_string().contains(data_dir), "{report}");
+    assert_eq!(
+        report["checks"]["disk:utilization"][0]["componentId"],
+        "data-dir"
+    );
     let checks = &report["checks"];
     assert_eq!(
         checks["database:responseTime"][0]["status"], "pass",
