@@ -27,6 +27,17 @@ pub const REALM: &str = "mhmanus-edge";
 pub struct Caller {
     pub claims: Claims,
     roles: Vec<Role>,
+    account: Account,
+}
+
+/// What the door read of the account beside its standing: what its owner
+/// may see, so that answering about oneself needs no second read.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub email: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 impl Caller {
@@ -38,6 +49,10 @@ impl Caller {
     /// The account's roles, read with the token's check.
     pub fn roles(&self) -> &[Role] {
         &self.roles
+    }
+
+    pub fn account(&self) -> &Account {
+        &self.account
     }
 
     /// 403 unless the account has `role`.
@@ -88,8 +103,8 @@ pub async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failur
             "SELECT roles, session_generation, CASE WHEN \
              EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND user_id = $1 \
              AND expires_at > $3) AND NOT EXISTS (SELECT 1 FROM refresh_tokens \
-             WHERE family_id = $2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END \
-             FROM users WHERE id = $1",
+             WHERE family_id = $2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END, \
+             email, name, created_at, updated_at FROM users WHERE id = $1",
             &[
                 Val::from(claims.sub.as_str()),
                 Val::from(claims.sid.as_str()),
@@ -104,9 +119,16 @@ pub async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failur
     if generation != claims.generation || !(session_alive || claims.is_legacy()) {
         return Err(invalid_token(path, "the session has ended; sign in again").into());
     }
+    let account = Account {
+        email: row.text(3)?,
+        name: row.text(4)?,
+        created_at: row.int(5)?,
+        updated_at: row.int(6)?,
+    };
     Ok(Caller {
         claims,
         roles: role::from_column(&roles),
+        account,
     })
 }
 

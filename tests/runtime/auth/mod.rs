@@ -31,15 +31,41 @@ pub struct AuthApp {
 /// A write lock an operator's transaction holds; see `AuthApp::lock_account`.
 pub enum AccountLock {
     Sqlite(rusqlite::Connection),
-    Postgres(tokio_postgres::Client),
+    /// The client and its backend's pid.
+    Postgres(tokio_postgres::Client, i32),
 }
 
 impl AccountLock {
     pub async fn release(self) {
         match self {
             AccountLock::Sqlite(db) => db.execute_batch("COMMIT").unwrap(),
-            AccountLock::Postgres(db) => db.batch_execute("COMMIT").await.unwrap(),
+            AccountLock::Postgres(db, _) => db.batch_execute("COMMIT").await.unwrap(),
         }
+    }
+
+    /// Waits until `count` sessions wait behind this lock, directly or
+    /// behind another waiter (PostgreSQL only: SQLite does not show its
+    /// waiters).
+    pub async fn wait_for_waiters(&self, count: usize) {
+        let AccountLock::Postgres(_, holder) = self else {
+            unreachable!("only PostgreSQL shows its lock waiters");
+        };
+        let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let query = "WITH RECURSIVE behind(pid) AS (SELECT $1::int UNION \
+                     SELECT a.pid FROM pg_stat_activity a, behind \
+                     WHERE behind.pid = ANY(pg_blocking_pids(a.pid))) \
+                     SELECT count(*) - 1 FROM behind";
+        for _ in 0..200 {
+            let waiting: i64 = db.query_one(query, &[holder]).await.unwrap().get(0);
+            if waiting as usize >= count {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{count} sessions never queued behind the lock");
     }
 }
 
@@ -121,50 +147,32 @@ impl AuthApp {
                 db.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id])
                     .await
                     .unwrap();
-                AccountLock::Postgres(db)
+                let pid: i32 = db
+                    .query_one("SELECT pg_backend_pid()", &[])
+                    .await
+                    .unwrap()
+                    .get(0);
+                AccountLock::Postgres(db, pid)
             }
         }
     }
 
-    /// Waits until `count` login attempts wait on a lock to be claimed
-    /// (PostgreSQL only: SQLite does not show its waiters).
-    pub async fn wait_for_claims_queued(&self, count: usize) {
-        let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        let query = "SELECT count(*) FROM pg_stat_activity \
-                     WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE users SET failed_logins%'";
-        for _ in 0..200 {
-            let queued: i64 = db.query_one(query, &[]).await.unwrap().get(0);
-            if queued as usize >= count {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{count} login attempts never queued");
-    }
-
-    /// Waits until the account with the most failed logins has `count`.
-    pub async fn wait_for_failures_counted(&self, count: usize) {
-        for _ in 0..200 {
-            if self.max_failed_logins().await as usize >= count {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("{count} failed logins were never counted");
-    }
-
-    async fn max_failed_logins(&self) -> i64 {
-        let statement = "SELECT COALESCE(MAX(failed_logins), 0) FROM users";
+    /// The failed-login count stored for account `id`.
+    pub async fn failed_logins(&self, id: &str) -> i64 {
+        let statement = "SELECT failed_logins FROM users WHERE id = $1";
         match self.database {
             Database::Sqlite => {
                 let path = self.runtime.data_dir().join("data/sqlite_db.db");
                 let db = rusqlite::Connection::open(path).unwrap();
-                db.query_row(statement, [], |row| row.get(0)).unwrap()
+                db.query_row(statement, [id], |row| row.get(0)).unwrap()
             }
-            Database::Postgres => unreachable!("on PostgreSQL, wait_for_claims_queued"),
+            Database::Postgres => {
+                let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.query_one(statement, &[&id]).await.unwrap().get(0)
+            }
         }
     }
 

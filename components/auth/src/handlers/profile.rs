@@ -23,8 +23,7 @@ use crate::{auth_guard, clock, request, view};
 
 pub async fn read(ctx: &Ctx<'_>) -> Outcome {
     let caller = ctx.caller().await?;
-    let user = account(ctx, caller.id()).await?;
-    Ok(response::json(200, &view::user(&user)))
+    Ok(response::json(200, &view::caller(&caller)))
 }
 
 pub async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
