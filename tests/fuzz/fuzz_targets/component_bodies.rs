@@ -18,6 +18,7 @@ use mhmanus_host::runtime::{Runtime, full_body};
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
 const ADMIN_EMAIL: &str = "fuzz-admin@example.com";
+const ADMIN_PASSWORD: &str = "a fuzzing admin passphrase";
 
 struct Service {
     executor: tokio::runtime::Runtime,
@@ -39,6 +40,7 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     let mut config = HostConfig::defaults(&manifest, data.path());
     config.jwt_secret = Some(SECRET.into());
     config.admin_email = Some(ADMIN_EMAIL.into());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
     config.cache_dir = Some(root.join("target/fuzz-compile-cache"));
     let runtime = executor
         .block_on(async { Runtime::start(&LoadedManifest::load(&manifest)?, &config).await })
@@ -52,28 +54,23 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     }
 });
 
-/// Registers the configured Admin and signs in: its access token.
+/// Signs the bootstrap Admin in: its access token.
 async fn sign_in_admin(runtime: &Runtime) -> String {
-    let credentials =
-        serde_json::json!({"email": ADMIN_EMAIL, "password": "Fuzzing-Passw0rd!", "name": "Fuzz"});
-    let mut token = String::new();
-    for path in ["/v1/auth/register", "/v1/auth/login"] {
-        let request = http::Request::builder()
-            .method("POST")
-            .uri(path)
-            .header("host", "fuzz.local")
-            .header("content-type", "application/json")
-            .body(full_body(credentials.to_string().into_bytes()))
-            .expect("a request");
-        let response = runtime
-            .handle(request, "127.0.0.1:40000".parse().expect("an address"))
-            .await;
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        let body = response.into_body().collect().await.expect("a body").to_bytes();
-        let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
-        token = answer["access_token"].as_str().unwrap_or_default().to_owned();
-    }
-    token
+    let credentials = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/v1/auth/login")
+        .header("host", "fuzz.local")
+        .header("content-type", "application/json")
+        .body(full_body(credentials.to_string().into_bytes()))
+        .expect("a request");
+    let response = runtime
+        .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+        .await;
+    assert!(response.status().is_success(), "login: {}", response.status());
+    let body = response.into_body().collect().await.expect("a body").to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    answer["access_token"].as_str().expect("a token").to_owned()
 }
 
 const ROUTES: [(&str, &str); 6] = [
