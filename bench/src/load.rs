@@ -119,7 +119,9 @@ pub fn drive(
 fn lua_script(requests: &[Request]) -> String {
     let mut lua = String::from("local requests = {}\n");
     for request in requests {
-        let mut headers = String::new();
+        // wrk adds `Host` only to requests it formats after start-up; these
+        // are formatted when the script loads, and HTTP/1.1 requires one.
+        let mut headers = String::from("[ \"Host\" ] = \"bench.local\", ");
         for (name, value) in &request.headers {
             let _ = write!(headers, "[ {} ] = {}, ", quoted(name), quoted(value));
         }
