@@ -114,10 +114,10 @@ impl Store {
         self.with(move |conn| {
             conn.prepare_cached(
                 "SELECT roles, session_generation, CASE WHEN \
-                 EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $2 AND user_id = $1 \
-                 AND expires_at > $3) AND NOT EXISTS (SELECT 1 FROM refresh_tokens \
-                 WHERE family_id = $2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END \
-                 FROM users WHERE id = $1",
+                 EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ?2 AND user_id = ?1 \
+                 AND expires_at > ?3) AND NOT EXISTS (SELECT 1 FROM refresh_tokens \
+                 WHERE family_id = ?2 AND revoked_at IS NOT NULL) THEN 1 ELSE 0 END \
+                 FROM users WHERE id = ?1",
             )?
             .query_row(params![id, sid, now_ms], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? == 1))
@@ -139,8 +139,8 @@ impl Store {
         self.with(move |conn| {
             conn.prepare_cached(
                 "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
-                 CASE WHEN failed_logins >= $3 THEN $4 ELSE next_login_at END \
-                 WHERE id = $1 AND next_login_at <= $2 RETURNING failed_logins",
+                 CASE WHEN failed_logins >= ?3 THEN ?4 ELSE next_login_at END \
+                 WHERE id = ?1 AND next_login_at <= ?2 RETURNING failed_logins",
             )?
             .query_row(
                 params![id, now_ms, throttle::FREE_FAILURES, hold_until],
@@ -154,7 +154,7 @@ impl Store {
     pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
         self.with(move |conn| {
             conn.prepare_cached(
-                "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
+                "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = ?1",
             )?
             .execute(params![id])
             .map(drop)
@@ -174,12 +174,12 @@ impl Store {
     ) -> anyhow::Result<()> {
         self.with(move |conn| {
             conn.prepare_cached(
-                "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2",
+                "DELETE FROM refresh_tokens WHERE user_id = ?1 AND expires_at <= ?2",
             )?
             .execute(params![user_id, now_ms])?;
             conn.prepare_cached(
                 "INSERT INTO refresh_tokens (token_hash, user_id, family_id, family_started_at, \
-                 created_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
+                 created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
             )?
             .execute(params![token_hash, user_id, family_id, now_ms, expires_at])
             .map(drop)
@@ -189,7 +189,7 @@ impl Store {
 }
 
 fn one(conn: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<User>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE {column} = $1"))?
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1"))?
         .query_row(params![value], |row| {
             Ok(User {
                 id: row.get(0)?,
