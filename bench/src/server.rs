@@ -82,7 +82,9 @@ impl Server {
                     .env(
                         "RATE_LIMIT_ROUTES",
                         "/v1/auth/login=off,/v1/auth/register=off",
-                    );
+                    )
+                    // All the load comes from one address.
+                    .env("MAX_CONNECTIONS_PER_CLIENT", "0");
                 command
             }
             Kind::Spin => {

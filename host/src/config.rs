@@ -95,7 +95,7 @@ pub struct HostConfig {
 
     /// Connections one client address may hold open (trusted proxies
     /// exempt); past it a new one is closed at once. 0: no cap.
-    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 128)]
+    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
     pub max_connections_per_client: usize,
 
     /// Seconds a connection with no request in flight stays open, HTTP/1
