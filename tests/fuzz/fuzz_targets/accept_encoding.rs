@@ -40,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let (runtime, router) = &*EDGE;
     let request = http::Request::get("/")
+        .header(http::header::HOST, "fuzz.local")
         .header(http::header::ACCEPT_ENCODING, value)
         .body(axum::body::Body::empty())
         .expect("a request");
