@@ -111,7 +111,15 @@ impl AuthApp {
 
     /// The `roles` column of account `id`, as stored.
     pub async fn stored_roles(&self, id: &str) -> String {
-        let statement = "SELECT roles FROM users WHERE id = $1";
+        self.read_one("SELECT roles FROM users WHERE id = $1", id)
+            .await
+    }
+
+    /// The one value `statement` reads with `$1` = `id`.
+    async fn read_one<T>(&self, statement: &str, id: &str) -> T
+    where
+        T: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>,
+    {
         match self.database {
             Database::Sqlite => {
                 let path = self.runtime.data_dir().join("data/sqlite_db.db");
@@ -159,21 +167,8 @@ impl AuthApp {
 
     /// The failed-login count stored for account `id`.
     pub async fn failed_logins(&self, id: &str) -> i64 {
-        let statement = "SELECT failed_logins FROM users WHERE id = $1";
-        match self.database {
-            Database::Sqlite => {
-                let path = self.runtime.data_dir().join("data/sqlite_db.db");
-                let db = rusqlite::Connection::open(path).unwrap();
-                db.query_row(statement, [id], |row| row.get(0)).unwrap()
-            }
-            Database::Postgres => {
-                let (db, connection) = tokio_postgres::connect(POSTGRES_URL, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(connection);
-                db.query_one(statement, &[&id]).await.unwrap().get(0)
-            }
-        }
+        self.read_one("SELECT failed_logins FROM users WHERE id = $1", id)
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
