@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use mhmanus_host::config::HostConfig;
-use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_manifest::LoadedManifest;
 
 fn handler(c: &mut Criterion) {
     // One thread: the figure is the work of a request, not thread hand-offs.

@@ -11,7 +11,7 @@ use mhmanus_domain::auth::jwt::{self, MIN_PRODUCTION_SECRET_BYTES, SecretError};
 use mhmanus_domain::auth::policy::NewPassword;
 
 use crate::config::{Environment, HostConfig};
-use crate::manifest::Manifest;
+use mhmanus_manifest::Manifest;
 
 pub const JWT_SECRET: &str = "jwt_secret";
 
@@ -105,7 +105,7 @@ fn development_secret() -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::LoadedManifest;
+    use mhmanus_manifest::LoadedManifest;
 
     fn manifest() -> Manifest {
         let dir = tempfile::tempdir().unwrap();

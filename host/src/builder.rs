@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::manifest::LoadedManifest;
+use mhmanus_manifest::LoadedManifest;
 
 pub fn build_all(loaded: &LoadedManifest) -> anyhow::Result<()> {
     for (id, component) in &loaded.manifest.component {

@@ -4,16 +4,13 @@
 //! `mhmanus-host up --help` and `.env.example` list them with their defaults.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use ipnet::IpNet;
 
-use crate::edge::client_addr::ForwardedHeader;
-use crate::edge::rate_limit::RouteLimit;
-use crate::edge::rate_limit::policy::Policy;
+use mhmanus_edge::EdgeConfig;
 
 /// What the service runs as (`APP_ENV` / `NODE_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,132 +133,6 @@ pub struct HostConfig {
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
     #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
     pub idle_instance_timeout_secs: u64,
-}
-
-/// Settings of what the host adds around the components: the edge layers
-/// (`host/src/edge/`) and its own health checks.
-#[derive(Debug, Clone, Args)]
-pub struct EdgeConfig {
-    /// Origins allowed to call the API from a browser, comma-separated
-    /// (`https://app.example.com,https://admin.example.com`); empty: none.
-    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', default_value = "")]
-    pub cors_origins: Vec<String>,
-
-    /// Seconds browsers keep a CORS preflight answer.
-    #[arg(long, env = "CORS_MAX_AGE_SECS", default_value_t = 600)]
-    pub cors_max_age_secs: u64,
-
-    /// `Strict-Transport-Security` max-age in seconds; 0 leaves the header out.
-    #[arg(long, env = "HSTS_MAX_AGE_SECS", default_value_t = 31_536_000)]
-    pub hsts_max_age_secs: u64,
-
-    /// Responses smaller than this many bytes are sent uncompressed.
-    #[arg(long, env = "COMPRESSION_MIN_BYTES", default_value_t = 1024)]
-    pub compression_min_bytes: u16,
-
-    /// The API versions the components serve (`/v1/...`), comma-separated.
-    #[arg(long, env = "API_VERSIONS", value_delimiter = ',', default_value = "1")]
-    pub api_versions: Vec<u32>,
-
-    /// The version an unversioned API path (`/auth/login`) is served by.
-    #[arg(long, env = "API_DEFAULT_VERSION", default_value_t = 1)]
-    pub api_default_version: u32,
-
-    /// Requests per client and route in a window (`10/60s`), or `off`.
-    #[arg(long, env = "RATE_LIMIT", default_value = "10/60s")]
-    pub rate_limit: Policy,
-
-    /// Routes with their own limit, comma-separated `PATH=LIMIT/WINDOW`
-    /// (canonical paths; `/v1/auth/...` covers a subtree; `=off` exempts).
-    /// These count per client address even when a token comes with them.
-    #[arg(
-        long,
-        env = "RATE_LIMIT_ROUTES",
-        value_delimiter = ',',
-        default_value = "/v1/auth/login=5/60s,/v1/auth/register=5/60s"
-    )]
-    pub rate_limit_routes: Vec<RouteLimit>,
-
-    /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed,
-    /// comma-separated addresses or networks (`10.0.0.0/8`); empty: none.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
-    pub trusted_proxies: Vec<IpNet>,
-
-    /// The header those proxies append the client to; the other one is
-    /// ignored, as proxies pass it through from the client.
-    #[arg(
-        long,
-        env = "FORWARDED_HEADER",
-        value_enum,
-        default_value = "x-forwarded-for"
-    )]
-    pub forwarded_header: ForwardedHeader,
-
-    /// Requests served at once; past this a new one is a 503 with
-    /// `Retry-After` instead of a place in an unbounded queue.
-    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
-    pub max_concurrent_requests: usize,
-
-    /// Request bodies declaring more bytes than this are refused (413);
-    /// longer streamed bodies are cut off there.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1 << 20)]
-    pub max_body_bytes: u64,
-
-    /// A request body still arriving this many seconds after the request
-    /// began is cut off with a 408 (a client trickling it holds a request
-    /// open); its headers must arrive within 10 s.
-    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
-    pub body_read_timeout_secs: u64,
-
-    /// `/health` warns when memory in use reaches this percentage.
-    #[arg(long, env = "HEALTH_MEMORY_WARN_PERCENT", default_value_t = 85)]
-    pub health_memory_warn_percent: u8,
-
-    /// `/health` fails when memory in use reaches this percentage.
-    #[arg(long, env = "HEALTH_MEMORY_FAIL_PERCENT", default_value_t = 95)]
-    pub health_memory_fail_percent: u8,
-
-    /// `/health` warns when the data directory's disk is this full (percent).
-    #[arg(long, env = "HEALTH_DISK_WARN_PERCENT", default_value_t = 80)]
-    pub health_disk_warn_percent: u8,
-
-    /// `/health` fails when the data directory's disk is this full (percent),
-    /// as the original system's 90 % disk check.
-    #[arg(long, env = "HEALTH_DISK_FAIL_PERCENT", default_value_t = 90)]
-    pub health_disk_fail_percent: u8,
-}
-
-/// An address (one host) or a network in CIDR notation.
-fn parse_network(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("expected an IP address or a CIDR network, got {text:?}"))
-}
-
-impl EdgeConfig {
-    /// The layers in front of the components, as the `edge_layers`
-    /// variable tells them (the production-test component reports them).
-    pub fn active_layers(&self) -> Vec<&'static str> {
-        let mut layers = vec![
-            "security-headers",
-            "compression",
-            "versioning",
-            "request-id",
-        ];
-        if !self
-            .cors_origins
-            .iter()
-            .all(|origin| origin.trim().is_empty())
-        {
-            layers.push("cors");
-        }
-        let limited = |policy: &Policy| *policy != Policy::Off;
-        if limited(&self.rate_limit) || self.rate_limit_routes.iter().any(|r| limited(&r.policy)) {
-            layers.push("rate-limit");
-        }
-        layers
-    }
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {

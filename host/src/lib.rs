@@ -7,8 +7,6 @@ pub mod app_variables;
 pub mod builder;
 pub mod config;
 pub mod config_file;
-pub mod edge;
-pub mod manifest;
 pub mod redact;
 pub mod runtime;
 pub mod server;

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mhmanus_edge::security_headers::SecurityHeaders;
 use mhmanus_host::config::HostConfig;
-use mhmanus_host::edge::security_headers::SecurityHeaders;
-use mhmanus_host::manifest::LoadedManifest;
 use mhmanus_host::runtime::Runtime;
 use mhmanus_host::{builder, config_file, server, telemetry};
+use mhmanus_manifest::LoadedManifest;
 
 #[derive(Parser)]
 #[command(

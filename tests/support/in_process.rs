@@ -5,9 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use mhmanus_host::config::{EdgeConfig, HostConfig};
-use mhmanus_host::manifest::LoadedManifest;
+use mhmanus_edge::EdgeConfig;
+use mhmanus_host::config::HostConfig;
 use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_manifest::LoadedManifest;
 
 pub struct TestRuntime {
     pub runtime: Runtime,

@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         system: Arc::new(SystemChecks::new(&config)?),
         hashing: tokio::sync::Semaphore::new(cores),
     });
-    let router = mhmanus_host::edge::apply(routes::router(app), &config.edge)?;
+    let router = mhmanus_edge::apply(routes::router(app), &config.edge)?;
     tokio::runtime::Runtime::new()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

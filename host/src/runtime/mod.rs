@@ -30,12 +30,12 @@ use state::InstanceState;
 
 use crate::app_variables;
 use crate::config::HostConfig;
-use crate::manifest::{LoadedManifest, Router};
 use crate::redact;
 use crate::spin::{
     self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
     variables,
 };
+use mhmanus_manifest::{LoadedManifest, Routes};
 
 /// Which WASI HTTP generation a component exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ struct LoadedComponent {
 }
 
 pub struct Runtime {
-    router: Router,
+    routes: Arc<Routes>,
     components: HashMap<String, LoadedComponent>,
     policy: InstancePolicy,
     tokens: Option<JwtSettings>,
@@ -125,7 +125,7 @@ impl Runtime {
             );
         }
         Ok(Runtime {
-            router: loaded.router.clone(),
+            routes: Arc::new(loaded.routes.clone()),
             components,
             policy,
             tokens,
@@ -191,12 +191,12 @@ impl Runtime {
     /// The manifest route (`/v1/auth/...`) serving `path`: a metrics label
     /// with one value per route, not per URL.
     pub fn route_of(&self, path: &str) -> Option<String> {
-        self.router.find(path).map(|m| m.route.as_str().to_owned())
+        self.routes.find(path).map(|m| m.route.as_str().to_owned())
     }
 
-    /// Whether a manifest route serves `path`.
-    pub fn serves(&self, path: &str) -> bool {
-        self.router.find(path).is_some()
+    /// The manifest's routes, shared with the edge layers that need them.
+    pub fn routes(&self) -> Arc<Routes> {
+        self.routes.clone()
     }
 
     /// Routes a request to its component; a guest fault or a timeout becomes
@@ -207,14 +207,14 @@ impl Runtime {
         client: SocketAddr,
     ) -> http::Response<WasiBody> {
         let path = request.uri().path().to_owned();
-        let Some(route) = self.router.find(&path) else {
+        let Some(route) = self.routes.find(&path) else {
             return problem_response(
                 Problem::new(404)
                     .detail(format!("no route for {path}"))
                     .instance(path),
             );
         };
-        let Some(component) = self.components.get(route.component) else {
+        let Some(component) = self.components.get(&*route.component) else {
             return problem_response(Problem::new(404).instance(path));
         };
         request::prepare(&mut request, &route, client);
@@ -222,7 +222,7 @@ impl Runtime {
             tokio::time::timeout(self.policy.request_timeout, component.admission.acquire()).await;
         let Ok(Ok(_permit)) = admitted else {
             tracing::warn!(
-                component = route.component,
+                component = &*route.component,
                 "no room in the component within the request timeout"
             );
             let mut busy = problem_response(
@@ -242,14 +242,14 @@ impl Runtime {
             Err(error) => {
                 let timed_out = error.downcast_ref::<ExpirationError>().is_some()
                     || started.elapsed() >= self.policy.request_timeout;
-                tracing::error!(component = route.component, error = ?error, timed_out, "component failed");
+                tracing::error!(component = &*route.component, error = ?error, timed_out, "component failed");
                 let instantiation = error.downcast_ref::<InstantiationError<()>>().is_some();
                 let kind = match (timed_out, instantiation) {
                     (true, _) => "timeout",
                     (false, true) => "instantiation",
                     (false, false) => "trap",
                 };
-                metrics::counter!("wasm_failures_total", "component" => route.component.to_owned(), "kind" => kind)
+                metrics::counter!("wasm_failures_total", "component" => route.component.to_string(), "kind" => kind)
                     .increment(1);
                 let problem = if timed_out {
                     Problem::new(504).detail(format!(

@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use http::header::HOST;
 use http::{HeaderName, HeaderValue, Request, Uri};
 
-use crate::manifest::RouteMatch;
+use mhmanus_manifest::RouteMatch;
 
-pub fn prepare<B>(request: &mut Request<B>, route: &RouteMatch<'_>, client: SocketAddr) {
+pub fn prepare<B>(request: &mut Request<B>, route: &RouteMatch, client: SocketAddr) {
     let headers = request.headers_mut();
     let spoofed: Vec<HeaderName> = headers
         .keys()
@@ -57,11 +57,11 @@ pub fn prepare<B>(request: &mut Request<B>, route: &RouteMatch<'_>, client: Sock
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Router;
+    use mhmanus_manifest::Routes;
 
     #[test]
     fn sets_spin_headers_and_drops_spoofed_ones() {
-        let router = Router::new([("/v1/users/:id/...", "users")]).unwrap();
+        let router = Routes::new([("/v1/users/:id/...", "users")]).unwrap();
         let route = router.find("/v1/users/7/roles").unwrap();
         let mut request = Request::builder()
             .uri("/v1/users/7/roles?x=1")

@@ -13,9 +13,9 @@ use http_body_util::BodyExt;
 use mhmanus_domain::health::{self, Check, Report};
 
 use crate::config::HostConfig;
-use crate::edge::rate_limit::RateLimiter;
 use crate::runtime::Runtime;
 use crate::server::system_checks::SystemChecks;
+use mhmanus_edge::rate_limit::RateLimiter;
 
 /// A report larger than this is not a health report; it passes untouched.
 const MAX_REPORT_BYTES: usize = 1 << 20;

@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::edge::versioning::Versions;
 use crate::runtime::Runtime;
+use mhmanus_edge::versioning::Versions;
 
 /// Latency buckets in seconds: a cached route answers in a millisecond,
 /// a login (argon2id) in tens, a timeout in tens of seconds.

@@ -5,6 +5,7 @@
 mod canned_errors;
 pub mod connections;
 mod health;
+mod limiter_redis;
 mod metrics;
 mod openapi;
 pub mod system_checks;
@@ -29,8 +30,9 @@ use mhmanus_domain::health::{self as report, Report};
 use tower::ServiceBuilder;
 use tower::ServiceExt;
 
+use mhmanus_edge::{self as edge, body_limit, client_addr, load_shed, rate_limit, versioning};
+
 use crate::config::HostConfig;
-use crate::edge::{self, body_limit, client_addr, load_shed, rate_limit, versioning};
 use crate::runtime::Runtime;
 pub use connections::ConnectionLimits;
 use connections::Connections;
@@ -43,13 +45,24 @@ use connections::Connections;
 /// host's health checks, next to the component.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
-    let limiter = Arc::new(rate_limit::RateLimiter::new(config, runtime.clone())?);
+    let redis = config.redis_url.clone().map(|url| {
+        Arc::new(limiter_redis::LimiterRedis {
+            clients: runtime.redis_clients(),
+            url,
+        }) as Arc<dyn rate_limit::Redis>
+    });
+    let limiter = Arc::new(rate_limit::RateLimiter::new(
+        edge_config,
+        runtime.routes(),
+        runtime.token_settings().cloned(),
+        redis,
+    ));
     let host_health = Arc::new(health::HostHealth::new(
         config,
         runtime.clone(),
         limiter.clone(),
     )?);
-    let versions = versioning::Versions::new(edge_config, runtime.clone())?;
+    let versions = versioning::Versions::new(edge_config, runtime.routes())?;
     let metrics = metrics::Metrics::new(runtime.clone(), versions.clone());
     let mut routes = Router::new().route("/health/live", get(live));
     if let Some(document) = openapi::load(&config.manifest)? {
@@ -97,7 +110,7 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
 /// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
 /// public one does not expose.
 pub fn metrics_router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
-    let versions = versioning::Versions::new(&config.edge, runtime.clone())?;
+    let versions = versioning::Versions::new(&config.edge, runtime.routes())?;
     Ok(Router::new().route(
         "/metrics",
         get(metrics::render).with_state(metrics::Metrics::new(runtime, versions)),

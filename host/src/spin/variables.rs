@@ -8,7 +8,7 @@ use wasmtime::component::Accessor;
 
 use super::bindings::spin::variables::variables::{self as wit, Error};
 use super::{Spin, SpinView};
-use crate::manifest::{Manifest, expand_template};
+use mhmanus_manifest::{Manifest, expand_template};
 
 /// One component's resolved variables.
 #[derive(Debug, Clone, Default)]
@@ -94,7 +94,7 @@ impl<T> wit::HostWithStore<T> for Spin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::LoadedManifest;
+    use mhmanus_manifest::LoadedManifest;
     use std::path::Path;
 
     fn manifest() -> Manifest {

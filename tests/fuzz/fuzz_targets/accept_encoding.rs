@@ -11,7 +11,7 @@ use axum::Router;
 use axum::routing::get;
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use mhmanus_host::config::HostConfig;
+use mhmanus_edge::EdgeConfig;
 use tower::ServiceExt;
 
 static BODY: LazyLock<String> = LazyLock::new(|| {
@@ -25,12 +25,12 @@ static EDGE: LazyLock<(tokio::runtime::Runtime, Router)> = LazyLock::new(|| {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let config = HostConfig::defaults("spin.toml", ".");
+    let config = EdgeConfig::defaults();
     let routes = Router::new().route(
         "/",
         get(|| async { ([("content-type", "application/json")], BODY.as_str()) }),
     );
-    let router = mhmanus_host::edge::apply(routes, &config.edge).expect("the edge layers");
+    let router = mhmanus_edge::apply(routes, &config).expect("the edge layers");
     (runtime, router)
 });
 

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use mhmanus_host::config::HostConfig;
-use mhmanus_host::manifest::LoadedManifest;
+use mhmanus_manifest::LoadedManifest;
 use mhmanus_host::runtime::{Runtime, full_body};
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";

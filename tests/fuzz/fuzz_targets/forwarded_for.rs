@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use mhmanus_host::edge::client_addr::{ForwardedHeader, TrustedProxies};
+use mhmanus_edge::client_addr::{ForwardedHeader, TrustedProxies};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mhmanus_host::manifest::{RoutePattern, Router};
+use mhmanus_manifest::{RoutePattern, Routes};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -18,12 +18,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let named: Vec<(&str, &str)> = routes.iter().map(|r| (*r, "component")).collect();
-    let Ok(router) = Router::new(named) else {
+    let Ok(routes) = Routes::new(named) else {
         return;
     };
     for path in lines {
-        let found = router.find(path);
-        assert_eq!(found, router.find(path), "matching is deterministic");
+        let found = routes.find(path);
+        assert_eq!(found, routes.find(path), "matching is deterministic");
         if let Some(found) = found {
             let base = found.route.base();
             if !found.route.as_str().ends_with("/...") && found.params.is_empty() {

@@ -3,7 +3,7 @@
 //! Redis shared by two hosts, then gone.
 
 use mhmanus_domain::auth::role::Role;
-use mhmanus_host::edge::rate_limit::RouteLimit;
+use mhmanus_edge::rate_limit::RouteLimit;
 use mhmanus_tests::{CuttableProxy, REDIS_URL, TestRuntime, access_token};
 
 use super::*;

@@ -6,12 +6,22 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use mhmanus_domain::health::{Check, Status};
 
 use super::gcra::{self, Decision, LocalStore};
 use super::policy::Quota;
-use crate::redact;
-use crate::spin::redis::Clients;
+
+/// How the limiter reaches Redis. The host lends the connections its
+/// components use (cached per address, checked at start-up), so the
+/// limiter opens none of its own.
+pub trait Redis: Send + Sync + 'static {
+    /// Runs `command`: its reply, or why there is none.
+    fn query(&self, command: redis::Cmd) -> BoxFuture<'static, Result<redis::Value, String>>;
+
+    /// Where Redis is, fit for logs (no password).
+    fn address(&self) -> String;
+}
 
 /// `decide` of `gcra.rs`, in Lua. Returns admitted (0/1), the TAT to report
 /// from, and Redis's now, in milliseconds.
@@ -37,9 +47,8 @@ const DECISION_TIMEOUT: Duration = Duration::from_millis(250);
 /// tried again, so a Redis that hangs costs one request a second, not all.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-pub struct RedisStore {
-    clients: Arc<Clients>,
-    url: String,
+pub struct RemoteBuckets {
+    redis: Arc<dyn Redis>,
     fallback: LocalStore,
     degraded: Mutex<Option<Degraded>>,
 }
@@ -50,12 +59,10 @@ struct Degraded {
     at: Instant,
 }
 
-impl RedisStore {
-    /// Over the runtime's own connections (checked at start-up, shared).
-    pub fn new(clients: Arc<Clients>, url: String) -> Self {
-        RedisStore {
-            clients,
-            url,
+impl RemoteBuckets {
+    pub fn new(redis: Arc<dyn Redis>) -> Self {
+        RemoteBuckets {
+            redis,
             fallback: LocalStore::default(),
             degraded: Mutex::new(None),
         }
@@ -79,7 +86,7 @@ impl RedisStore {
         };
         if self.set_degraded(Some(failure.clone())) {
             tracing::warn!(
-                url = %redact::url(&self.url),
+                address = %self.redis.address(),
                 error = %failure,
                 "rate limiter: Redis unavailable, counting in process until it returns"
             );
@@ -95,21 +102,15 @@ impl RedisStore {
     }
 
     async fn remote(&self, key: &str, quota: Quota) -> Result<Decision, String> {
-        // Connecting runs in its own task: a decision that times out leaves
-        // it to finish (and be cached, or be recorded as failed) anyway.
-        let (clients, url) = (self.clients.clone(), self.url.clone());
-        let mut handle = tokio::spawn(async move { clients.handle(&url).await })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
         let mut eval = redis::cmd("EVAL");
         eval.arg(SCRIPT)
             .arg(1)
             .arg(format!("{KEY_PREFIX}{key}"))
             .arg(gcra::interval_ms(quota))
             .arg(quota.window.as_millis() as u64);
+        let reply = self.redis.query(eval).await?;
         let (admitted, tat, now): (u8, u64, u64) =
-            handle.query(&eval).await.map_err(|e| e.to_string())?;
+            redis::from_redis_value(reply).map_err(|e| e.to_string())?;
         let (decision, _) = gcra::decide(quota, tat, now);
         // The script decided atomically; the arithmetic above only re-derives
         // the figures for the headers, and must agree with it.

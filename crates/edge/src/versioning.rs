@@ -11,18 +11,20 @@ use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_domain::problem::Problem;
 
+use mhmanus_manifest::Routes;
+
 use crate::config::EdgeConfig;
-use crate::runtime::{Runtime, problem_response};
+use crate::problem;
 
 #[derive(Clone)]
 pub struct Versions {
     supported: Vec<u32>,
     default: u32,
-    runtime: Arc<Runtime>,
+    routes: Arc<Routes>,
 }
 
 impl Versions {
-    pub fn new(config: &EdgeConfig, runtime: Arc<Runtime>) -> anyhow::Result<Self> {
+    pub fn new(config: &EdgeConfig, routes: Arc<Routes>) -> anyhow::Result<Self> {
         ensure!(
             !config.api_versions.is_empty(),
             "API_VERSIONS names no version"
@@ -36,7 +38,7 @@ impl Versions {
         Ok(Versions {
             supported: config.api_versions.clone(),
             default: config.api_default_version,
-            runtime,
+            routes,
         })
     }
 
@@ -50,7 +52,7 @@ impl Versions {
             Some(version) => Decision::Unsupported(version),
             None => {
                 let versioned = format!("/v{}{path}", self.default);
-                if self.runtime.serves(&versioned) {
+                if self.routes.serves(&versioned) {
                     Decision::Rewrite(versioned)
                 } else {
                     Decision::Pass
@@ -95,7 +97,7 @@ pub async fn route(State(versions): State<Versions>, mut request: Request, next:
             }
         }
         Decision::Unsupported(version) => {
-            return problem_response(
+            return problem::response(
                 Problem::new(404)
                     .detail(format!(
                         "API version v{version} is not served; supported: {}",
@@ -103,8 +105,7 @@ pub async fn route(State(versions): State<Versions>, mut request: Request, next:
                     ))
                     .instance(path)
                     .extension("supportedVersions", versions.supported_names()),
-            )
-            .map(axum::body::Body::new);
+            );
         }
     }
     next.run(request).await

@@ -4,9 +4,11 @@
 pub mod body_limit;
 pub mod client_addr;
 pub mod compression;
+pub mod config;
 pub mod cors;
 pub mod host_header;
 pub mod load_shed;
+pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
@@ -18,7 +20,7 @@ use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 
-use crate::config::EdgeConfig;
+pub use crate::config::EdgeConfig;
 
 /// Wraps `router` in the edge layers. The request id and its log span are
 /// outermost, so every log line and answer has the id; security headers

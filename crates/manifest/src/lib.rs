@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use route::{RouteMatch, RoutePattern, Router};
+pub use route::{RouteMatch, RoutePattern, Routes};
 
 /// Why a manifest cannot be used; each renders as one readable line.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +37,6 @@ pub struct Manifest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Application {
     pub name: String,
-    #[serde(default)]
-    pub version: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
 }
 
 /// An application variable: a default, or required; `secret` keeps it out of logs.
@@ -70,8 +66,6 @@ pub struct HttpTrigger {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Component {
     pub source: PathBuf,
-    #[serde(default)]
-    pub description: Option<String>,
     /// Component variables: values are templates over application variables.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
@@ -90,17 +84,14 @@ pub struct Build {
     pub command: String,
     #[serde(default)]
     pub workdir: Option<PathBuf>,
-    #[serde(default)]
-    pub watch: Vec<String>,
 }
 
 /// A manifest together with the directory its relative paths start from.
 #[derive(Debug, Clone)]
 pub struct LoadedManifest {
     pub manifest: Manifest,
-    pub path: PathBuf,
     pub base_dir: PathBuf,
-    pub router: Router,
+    pub routes: Routes,
 }
 
 impl LoadedManifest {
@@ -120,7 +111,7 @@ impl LoadedManifest {
         let manifest: Manifest =
             toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
         manifest.validate().map_err(invalid)?;
-        let router = Router::new(
+        let routes = Routes::new(
             manifest
                 .trigger
                 .http
@@ -135,9 +126,8 @@ impl LoadedManifest {
             .to_owned();
         Ok(LoadedManifest {
             manifest,
-            path: path.to_owned(),
             base_dir,
-            router,
+            routes,
         })
     }
 
@@ -256,7 +246,7 @@ command = "cargo build"
         assert_eq!(health.sqlite_databases, ["default"]);
         assert!(loaded.manifest.variables["jwt_secret"].secret);
         assert_eq!(
-            loaded.router.find("/health/ready").unwrap().component,
+            &*loaded.routes.find("/health/ready").unwrap().component,
             "health"
         );
     }

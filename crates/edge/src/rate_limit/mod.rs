@@ -8,7 +8,7 @@
 mod gcra;
 mod known_paths;
 pub mod policy;
-mod redis_store;
+mod remote_buckets;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,16 +20,18 @@ use http::{HeaderMap, HeaderValue};
 use mhmanus_domain::auth::jwt::{JwtSettings, bearer_token};
 use mhmanus_domain::health::Check;
 use mhmanus_domain::problem::Problem;
+use mhmanus_manifest::Routes;
 
 use self::gcra::{Decision, LocalStore};
 use self::known_paths::KnownPaths;
 use self::policy::{Policy, Quota};
-use self::redis_store::RedisStore;
+use self::remote_buckets::RemoteBuckets;
 use super::client_addr::ClientAddr;
-use crate::config::HostConfig;
-use crate::runtime::{Runtime, problem_response};
+use crate::config::EdgeConfig;
+use crate::problem;
 
 pub use self::policy::RouteLimit;
+pub use self::remote_buckets::Redis;
 
 /// How one request is limited.
 struct Applied {
@@ -50,45 +52,51 @@ struct Applied {
 
 pub struct RateLimiter {
     default: Policy,
-    routes: Vec<RouteLimit>,
+    limits: Vec<RouteLimit>,
     store: Store,
     tokens: Option<JwtSettings>,
-    runtime: Arc<Runtime>,
+    routes: Arc<Routes>,
     known: KnownPaths,
 }
 
 enum Store {
     Local(LocalStore),
-    Redis(RedisStore),
+    Remote(RemoteBuckets),
 }
 
 impl RateLimiter {
-    /// Warns about configured routes the manifest does not serve: such an
-    /// entry has no effect, which is worth knowing.
-    pub fn new(config: &HostConfig, runtime: Arc<Runtime>) -> anyhow::Result<Self> {
-        let edge = &config.edge;
+    /// A limiter for the manifest's `routes`, recognising the clients of
+    /// `tokens` by their subject, with its buckets in `redis` when given
+    /// (else in process). Warns about configured routes the manifest does
+    /// not serve: such an entry has no effect, which is worth knowing.
+    pub fn new(
+        edge: &EdgeConfig,
+        routes: Arc<Routes>,
+        tokens: Option<JwtSettings>,
+        redis: Option<Arc<dyn Redis>>,
+    ) -> Self {
         for route in &edge.rate_limit_routes {
-            if !runtime.serves(route.example_path()) {
+            if !routes.serves(route.example_path()) {
                 tracing::warn!(
                     route = %route.pattern,
                     "RATE_LIMIT_ROUTES: no route in the manifest serves this path; the entry has no effect (name canonical paths, /v1/...)"
                 );
             }
         }
-        let store = match &config.redis_url {
-            Some(url) => Store::Redis(RedisStore::new(runtime.redis_clients(), url.clone())),
+        let store = match redis {
+            Some(redis) => Store::Remote(RemoteBuckets::new(redis)),
             None => Store::Local(LocalStore::default()),
         };
-        let mut routes = edge.rate_limit_routes.clone();
-        routes.sort_by_key(|route| route.specificity());
-        Ok(RateLimiter {
+        let mut limits = edge.rate_limit_routes.clone();
+        limits.sort_by_key(|route| route.specificity());
+        RateLimiter {
             default: edge.rate_limit,
-            routes,
+            limits,
             store,
-            tokens: runtime.token_settings().cloned(),
-            runtime,
+            tokens,
+            routes,
             known: KnownPaths::default(),
-        })
+        }
     }
 
     /// How `path` is limited. Paths are compared with empty segments
@@ -97,7 +105,7 @@ impl RateLimiter {
     fn applied(&self, path: &str) -> Applied {
         let path = normalize(path);
         // Most specific first (see `new`): an exact entry beats a subtree.
-        if let Some(route) = self.routes.iter().find(|r| r.covers(&path)) {
+        if let Some(route) = self.limits.iter().find(|r| r.covers(&path)) {
             return Applied {
                 policy: route.policy,
                 name: "route",
@@ -112,7 +120,7 @@ impl RateLimiter {
         // (`known_paths`): under a wildcard route, probes are limited too.
         let (bucket, unknown) = if self.known.contains(&path) {
             (path, None)
-        } else if self.runtime.serves(&path) {
+        } else if self.routes.serves(&path) {
             (path.clone(), Some(path))
         } else {
             (UNROUTED.to_owned(), None)
@@ -152,7 +160,7 @@ impl RateLimiter {
     async fn decide(&self, key: &str, quota: Quota) -> Decision {
         let (decision, backend) = match &self.store {
             Store::Local(store) => (store.decide(key, quota), "in-process"),
-            Store::Redis(store) => store.decide(key, quota).await,
+            Store::Remote(store) => store.decide(key, quota).await,
         };
         let verdict = if decision.allowed {
             "allowed"
@@ -168,7 +176,7 @@ impl RateLimiter {
     pub fn check(&self) -> Option<Check> {
         match &self.store {
             Store::Local(_) => None,
-            Store::Redis(store) => Some(store.check()),
+            Store::Remote(store) => Some(store.check()),
         }
     }
 }
@@ -250,7 +258,7 @@ pub async fn limit(
                 quota.window.as_secs()
             ))
             .instance(path);
-        let mut response = problem_response(problem).map(axum::body::Body::new);
+        let mut response = problem::response(problem);
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));

@@ -1,6 +1,8 @@
 //! Spin's HTTP route syntax: exact paths, `:name` parameters and a trailing
 //! `/...` wildcard. When several routes match, the most specific one wins.
 
+use std::sync::Arc;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -85,23 +87,25 @@ impl RoutePattern {
     }
 }
 
-/// What a request path resolved to.
+/// What a request path resolved to: owned (cheap to clone), so it can be
+/// resolved once and travel with the request to every layer that needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteMatch<'a> {
-    pub component: &'a str,
-    pub route: &'a RoutePattern,
+pub struct RouteMatch {
+    pub component: Arc<str>,
+    pub route: Arc<RoutePattern>,
     pub params: Vec<(String, String)>,
     pub path_info: String,
 }
 
+/// The manifest's HTTP routes, most specific first.
 #[derive(Debug, Clone, Default)]
-pub struct Router {
-    routes: Vec<(RoutePattern, String)>,
+pub struct Routes {
+    routes: Vec<(Arc<RoutePattern>, Arc<str>)>,
 }
 
-impl Router {
+impl Routes {
     pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
-        let mut parsed: Vec<(RoutePattern, String)> = Vec::new();
+        let mut parsed: Vec<(Arc<RoutePattern>, Arc<str>)> = Vec::new();
         for (route, component) in routes {
             let pattern = RoutePattern::parse(route)?;
             if let Some((_, other)) = parsed.iter().find(|(p, _)| p.raw == pattern.raw) {
@@ -109,26 +113,29 @@ impl Router {
                     "route {route} is given to both {other} and {component}"
                 ));
             }
-            parsed.push((pattern, component.to_owned()));
+            parsed.push((Arc::new(pattern), component.into()));
         }
         // Most specific first, so the first match wins.
         parsed.sort_by_key(|(pattern, _)| std::cmp::Reverse(pattern.specificity()));
-        Ok(Router { routes: parsed })
+        Ok(Routes { routes: parsed })
     }
 
-    pub fn find(&self, path: &str) -> Option<RouteMatch<'_>> {
+    pub fn find(&self, path: &str) -> Option<RouteMatch> {
         self.routes.iter().find_map(|(pattern, component)| {
             pattern.matches(path).map(|(params, path_info)| RouteMatch {
-                component,
-                route: pattern,
+                component: component.clone(),
+                route: pattern.clone(),
                 params,
                 path_info,
             })
         })
     }
 
-    pub fn routes(&self) -> impl Iterator<Item = (&RoutePattern, &str)> {
-        self.routes.iter().map(|(p, c)| (p, c.as_str()))
+    /// Whether some route serves `path`.
+    pub fn serves(&self, path: &str) -> bool {
+        self.routes
+            .iter()
+            .any(|(pattern, _)| pattern.matches(path).is_some())
     }
 }
 
@@ -136,8 +143,8 @@ impl Router {
 mod tests {
     use super::*;
 
-    fn router() -> Router {
-        Router::new([
+    fn routes() -> Routes {
+        Routes::new([
             ("/...", "fallback"),
             ("/health/...", "health"),
             ("/health/live", "live"),
@@ -148,7 +155,7 @@ mod tests {
     }
 
     fn component(path: &str) -> Option<String> {
-        router().find(path).map(|m| m.component.to_owned())
+        routes().find(path).map(|m| m.component.to_string())
     }
 
     #[test]
@@ -163,22 +170,22 @@ mod tests {
 
     #[test]
     fn exact_routes_do_not_match_longer_paths() {
-        let router = Router::new([("/health/live", "live")]).unwrap();
-        assert!(router.find("/health/live/more").is_none());
-        assert!(router.find("/health").is_none());
+        let routes = Routes::new([("/health/live", "live")]).unwrap();
+        assert!(routes.find("/health/live/more").is_none());
+        assert!(routes.find("/health").is_none());
     }
 
     #[test]
     fn gives_params_and_path_info() {
-        let router = router();
-        let m = router.find("/v1/users/42/roles").unwrap();
+        let routes = routes();
+        let m = routes.find("/v1/users/42/roles").unwrap();
         assert_eq!(m.params, [("id".to_owned(), "42".to_owned())]);
-        let m = router.find("/health/ready").unwrap();
+        let m = routes.find("/health/ready").unwrap();
         assert_eq!(
             (m.route.base(), m.path_info.as_str()),
             ("/health", "/ready")
         );
-        assert_eq!(router.find("/health").unwrap().path_info, "");
+        assert_eq!(routes.find("/health").unwrap().path_info, "");
     }
 
     #[test]
@@ -186,6 +193,6 @@ mod tests {
         assert!(RoutePattern::parse("health").is_err());
         assert!(RoutePattern::parse("/a/.../b").is_err());
         assert!(RoutePattern::parse("/a/:").is_err());
-        assert!(Router::new([("/a", "x"), ("/a", "y")]).is_err());
+        assert!(Routes::new([("/a", "x"), ("/a", "y")]).is_err());
     }
 }

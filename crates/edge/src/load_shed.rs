@@ -5,14 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_domain::problem::Problem;
 use tokio::sync::Semaphore;
 
-use crate::runtime::problem_response;
+use crate::problem;
 
 /// Seconds a shed client is asked to wait.
 const RETRY_AFTER_SECS: u32 = 1;
@@ -36,12 +35,11 @@ pub async fn shed(
     }
     let Ok(_slot) = slots.try_acquire_owned() else {
         metrics::counter!("http_requests_shed_total").increment(1);
-        let mut response = problem_response(
+        let mut response = problem::response(
             Problem::new(503)
                 .detail("the service is at capacity; retry shortly")
                 .instance(request.uri().path()),
-        )
-        .map(Body::new);
+        );
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());

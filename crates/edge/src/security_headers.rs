@@ -97,10 +97,9 @@ fn set_headers(State(headers): State<SecurityHeaders>, mut response: Response) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HostConfig;
 
     fn config(hsts_max_age_secs: u64) -> EdgeConfig {
-        let mut config = HostConfig::defaults("spin.toml", ".mhmanus").edge;
+        let mut config = EdgeConfig::defaults();
         config.hsts_max_age_secs = hsts_max_age_secs;
         config
     }

@@ -1,7 +1,7 @@
 //! The generic cell rate algorithm: one timestamp per bucket (the
 //! theoretical arrival time, TAT) decides each request, so a quota of 10 per
 //! 60 s admits a burst of 10, then one request every 6 s. The same arithmetic
-//! runs in process here and inside Redis (`redis_store.rs`), so a replica
+//! runs in process here and inside Redis (`remote_buckets.rs`), so a replica
 //! that falls back to its own store keeps the same behaviour.
 
 use std::collections::HashMap;

@@ -20,7 +20,7 @@ use http_body::{Frame, SizeHint};
 use http_body_util::{LengthLimitError, Limited};
 use mhmanus_domain::problem::Problem;
 
-use crate::runtime::problem_response;
+use crate::problem;
 
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimits {
@@ -72,7 +72,7 @@ fn refusal(why: Cut, limits: BodyLimits, path: &str) -> Response {
             limits.read_timeout.as_secs()
         )),
     };
-    let mut response = problem_response(problem.instance(path)).map(Body::new);
+    let mut response = problem::response(problem.instance(path));
     // The rest of the body may still be on its way: do not read it as the
     // next request.
     response.headers_mut().insert(

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_domain::problem::Problem;
 
-use crate::runtime::problem_response;
+use crate::problem;
 
 pub async fn require(request: Request, next: Next) -> Response {
     let named =
@@ -16,7 +16,7 @@ pub async fn require(request: Request, next: Next) -> Response {
         let problem = Problem::new(400)
             .detail("an HTTP/1.1 request needs a Host header")
             .instance(request.uri().path());
-        return problem_response(problem).map(axum::body::Body::new);
+        return problem::response(problem);
     }
     next.run(request).await
 }
