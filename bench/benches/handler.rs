@@ -50,7 +50,7 @@ async fn trivial_request(runtime: &Runtime) {
         .body(full_body(""))
         .expect("a valid request");
     let response = runtime
-        .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+        .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
         .await;
     assert_eq!(response.status(), 200);
     let body = response.into_body().collect().await.expect("the body");

@@ -116,7 +116,7 @@ async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics: {e}"))?;
             tracing::info!(address = %listener.local_addr()?, "serving metrics");
-            let router = server::metrics_router(runtime.clone(), &config)?;
+            let router = server::metrics_router(runtime.clone());
             Some(tokio::spawn(axum::serve(listener, router).into_future()))
         }
         None => None,

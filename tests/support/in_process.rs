@@ -107,7 +107,7 @@ impl TestRuntime {
     pub async fn send(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> Reply {
         let response = self
             .runtime
-            .handle(request, "127.0.0.1:40000".parse().unwrap())
+            .route_and_handle(request, "127.0.0.1:40000".parse().unwrap())
             .await;
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.expect("response body").to_bytes();

@@ -11,6 +11,7 @@ pub mod load_shed;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;
+pub mod routing;
 pub mod security_headers;
 pub mod versioning;
 

@@ -1,30 +1,37 @@
 //! URI versioning: `/v1/...` is canonical; an unversioned API path is served
 //! by the default version when the manifest has a route for it there; a
 //! version the host does not serve is a 404 problem naming those it does.
-//! Health routes are version-free. Routing itself stays in spin.toml.
-
-use std::sync::Arc;
+//! Health routes are version-free. Routing itself stays in spin.toml;
+//! `routing` applies the decision.
 
 use anyhow::ensure;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_domain::problem::Problem;
-
-use mhmanus_manifest::Routes;
+use mhmanus_manifest::{RouteMatch, Routes};
 
 use crate::config::EdgeConfig;
 use crate::problem;
 
-#[derive(Clone)]
+/// The versions served, and the one unversioned paths get.
+#[derive(Debug, Clone)]
 pub struct Versions {
     supported: Vec<u32>,
     default: u32,
-    routes: Arc<Routes>,
+}
+
+/// Where a request path goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Served as it is, by this route or by none.
+    AsIs(Option<RouteMatch>),
+    /// An unversioned path served by the default version: this path, this route.
+    Rewrite(String, RouteMatch),
+    /// A version not served.
+    Unsupported(u32),
 }
 
 impl Versions {
-    pub fn new(config: &EdgeConfig, routes: Arc<Routes>) -> anyhow::Result<Self> {
+    pub fn new(config: &EdgeConfig) -> anyhow::Result<Self> {
         ensure!(
             !config.api_versions.is_empty(),
             "API_VERSIONS names no version"
@@ -38,77 +45,40 @@ impl Versions {
         Ok(Versions {
             supported: config.api_versions.clone(),
             default: config.api_default_version,
-            routes,
         })
     }
 
-    /// What to do with `path`.
-    fn decide(&self, path: &str) -> Decision {
+    /// Where `path` goes among `routes`.
+    pub fn decide(&self, path: &str, routes: &Routes) -> Decision {
         if is_version_free(path) {
-            return Decision::Pass;
+            return Decision::AsIs(routes.find(path));
         }
         match version_of(path) {
-            Some(version) if self.supported.contains(&version) => Decision::Pass,
+            Some(version) if self.supported.contains(&version) => Decision::AsIs(routes.find(path)),
             Some(version) => Decision::Unsupported(version),
             None => {
                 let versioned = format!("/v{}{path}", self.default);
-                if self.routes.serves(&versioned) {
-                    Decision::Rewrite(versioned)
-                } else {
-                    Decision::Pass
+                match routes.find(&versioned) {
+                    Some(route) => Decision::Rewrite(versioned, route),
+                    None => Decision::AsIs(routes.find(path)),
                 }
             }
         }
     }
 
-    /// The path a request for `path` is served under: the versioned one
-    /// when an unversioned path is rewritten, else `path` itself.
-    pub fn canonical<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
-        match self.decide(path) {
-            Decision::Rewrite(versioned) => versioned.into(),
-            _ => path.into(),
-        }
+    /// The 404 for a request to `path` in a version not served.
+    pub fn unsupported(&self, version: u32, path: &str) -> Response {
+        let names: Vec<String> = self.supported.iter().map(|v| format!("v{v}")).collect();
+        problem::response(
+            Problem::new(404)
+                .detail(format!(
+                    "API version v{version} is not served; supported: {}",
+                    names.join(", ")
+                ))
+                .instance(path)
+                .extension("supportedVersions", names),
+        )
     }
-
-    fn supported_names(&self) -> Vec<String> {
-        self.supported.iter().map(|v| format!("v{v}")).collect()
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Decision {
-    Pass,
-    Rewrite(String),
-    Unsupported(u32),
-}
-
-pub async fn route(State(versions): State<Versions>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    match versions.decide(&path) {
-        Decision::Pass => {}
-        Decision::Rewrite(versioned) => {
-            let uri = match request.uri().query() {
-                Some(query) => format!("{versioned}?{query}"),
-                None => versioned,
-            };
-            // The path came from a valid URI, with only an ASCII prefix added.
-            if let Ok(uri) = uri.parse() {
-                *request.uri_mut() = uri;
-            }
-        }
-        Decision::Unsupported(version) => {
-            return problem::response(
-                Problem::new(404)
-                    .detail(format!(
-                        "API version v{version} is not served; supported: {}",
-                        versions.supported_names().join(", ")
-                    ))
-                    .instance(path)
-                    .extension("supportedVersions", versions.supported_names()),
-            );
-        }
-    }
-    next.run(request).await
 }
 
 /// Health routes answer the same in every version.
@@ -138,6 +108,30 @@ mod tests {
         assert_eq!(version_of("/v/auth"), None);
         assert_eq!(version_of("/auth/v1"), None);
         assert_eq!(version_of("/"), None);
+    }
+
+    #[test]
+    fn unversioned_paths_take_the_default_version_only_where_it_serves_them() {
+        let routes = Routes::new([("/v1/auth/...", "auth"), ("/health/...", "health")]).unwrap();
+        let versions = Versions::new(&EdgeConfig::defaults()).unwrap();
+        match versions.decide("/auth/login", &routes) {
+            Decision::Rewrite(path, route) => {
+                assert_eq!(
+                    (path.as_str(), &*route.component),
+                    ("/v1/auth/login", "auth")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            versions.decide("/v2/auth/login", &routes),
+            Decision::Unsupported(2)
+        );
+        assert!(matches!(
+            versions.decide("/health/ready", &routes),
+            Decision::AsIs(Some(_))
+        ));
+        assert_eq!(versions.decide("/elsewhere", &routes), Decision::AsIs(None));
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::spin::{
     self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
     variables,
 };
-use mhmanus_manifest::{LoadedManifest, Routes};
+use mhmanus_manifest::{LoadedManifest, RouteMatch, Routes};
 
 /// Which WASI HTTP generation a component exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,36 +188,38 @@ impl Runtime {
         metrics::gauge!("redis_connections").set(self.redis.connected() as f64);
     }
 
-    /// The manifest route (`/v1/auth/...`) serving `path`: a metrics label
-    /// with one value per route, not per URL.
-    pub fn route_of(&self, path: &str) -> Option<String> {
-        self.routes.find(path).map(|m| m.route.as_str().to_owned())
-    }
-
     /// The manifest's routes, shared with the edge layers that need them.
     pub fn routes(&self) -> Arc<Routes> {
         self.routes.clone()
     }
 
-    /// Routes a request to its component; a guest fault or a timeout becomes
-    /// a problem response and never affects other requests.
+    /// `handle` for a caller that has not resolved the route (an embedder
+    /// without the edge layers, a benchmark): a path no route serves is a 404.
+    pub async fn route_and_handle(
+        &self,
+        request: http::Request<WasiBody>,
+        client: SocketAddr,
+    ) -> http::Response<WasiBody> {
+        match self.routes.find(request.uri().path()) {
+            Some(route) => self.handle(request, &route, client).await,
+            None => no_route(request.uri().path()),
+        }
+    }
+
+    /// Hands a request to the component of its `route` (resolved once, by
+    /// the caller); a guest fault or a timeout becomes a problem response
+    /// and never affects other requests.
     pub async fn handle(
         &self,
         mut request: http::Request<WasiBody>,
+        route: &RouteMatch,
         client: SocketAddr,
     ) -> http::Response<WasiBody> {
         let path = request.uri().path().to_owned();
-        let Some(route) = self.routes.find(&path) else {
-            return problem_response(
-                Problem::new(404)
-                    .detail(format!("no route for {path}"))
-                    .instance(path),
-            );
-        };
         let Some(component) = self.components.get(&*route.component) else {
             return problem_response(Problem::new(404).instance(path));
         };
-        request::prepare(&mut request, &route, client);
+        request::prepare(&mut request, route, client);
         let admitted =
             tokio::time::timeout(self.policy.request_timeout, component.admission.acquire()).await;
         let Ok(Ok(_permit)) = admitted else {
@@ -380,6 +382,15 @@ async fn build_services(
         );
     }
     Ok(services)
+}
+
+/// The answer for a path no manifest route serves.
+pub fn no_route(path: &str) -> http::Response<WasiBody> {
+    problem_response(
+        Problem::new(404)
+            .detail(format!("no route for {path}"))
+            .instance(path),
+    )
 }
 
 pub fn problem_response(problem: Problem) -> http::Response<WasiBody> {

@@ -11,8 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use mhmanus_edge::routing::ServedBy;
+
 use crate::runtime::Runtime;
-use mhmanus_edge::versioning::Versions;
 
 /// Latency buckets in seconds: a cached route answers in a millisecond,
 /// a login (argon2id) in tens, a timeout in tens of seconds.
@@ -51,24 +52,24 @@ fn handle() -> &'static PrometheusHandle {
 #[derive(Clone)]
 pub struct Metrics {
     runtime: Arc<Runtime>,
-    versions: Versions,
 }
 
 impl Metrics {
-    pub fn new(runtime: Arc<Runtime>, versions: Versions) -> Self {
+    pub fn new(runtime: Arc<Runtime>) -> Self {
         handle();
-        Metrics { runtime, versions }
+        Metrics { runtime }
     }
+}
 
-    /// The route label: the host's own path, the manifest route that
-    /// serves the path (after the version rewrite), or `unmatched`.
-    fn route(&self, path: &str) -> String {
-        if matches!(path, "/health/live" | "/metrics" | "/openapi.json") {
-            return path.to_owned();
-        }
-        self.runtime
-            .route_of(&self.versions.canonical(path))
-            .unwrap_or_else(|| "unmatched".to_owned())
+/// The route label: the host's own path, the manifest route that served
+/// the answer (after the version rewrite), or `unmatched`.
+fn route_label(path: &str, response: &Response) -> String {
+    if matches!(path, "/health/live" | "/metrics" | "/openapi.json") {
+        return path.to_owned();
+    }
+    match response.extensions().get::<ServedBy>() {
+        Some(ServedBy(route)) => route.as_str().to_owned(),
+        None => "unmatched".to_owned(),
     }
 }
 
@@ -104,12 +105,13 @@ impl Drop for InFlight {
 }
 
 /// Middleware: counts and times every request.
-pub async fn record(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let _in_flight = InFlight::start();
     let method = method_label(request.method());
-    let route = metrics.route(request.uri().path());
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    let route = route_label(&path, &response);
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);

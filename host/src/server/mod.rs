@@ -30,19 +30,22 @@ use mhmanus_domain::health::{self as report, Report};
 use tower::ServiceBuilder;
 use tower::ServiceExt;
 
-use mhmanus_edge::{self as edge, body_limit, client_addr, load_shed, rate_limit, versioning};
+use mhmanus_edge::{
+    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, versioning,
+};
 
 use crate::config::HostConfig;
-use crate::runtime::Runtime;
+use crate::runtime::{self, Runtime};
 pub use connections::ConnectionLimits;
 use connections::Connections;
 
 /// The host's routes: `/health/live` answered here, everything else by the
 /// components, `/metrics` too unless it has its own address. Per request,
 /// outermost first: request id and log span, security headers, CORS,
-/// compression (in `edge::apply`); then metrics, load shedding, the client's
-/// address, the version rewrite, the rate limit, the body limit and the
-/// host's health checks, next to the component.
+/// compression (in `edge::apply`); then metrics, the route (the version
+/// rewrite and the one match of the manifest's routes, read by every layer
+/// below), load shedding, the client's address, the rate limit, the body
+/// limit and the host's health checks, next to the component.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.clone().map(|url| {
@@ -53,7 +56,7 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     });
     let limiter = Arc::new(rate_limit::RateLimiter::new(
         edge_config,
-        runtime.routes(),
+        &runtime.routes(),
         runtime.token_settings().cloned(),
         redis,
     ));
@@ -62,8 +65,11 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         runtime.clone(),
         limiter.clone(),
     )?);
-    let versions = versioning::Versions::new(edge_config, runtime.routes())?;
-    let metrics = metrics::Metrics::new(runtime.clone(), versions.clone());
+    let resolver = Arc::new(routing::Resolver {
+        versions: versioning::Versions::new(edge_config)?,
+        routes: runtime.routes(),
+    });
+    let metrics = metrics::Metrics::new(runtime.clone());
     let mut routes = Router::new().route("/health/live", get(live));
     if let Some(document) = openapi::load(&config.manifest)? {
         routes = routes.route(
@@ -78,7 +84,8 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     // router one by one, each is boxed, and every layer's per-request clone
     // of what is under it would copy all of them.
     let host_layers = ServiceBuilder::new()
-        .layer(from_fn_with_state(metrics, metrics::record))
+        .layer(axum::middleware::from_fn(metrics::record))
+        .layer(from_fn_with_state(resolver, routing::resolve))
         .layer(from_fn_with_state(
             load_shed::InFlight::new(edge_config.max_concurrent_requests),
             load_shed::shed,
@@ -90,7 +97,6 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
             ),
             client_addr::resolve,
         ))
-        .layer(from_fn_with_state(versions, versioning::route))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(from_fn_with_state(
             body_limit::BodyLimits {
@@ -109,12 +115,11 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
 
 /// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
 /// public one does not expose.
-pub fn metrics_router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
-    let versions = versioning::Versions::new(&config.edge, runtime.routes())?;
-    Ok(Router::new().route(
+pub fn metrics_router(runtime: Arc<Runtime>) -> Router {
+    Router::new().route(
         "/metrics",
-        get(metrics::render).with_state(metrics::Metrics::new(runtime, versions)),
-    ))
+        get(metrics::render).with_state(metrics::Metrics::new(runtime)),
+    )
 }
 
 /// A client must send a request's headers within this, counted from the
@@ -309,15 +314,18 @@ async fn live() -> Response {
 async fn dispatch(
     State(runtime): State<Arc<Runtime>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
 ) -> Response {
     let client = request
         .extensions()
         .get::<client_addr::ClientAddr>()
         .map_or(peer, |client| client.0);
+    let Some(routing::Matched(route)) = request.extensions_mut().remove() else {
+        return runtime::no_route(request.uri().path()).map(Body::new);
+    };
     let request = request.map(|body| {
         body.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))
             .boxed_unsync()
     });
-    runtime.handle(request, client).await.map(Body::new)
+    runtime.handle(request, &route, client).await.map(Body::new)
 }

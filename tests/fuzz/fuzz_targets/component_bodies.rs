@@ -65,7 +65,7 @@ async fn sign_in_admin(runtime: &Runtime) -> String {
         .body(full_body(credentials.to_string().into_bytes()))
         .expect("a request");
     let response = runtime
-        .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+        .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
         .await;
     assert!(response.status().is_success(), "login: {}", response.status());
     let body = response.into_body().collect().await.expect("a body").to_bytes();
@@ -99,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
     let (status, content_type) = service.executor.block_on(async {
         let response = service
             .runtime
-            .handle(request, "127.0.0.1:40000".parse().expect("an address"))
+            .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
             .await;
         let status = response.status().as_u16();
         let content_type = response

@@ -29,6 +29,7 @@ use self::remote_buckets::RemoteBuckets;
 use super::client_addr::ClientAddr;
 use crate::config::EdgeConfig;
 use crate::problem;
+use crate::routing::Matched;
 
 pub use self::policy::RouteLimit;
 pub use self::remote_buckets::Redis;
@@ -55,7 +56,6 @@ pub struct RateLimiter {
     limits: Vec<RouteLimit>,
     store: Store,
     tokens: Option<JwtSettings>,
-    routes: Arc<Routes>,
     known: KnownPaths,
 }
 
@@ -65,13 +65,13 @@ enum Store {
 }
 
 impl RateLimiter {
-    /// A limiter for the manifest's `routes`, recognising the clients of
-    /// `tokens` by their subject, with its buckets in `redis` when given
-    /// (else in process). Warns about configured routes the manifest does
-    /// not serve: such an entry has no effect, which is worth knowing.
+    /// A limiter recognising the clients of `tokens` by their subject, with
+    /// its buckets in `redis` when given (else in process). Warns about
+    /// configured routes the manifest's `routes` do not serve: such an
+    /// entry has no effect, which is worth knowing.
     pub fn new(
         edge: &EdgeConfig,
-        routes: Arc<Routes>,
+        routes: &Routes,
         tokens: Option<JwtSettings>,
         redis: Option<Arc<dyn Redis>>,
     ) -> Self {
@@ -94,15 +94,14 @@ impl RateLimiter {
             limits,
             store,
             tokens,
-            routes,
             known: KnownPaths::default(),
         }
     }
 
-    /// How `path` is limited. Paths are compared with empty segments
-    /// dropped, as the manifest's router matches them, so `/v1//auth/login/`
-    /// counts as `/v1/auth/login`.
-    fn applied(&self, path: &str) -> Applied {
+    /// How `path` is limited, `routed` when a manifest route serves it.
+    /// Paths are compared with empty segments dropped, as the manifest's
+    /// routes match them, so `/v1//auth/login/` counts as `/v1/auth/login`.
+    fn applied(&self, path: &str, routed: bool) -> Applied {
         let path = normalize(path);
         // Most specific first (see `new`): an exact entry beats a subtree.
         if let Some(route) = self.limits.iter().find(|r| r.covers(&path)) {
@@ -120,7 +119,7 @@ impl RateLimiter {
         // (`known_paths`): under a wildcard route, probes are limited too.
         let (bucket, unknown) = if self.known.contains(&path) {
             (path, None)
-        } else if self.routes.serves(&path) {
+        } else if routed {
             (path.clone(), Some(path))
         } else {
             (UNROUTED.to_owned(), None)
@@ -224,7 +223,8 @@ pub async fn limit(
     if is_exempt(&path) {
         return next.run(request).await;
     }
-    let applied = limiter.applied(&path);
+    let routed = request.extensions().get::<Matched>().is_some();
+    let applied = limiter.applied(&path, routed);
     let Policy::Limited(quota) = applied.policy else {
         return next.run(request).await;
     };
