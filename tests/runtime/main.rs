@@ -6,6 +6,7 @@ mod admission;
 mod auth;
 mod edge;
 mod faults;
+mod fuzz_corpus;
 mod generations;
 mod health;
 mod openapi;
