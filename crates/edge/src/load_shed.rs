@@ -1,8 +1,7 @@
 //! Load shedding: past `MAX_CONCURRENT_REQUESTS` requests in flight, a new
 //! one is refused at once with a 503 problem and `Retry-After`, instead of
-//! queueing without bound behind the others. (The host's liveness and
-//! metrics routes are not behind it: an overloaded host is alive, and worth
-//! watching.)
+//! queueing without bound behind the others. Liveness and metrics are
+//! never shed: an overloaded host is alive, and worth watching.
 
 use std::sync::Arc;
 
@@ -31,6 +30,9 @@ pub async fn shed(
     request: Request,
     next: Next,
 ) -> Response {
+    if matches!(request.uri().path(), "/health/live" | "/metrics") {
+        return next.run(request).await;
+    }
     let Ok(_slot) = slots.try_acquire_owned() else {
         metrics::counter!("http_requests_shed_total").increment(1);
         let mut response = problem::response(

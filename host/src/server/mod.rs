@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::handler::Handler;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,10 +42,10 @@ use connections::Connections;
 /// The host's routes: `/health/live` answered here, everything else by the
 /// components, `/metrics` too unless it has its own address. Per request,
 /// outermost first: request id and log span, security headers, CORS,
-/// compression (in `edge::apply`) and metrics; then, for the components
-/// only, the route (the version rewrite and the one match of the manifest's
-/// routes, read by every layer below), load shedding, the client's address,
-/// the rate limit, the body limit and the host's health checks.
+/// compression (in `edge::apply`); then metrics, the route (the version
+/// rewrite and the one match of the manifest's routes, read by every layer
+/// below), load shedding, the client's address, the rate limit, the body
+/// limit and the host's health checks, next to the component.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.clone().map(|url| {
@@ -81,13 +80,11 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     if config.metrics_listen.is_none() {
         routes = routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }
-    // The host's own routes (liveness, metrics, the OpenAPI document) get
-    // only the global layers: they are never shed, limited or routed. The
-    // component fallback gets the rest as one service stack, so a request
-    // clones each layer once (layered on the router one by one, each is
-    // boxed, and every layer's per-request clone of what is under it would
-    // copy all of them).
-    let components = ServiceBuilder::new()
+    // One service stack, so a request clones each layer once: layered on the
+    // router one by one, each is boxed, and every layer's per-request clone
+    // of what is under it would copy all of them.
+    let host_layers = ServiceBuilder::new()
+        .layer(axum::middleware::from_fn(metrics::record))
         .layer(from_fn_with_state(resolver, routing::resolve))
         .layer(from_fn_with_state(
             load_shed::InFlight::new(edge_config.max_concurrent_requests),
@@ -108,11 +105,11 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
             },
             body_limit::limit,
         ))
-        .layer(from_fn_with_state(host_health, health::augment))
-        .service(dispatch.with_state(runtime));
+        .layer(from_fn_with_state(host_health, health::augment));
     let routes = routes
-        .fallback_service(components)
-        .layer(axum::middleware::from_fn(metrics::record));
+        .fallback(dispatch)
+        .layer(host_layers)
+        .with_state(runtime);
     edge::apply(routes, edge_config)
 }
 

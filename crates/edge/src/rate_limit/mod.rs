@@ -3,7 +3,7 @@
 //! stricter or looser ones. The client is the verified JWT subject when the
 //! request carries a valid bearer token, else its address (IPv6 by /64).
 //! Buckets live in Redis when `REDIS_URL` is set, else in process.
-//! Health answers are never limited.
+//! Health and metrics are never limited.
 
 mod gcra;
 mod known_paths;
@@ -208,10 +208,8 @@ fn normalize(path: &str) -> String {
 /// The bucket of the paths that are not (known to be) routes.
 const UNROUTED: &str = "(unrouted)";
 
-/// Health answers are never limited: a prober polls them. (The host's own
-/// routes, `/health/live` and `/metrics`, are not behind the limiter.)
 fn is_exempt(path: &str) -> bool {
-    path == "/health" || path.starts_with("/health/")
+    path == "/health" || path.starts_with("/health/") || path == "/metrics"
 }
 
 /// Middleware: admits or refuses the request, and reports the quota on the
@@ -324,8 +322,8 @@ mod tests {
     }
 
     #[test]
-    fn health_is_exempt() {
-        for path in ["/health", "/health/ready", "/health/live"] {
+    fn health_and_metrics_are_exempt() {
+        for path in ["/health", "/health/ready", "/health/live", "/metrics"] {
             assert!(is_exempt(path), "{path}");
         }
         for path in ["/healthz", "/v1/auth/login", "/metrics/x"] {
