@@ -124,8 +124,8 @@ pub struct HostConfig {
     )]
     pub max_instance_concurrent_reuse_count: usize,
 
-    /// Requests one component handles at once; more wait their turn, in
-    /// order. Bounds its instances (a busy instance takes no more requests,
+    /// Requests one component handles at once, each until its body is
+    /// sent; more wait their turn, in order. Bounds its instances (a busy instance takes no more requests,
     /// so CPU-bound requests would each start one) and their memory.
     #[arg(long, env = "MAX_COMPONENT_CONCURRENCY", default_value_t = 32)]
     pub max_component_concurrency: usize,

@@ -76,3 +76,42 @@ async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_aft
     assert_eq!(app.get("/faulty/ok").await.status, 200);
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn a_place_is_held_until_the_answer_body_is_sent() {
+    let app = TestRuntime::start(MANIFEST, |config| {
+        config.max_component_concurrency = 1;
+        config.request_timeout_secs = 10;
+    })
+    .await
+    .unwrap();
+    // The head comes at once; the guest writes the body over a second.
+    let streaming = app
+        .runtime
+        .route_and_handle(
+            http::Request::get("/probe/stream?arg=1000")
+                .header("host", "test.local")
+                .body(mhmanus_host::runtime::full_body(""))
+                .unwrap(),
+            "127.0.0.1:40000".parse().unwrap(),
+        )
+        .await;
+    assert_eq!(streaming.status(), 200);
+    let started = Instant::now();
+    let (body, next) = tokio::join!(
+        http_body_util::BodyExt::collect(streaming.into_body()),
+        async {
+            let reply = app.get("/probe/sleep?arg=0").await;
+            (reply.status, started.elapsed())
+        }
+    );
+    let body = body.unwrap().to_bytes();
+    assert!(body.ends_with(b"data: line 4\n\n"), "{body:?}");
+    // The one place was the streaming answer's until its body ended.
+    assert_eq!(next.0, 200);
+    assert!(
+        next.1 >= Duration::from_millis(800),
+        "let in after {:?}, while the body streamed",
+        next.1
+    );
+}

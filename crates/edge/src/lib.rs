@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod routing;
 pub mod security_headers;
+pub mod until_body_end;
 pub mod versioning;
 
 use axum::Router;

@@ -35,6 +35,7 @@ use crate::spin::{
     self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
     variables,
 };
+use mhmanus_edge::until_body_end;
 use mhmanus_manifest::{LoadedManifest, RouteMatch, Routes};
 
 /// Which WASI HTTP generation a component exports.
@@ -51,8 +52,9 @@ struct LoadedComponent {
     generation: Generation,
     /// Admission, first come first served: `ProxyHandler` starts an
     /// instance for every request that finds the others busy, which for
-    /// CPU-bound guests is one per request, all sharing the CPU.
-    admission: tokio::sync::Semaphore,
+    /// CPU-bound guests is one per request, all sharing the CPU. A place is
+    /// held until the answer's body ends: the guest writes it meanwhile.
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 pub struct Runtime {
@@ -120,7 +122,9 @@ impl Runtime {
                 LoadedComponent {
                     handler,
                     generation,
-                    admission: tokio::sync::Semaphore::new(config.max_component_concurrency.max(1)),
+                    admission: Arc::new(tokio::sync::Semaphore::new(
+                        config.max_component_concurrency.max(1),
+                    )),
                 },
             );
         }
@@ -220,9 +224,12 @@ impl Runtime {
             return problem_response(Problem::new(404).instance(path));
         };
         request::prepare(&mut request, route, client);
-        let admitted =
-            tokio::time::timeout(self.policy.request_timeout, component.admission.acquire()).await;
-        let Ok(Ok(_permit)) = admitted else {
+        let admitted = tokio::time::timeout(
+            self.policy.request_timeout,
+            component.admission.clone().acquire_owned(),
+        )
+        .await;
+        let Ok(Ok(place)) = admitted else {
             tracing::warn!(
                 component = &*route.component,
                 "no room in the component within the request timeout"
@@ -240,7 +247,7 @@ impl Runtime {
         };
         let started = Instant::now();
         match component.handler.handle((), request).await {
-            Ok(response) => response,
+            Ok(response) => until_body_end::hold(response, place).map(BodyExt::boxed_unsync),
             Err(error) => {
                 let timed_out = error.downcast_ref::<ExpirationError>().is_some()
                     || started.elapsed() >= self.policy.request_timeout;

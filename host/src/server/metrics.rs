@@ -6,12 +6,14 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use mhmanus_edge::routing::ServedBy;
+use mhmanus_edge::until_body_end;
 
 use crate::runtime::Runtime;
 
@@ -88,36 +90,49 @@ fn method_label(method: &http::Method) -> &'static str {
     }
 }
 
-/// Counts a request in flight for as long as it lives, however it ends.
-struct InFlight;
+/// A request in the in-flight gauge from its start until its answer is
+/// sent, however it ends; its duration is recorded then.
+struct InFlight {
+    started: Instant,
+    method: &'static str,
+    route: Option<String>,
+}
 
 impl InFlight {
-    fn start() -> Self {
+    fn start(method: &'static str) -> Self {
         metrics::gauge!("http_requests_in_flight").increment(1.0);
-        InFlight
+        InFlight {
+            started: Instant::now(),
+            method,
+            // Known with the response head; a request dropped before it is
+            // not timed.
+            route: None,
+        }
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
         metrics::gauge!("http_requests_in_flight").decrement(1.0);
+        if let Some(route) = self.route.take() {
+            metrics::histogram!("http_request_duration_seconds", "method" => self.method, "route" => route)
+                .record(self.started.elapsed().as_secs_f64());
+        }
     }
 }
 
-/// Middleware: counts and times every request.
+/// Middleware: counts every request, and times it to its body's end.
 pub async fn record(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let _in_flight = InFlight::start();
     let method = method_label(request.method());
+    let mut in_flight = InFlight::start(method);
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let route = route_label(&path, &response);
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
+    in_flight.route = Some(route);
+    until_body_end::hold(response, in_flight).map(Body::new)
 }
 
 /// `GET /metrics` in the Prometheus text format.

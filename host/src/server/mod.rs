@@ -31,7 +31,8 @@ use tower::ServiceBuilder;
 use tower::ServiceExt;
 
 use mhmanus_edge::{
-    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, versioning,
+    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, until_body_end,
+    versioning,
 };
 
 use crate::config::HostConfig;
@@ -87,7 +88,7 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         .layer(axum::middleware::from_fn(metrics::record))
         .layer(from_fn_with_state(resolver, routing::resolve))
         .layer(from_fn_with_state(
-            load_shed::InFlight::new(edge_config.max_concurrent_requests),
+            load_shed::Slots::new(edge_config.max_concurrent_requests),
             load_shed::shed,
         ))
         .layer(from_fn_with_state(
@@ -205,12 +206,9 @@ pub async fn serve(
             async move {
                 let response = response.await?;
                 // The request stays in flight until its body is sent.
-                Ok::<_, std::convert::Infallible>(response.map(|body| {
-                    Body::new(body.map_frame(move |frame| {
-                        let _ = &in_flight;
-                        frame
-                    }))
-                }))
+                Ok::<_, std::convert::Infallible>(
+                    until_body_end::hold(response, in_flight).map(Body::new),
+                )
             }
         });
         let builder = builder.clone();

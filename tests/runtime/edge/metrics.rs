@@ -110,3 +110,37 @@ async fn database_pools_are_reported() {
     assert!(value >= 1.0, "{value}");
     assert!(line(&metrics, "redis_connections").is_some());
 }
+
+/// A route of its own, so its latency series are this test's alone.
+const TIMED: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "timed"
+[[trigger.http]]
+route = "/timed/..."
+component = "probe"
+[component.probe]
+source = "{wasm:spin-probe}"
+"#;
+
+#[tokio::test]
+async fn a_request_is_timed_until_its_body_is_sent() {
+    let app = Edge::start(TIMED, |_| {}, |_| {}).await;
+    let count = r#"http_request_duration_seconds_count{method="GET",route="/timed/..."}"#;
+    let sum = r#"http_request_duration_seconds_sum{method="GET",route="/timed/..."}"#;
+    let streaming = request_limits::head(&app.router, "/timed/stream?arg=600").await;
+    assert_eq!(streaming.status(), 200);
+    let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
+    assert_eq!(line(&metrics, count), None, "timed before its body ended");
+    streaming.into_body().collect().await.unwrap();
+    let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
+    assert_eq!(line(&metrics, count), Some(format!("{count} 1").as_str()));
+    let seconds: f64 = line(&metrics, sum)
+        .unwrap_or_else(|| panic!("{sum} in\n{metrics}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(seconds >= 0.6, "the body streamed 0.6 s, timed {seconds} s");
+}

@@ -86,3 +86,35 @@ async fn past_the_concurrency_limit_requests_are_shed_with_503_and_retry_after()
         "slots are given back"
     );
 }
+
+#[tokio::test]
+async fn a_request_holds_its_slot_until_its_body_is_sent() {
+    let app = Edge::probe(|config| config.max_concurrent_requests = 1).await;
+    // The head comes at once; the body takes a second to stream.
+    let streaming = head(&app.router, "/probe/stream?arg=1000").await;
+    assert_eq!(streaming.status(), 200);
+    assert_eq!(
+        app.get("/probe/headers", &[]).await.status,
+        503,
+        "the slot is still taken while the body streams"
+    );
+    let body = streaming.into_body().collect().await.unwrap().to_bytes();
+    assert!(body.ends_with(b"data: line 4\n\n"), "{body:?}");
+    assert_eq!(
+        app.get("/probe/headers", &[]).await.status,
+        200,
+        "the slot is given back when the body ends"
+    );
+}
+
+/// A GET answered as far as its head: the body is the caller's to read.
+pub(super) async fn head(router: &Router, path: &str) -> http::Response<Body> {
+    let mut request = http::Request::get(path)
+        .header("host", "test.local")
+        .body(Body::empty())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(PEER.parse::<SocketAddr>().unwrap()));
+    router.clone().oneshot(request).await.unwrap()
+}

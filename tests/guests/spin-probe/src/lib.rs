@@ -2,20 +2,24 @@
 //! saw, so the host's implementation is tested through the real WIT calls.
 //! The address or name to use comes in the query string (`?arg=...`).
 
+use futures::SinkExt as _;
 use serde_json::{Value as Json, json};
-use spin_sdk::http::{Request, StatusCode};
+use spin_sdk::http::{IntoResponse, Request, StatusCode};
+use spin_sdk::wasip3::clocks::monotonic_clock::wait_for;
 use spin_sdk::{http_service, key_value, pg, redis, sqlite, variables};
 
-type Response = http::Response<String>;
-
 #[http_service]
-async fn handle(req: Request) -> Response {
+async fn handle(req: Request) -> impl IntoResponse {
     let arg = req
         .uri()
         .query()
         .and_then(|q| q.strip_prefix("arg="))
         .map(percent_decode)
         .unwrap_or_default();
+    // Under any route prefix, for tests that need a route of their own.
+    if req.uri().path().ends_with("/stream") {
+        return stream_slowly(arg.parse().unwrap_or(0)).into_response();
+    }
     let headers: serde_json::Map<String, Json> = req
         .headers()
         .iter()
@@ -37,7 +41,7 @@ async fn handle(req: Request) -> Response {
         "/probe/sleep" => {
             // An async wait: the instance keeps serving other requests meanwhile.
             let ms: u64 = arg.parse().unwrap_or(0);
-            spin_sdk::wasip3::clocks::monotonic_clock::wait_for(ms * 1_000_000).await;
+            wait_for(ms * 1_000_000).await;
             json!({ "slept_ms": ms })
         }
         other => json!({ "error": format!("no probe {other}") }),
@@ -46,6 +50,28 @@ async fn handle(req: Request) -> Response {
         .status(StatusCode::OK)
         .header("content-type", "application/json")
         .body(result.to_string())
+        .unwrap()
+        .into_response()
+}
+
+/// The head at once, then five events over `ms` milliseconds: a body that
+/// is still being sent long after its head (an event stream, which the
+/// host's compression passes through as it comes).
+fn stream_slowly(
+    ms: u64,
+) -> http::Response<impl http_body::Body<Data = bytes::Bytes, Error = anyhow::Error>> {
+    let (mut lines, body) = spin_sdk::http::body::stream::<String>();
+    spin_sdk::wasip3::spawn(async move {
+        for line in 0..5 {
+            wait_for(ms * 1_000_000 / 5).await;
+            if lines.send(format!("data: line {line}\n\n")).await.is_err() {
+                break;
+            }
+        }
+    });
+    http::Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(body)
         .unwrap()
 }
 
