@@ -1,12 +1,12 @@
-//! The allocator of every process linking the host: jemalloc. glibc's
-//! malloc serialises the host's worker threads on its arena locks (a third
+//! The allocator the host's binaries choose (each with
+//! `#[global_allocator] static ALLOCATOR: Jemalloc = Jemalloc;`; tests and
+//! fuzz targets keep the system's): jemalloc. glibc's malloc serialises the host's worker threads on its arena locks (a third
 //! fewer requests per second) and keeps what argon2's 19 MiB blocks leave
 //! behind; jemalloc keeps per-thread caches, and its background thread
 //! hands freed memory back to the system within a second, so an idle host
 //! stays small without being called.
 
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+pub use tikv_jemallocator::Jemalloc;
 
 /// Read by jemalloc when it starts (tikv-jemalloc-sys prefixes its symbols
 /// with `_rjem_`): purge unused pages from a background thread, dirty ones

@@ -9,10 +9,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mhmanus_edge::security_headers::SecurityHeaders;
+use mhmanus_host::allocator::Jemalloc;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::runtime::Runtime;
 use mhmanus_host::{builder, config_file, server, telemetry};
 use mhmanus_manifest::LoadedManifest;
+
+#[global_allocator]
+static ALLOCATOR: Jemalloc = Jemalloc;
 
 #[derive(Parser)]
 #[command(

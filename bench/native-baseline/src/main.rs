@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_host::allocator::Jemalloc;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::server::system_checks::SystemChecks;
 
@@ -32,6 +33,10 @@ pub struct App {
     /// only add memory (19 MiB each) and context switches.
     pub hashing: tokio::sync::Semaphore,
 }
+
+// The host's allocator: the baseline differs from it only in running no Wasm.
+#[global_allocator]
+static ALLOCATOR: Jemalloc = Jemalloc;
 
 fn main() -> anyhow::Result<()> {
     mhmanus_host::telemetry::init();
