@@ -13,6 +13,7 @@ use crate::micro::Micro;
 use crate::scenarios::Scenario;
 use crate::server::Kind;
 use crate::startup::Startup;
+use crate::suite::SMALL_TABLE;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -149,8 +150,8 @@ impl Report {
     /// The targets, from the figures of this run.
     pub fn evaluate_targets(&mut self) {
         let ratio = |scenario, c, field: fn(&Figures) -> f64| {
-            let host = self.find(scenario, 1, c, Kind::Host)?;
-            let native = self.find(scenario, 1, c, Kind::Native)?;
+            let host = self.find(scenario, SMALL_TABLE, c, Kind::Host)?;
+            let native = self.find(scenario, SMALL_TABLE, c, Kind::Native)?;
             Some(field(&host.figures) / field(&native.figures))
         };
         let rps = |f: &Figures| f.requests_per_sec;
