@@ -1,12 +1,13 @@
 //! Benchmarks that print figures and never assert them: absolute numbers on
 //! a shared machine drift, ratios from one run hold.
 //!
+//! `scripts/bench` builds this binary with what it measures and runs it:
+//!
 //! ```sh
-//! scripts/bench --quick                          # installs wrk, builds, runs
-//! cargo run --release -p bench -- --quick        # the same, wrk already installed
-//! cargo run --release -p bench                   # the full suite
-//! cargo run --release -p bench -- rate-limit     # the limiter's own cost
-//! cargo run --release -p bench -- soak           # 10 minutes of mixed load, then SIGTERM
+//! scripts/bench --quick        # every figure, short runs (CI)
+//! scripts/bench                # the full suite
+//! scripts/bench rate-limit     # the limiter's own cost
+//! scripts/bench soak           # 10 minutes of mixed load, then SIGTERM
 //! ```
 
 mod accounts;
@@ -24,6 +25,11 @@ mod suite;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use mhmanus_host::allocator::Jemalloc;
+
+// The host's allocator, for the micro-benchmark's requests in process.
+#[global_allocator]
+static ALLOCATOR: Jemalloc = Jemalloc;
 
 #[derive(Parser)]
 #[command(about = "The cost of Wasm, measured side by side with a native baseline")]
@@ -31,9 +37,6 @@ struct Cli {
     /// Short runs (2 s each, no warm-up): every figure, less precise.
     #[arg(long)]
     quick: bool,
-    /// Skip building the components and the servers (they must be built).
-    #[arg(long)]
-    no_build: bool,
     /// Where the figures go as JSON.
     #[arg(long, default_value = "target/bench/results.json")]
     json: PathBuf,
@@ -60,13 +63,11 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         None => runtime.block_on(suite::run(suite::Options {
             quick: cli.quick,
-            build: !cli.no_build,
             json: prepare::workspace_root().join(cli.json),
         })),
-        Some(Command::RateLimit) => runtime.block_on(rate_limit::run(!cli.no_build)),
-        Some(Command::Soak { secs }) => runtime.block_on(soak::run(
-            !cli.no_build,
-            std::time::Duration::from_secs(secs),
-        )),
+        Some(Command::RateLimit) => runtime.block_on(rate_limit::run()),
+        Some(Command::Soak { secs }) => {
+            runtime.block_on(soak::run(std::time::Duration::from_secs(secs)))
+        }
     }
 }

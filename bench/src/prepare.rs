@@ -1,13 +1,10 @@
-//! Everything a run needs, built in release mode or found on `PATH`: the
-//! components, the host, the native baseline, the load generator (wrk)
-//! and, when installed, Spin.
+//! Everything a run needs: the host and the native baseline (built in
+//! release mode by `scripts/bench`), the load generator (wrk) and, when
+//! installed, Spin.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::Context as _;
-
-pub const COMPONENTS: [&str; 3] = ["auth", "health", "production-test"];
 
 pub struct Tools {
     /// The workspace (spin.toml, target/).
@@ -19,34 +16,26 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// Builds what is missing or stale (cargo decides), then finds the tools.
-    pub fn prepare(build: bool) -> anyhow::Result<Tools> {
+    /// Finds what `scripts/bench` built (in one cargo selection with this
+    /// binary, so wasmtime is compiled once) and what is on `PATH`.
+    pub fn find() -> anyhow::Result<Tools> {
         let root = workspace_root();
-        if build {
-            let mut wasm = cargo(&root);
-            wasm.args(["build", "--release", "--target", "wasm32-wasip2"]);
-            for component in COMPONENTS {
-                wasm.args(["-p", component]);
-            }
-            run(wasm)?;
-            let mut servers = cargo(&root);
-            servers.args([
-                "build",
-                "--release",
-                "-p",
-                "mhmanus-host",
-                "-p",
-                "native-baseline",
-            ]);
-            run(servers)?;
-        }
         let release = target_dir(&root).join("release");
+        let host = release.join("mhmanus-host");
+        let native = release.join("native-baseline");
+        for built in [&host, &native] {
+            anyhow::ensure!(
+                built.is_file(),
+                "{} is not built: run the benchmarks with scripts/bench, which builds it",
+                built.display()
+            );
+        }
         let wrk = on_path("wrk").context(
             "wrk is not installed: scripts/bench installs it (apt-get install wrk), or install it yourself",
         )?;
         Ok(Tools {
-            host: release.join("mhmanus-host"),
-            native: release.join("native-baseline"),
+            host,
+            native,
             wrk,
             spin: on_path("spin"),
             root,
@@ -65,21 +54,6 @@ pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
-}
-
-/// The cargo that runs us (`cargo run` sets `CARGO`), in the workspace.
-pub fn cargo(root: &Path) -> Command {
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command.current_dir(root);
-    command
-}
-
-pub fn run(mut command: Command) -> anyhow::Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {command:?}"))?;
-    anyhow::ensure!(status.success(), "{command:?} failed ({status})");
-    Ok(())
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {

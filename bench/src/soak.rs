@@ -19,8 +19,8 @@ const CONNECTIONS: usize = 128;
 const SEGMENTS: u32 = 6;
 const ACCOUNTS: usize = 1000;
 
-pub async fn run(build: bool, duration: Duration) -> anyhow::Result<()> {
-    let tools = Tools::prepare(build)?;
+pub async fn run(duration: Duration) -> anyhow::Result<()> {
+    let tools = Tools::find()?;
     let scratch = tempfile::tempdir()?;
     let accounts = Accounts::new()?;
     let server = Server::start_with(

@@ -25,7 +25,6 @@ pub const LARGE_TABLE: usize = 100_000;
 
 pub struct Options {
     pub quick: bool,
-    pub build: bool,
     pub json: PathBuf,
 }
 
@@ -54,7 +53,7 @@ impl Plan {
 }
 
 pub async fn run(options: Options) -> anyhow::Result<()> {
-    let tools = Tools::prepare(options.build)?;
+    let tools = Tools::find()?;
     let plan = Plan::new(options.quick);
     let mut notes = vec![];
     let mut kinds = vec![Kind::Native, Kind::Host];
@@ -133,7 +132,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         server.stop().await?;
     }
 
-    println!("\nmicro-benchmark: cargo bench -p bench --bench handler");
+    println!("\nmicro-benchmark: one request through the wasm handler, in process");
     let micro = micro::run(&tools, options.quick)?;
     let mut report = Report {
         mode: if options.quick { "quick" } else { "full" },

@@ -1,0 +1,17 @@
+# The package selections the scripts build, in one place (sourced). Cargo
+# unifies features over the packages one command selects, so a crate built
+# in two selections can be compiled twice: whatever builds the same thing
+# builds it with the same list.
+
+# For wasm32-wasip2: the components and the test guests.
+wasm_crates=(-p health -p auth -p production-test -p spin-probe -p faulty -p p2-echo)
+# Native, debug: every crate and test but the cdylibs (their Wasm exports do
+# not link natively).
+native_crates=(--workspace --all-targets --exclude health --exclude spin-probe --exclude faulty
+  --exclude p2-echo --exclude auth --exclude production-test)
+# The components' native tests, in a selection of their own: production-test
+# turns on serde_json's preserve_order, which the host must not get.
+component_crates=(-p auth -p production-test)
+# Native, release: the benchmark binary with what it measures (it links the
+# host's library for its micro-benchmark).
+release_crates=(-p bench -p mhmanus-host -p native-baseline)
