@@ -1,25 +1,40 @@
-//! The committed corpus of the `component_bodies` fuzz target, replayed as
-//! a plain test: that target drives the components, so libFuzzer would need
-//! an instrumented wasmtime of its own, and CI runs libFuzzer on the parsers
-//! only (`scripts/fuzz` runs all six). Each input goes through the real auth
-//! component with the target's checks: never a 5xx, and a 4xx is a problem.
+//! Every committed input of the fuzz targets (`tests/fuzz/corpus/<target>`),
+//! replayed through the targets' own checks (`mhmanus_fuzz_checks`) in the
+//! test build: an input that once found a bug fails CI if the bug comes
+//! back, without a fuzzing build. `scripts/fuzz` looks for new ones.
 
+use std::path::PathBuf;
+
+use mhmanus_fuzz_checks::{PARSERS, component_bodies};
 use mhmanus_tests::{TestRuntime, workspace_root};
 
 const SECRET: &str = "corpus-replay-secret-of-at-least-32-bytes";
 const ADMIN_EMAIL: &str = "corpus-admin@example.com";
 const ADMIN_PASSWORD: &str = "a corpus replay admin passphrase";
 
-/// As `tests/fuzz/fuzz_targets/component_bodies.rs` reads an input: the
-/// first byte picks the route, the rest is the body.
-const ROUTES: [(&str, &str); 6] = [
-    ("POST", "/v1/auth/register"),
-    ("POST", "/v1/auth/login"),
-    ("POST", "/v1/auth/refresh"),
-    ("POST", "/v1/auth/logout"),
-    ("PATCH", "/v1/auth/profile"),
-    ("PUT", "/v1/users/fuzz-user/roles"),
-];
+/// A target's committed inputs, in a stable order.
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = workspace_root().join("tests/fuzz/corpus").join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() > 10, "{} holds the corpus", dir.display());
+    inputs
+}
+
+#[test]
+fn every_parser_corpus_input_passes_its_fuzz_check() {
+    for (target, check) in PARSERS {
+        for input in corpus(target) {
+            let data = std::fs::read(&input).unwrap();
+            if std::panic::catch_unwind(|| check(&data)).is_err() {
+                panic!("{target}: {} fails its check", input.display());
+            }
+        }
+    }
+}
 
 #[tokio::test]
 async fn no_input_of_the_component_bodies_corpus_gets_a_server_error() {
@@ -32,38 +47,18 @@ async fn no_input_of_the_component_bodies_corpus_gets_a_server_error() {
     .unwrap();
     let login = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let bearer = format!("Bearer {}", login["access_token"].as_str().unwrap());
-    let corpus = workspace_root().join("tests/fuzz/corpus/component_bodies");
-    let mut inputs: Vec<_> = std::fs::read_dir(&corpus)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    inputs.sort();
-    assert!(inputs.len() > 10, "{} holds the corpus", corpus.display());
-    for input in inputs {
+    for input in corpus("component_bodies") {
         let data = std::fs::read(&input).unwrap();
-        let Some((&pick, body)) = data.split_first() else {
+        let Some((method, path, body)) = component_bodies::request(&data) else {
             continue;
         };
-        let (method, path) = ROUTES[usize::from(pick) % ROUTES.len()];
         let headers = [
             ("content-type", "application/json"),
             ("authorization", bearer.as_str()),
         ];
         let reply = app.call(method, path, &headers, body.to_vec()).await;
         let name = input.file_name().unwrap().to_string_lossy();
-        assert!(
-            reply.status < 500,
-            "{name}: {method} {path} answered {}: {}",
-            reply.status,
-            reply.body
-        );
-        if reply.status >= 400 {
-            assert_eq!(
-                reply.content_type(),
-                "application/problem+json",
-                "{name}: {method} {path} {}",
-                reply.status
-            );
-        }
+        assert!(reply.status < 500, "{name}: {}", reply.body);
+        component_bodies::check_answer(method, path, body, reply.status, reply.content_type());
     }
 }

@@ -1,8 +1,6 @@
-//! Request bodies of every auth route, through the real auth.wasm in the
-//! host's runtime (in process, SQLite in a temporary directory): the first
-//! byte picks the route, the rest is the body. Whatever arrives, the answer
-//! is a success or a 4xx problem+json (never a 5xx, never a trap), and the
-//! component keeps answering. libFuzzer sees only the host's side of the
+//! Request bodies of every auth route (`mhmanus_fuzz_checks::component_bodies`),
+//! through the real auth.wasm in the host's runtime (in process, SQLite in
+//! a temporary directory); the component keeps answering. libFuzzer sees only the host's side of the
 //! coverage; the component's parsers are exercised, not instrumented.
 //! Needs the components built (`scripts/fuzz` builds them).
 #![no_main]
@@ -15,6 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use mhmanus_host::config::HostConfig;
 use mhmanus_manifest::LoadedManifest;
 use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_fuzz_checks::component_bodies;
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
 const ADMIN_EMAIL: &str = "fuzz-admin@example.com";
@@ -73,21 +72,11 @@ async fn sign_in_admin(runtime: &Runtime) -> String {
     answer["access_token"].as_str().expect("a token").to_owned()
 }
 
-const ROUTES: [(&str, &str); 6] = [
-    ("POST", "/v1/auth/register"),
-    ("POST", "/v1/auth/login"),
-    ("POST", "/v1/auth/refresh"),
-    ("POST", "/v1/auth/logout"),
-    ("PATCH", "/v1/auth/profile"),
-    ("PUT", "/v1/users/fuzz-user/roles"),
-];
-
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else {
+    let Some((method, path, body)) = component_bodies::request(data) else {
         return;
     };
     let service = &*SERVICE;
-    let (method, path) = ROUTES[usize::from(pick) % ROUTES.len()];
     let request = http::Request::builder()
         .method(method)
         .uri(path)
@@ -111,14 +100,5 @@ fuzz_target!(|data: &[u8]| {
         let _ = response.into_body().collect().await;
         (status, content_type)
     });
-    assert!(
-        status < 500,
-        "{method} {path} answered {status} to {body:?}"
-    );
-    if status >= 400 {
-        assert_eq!(
-            content_type, "application/problem+json",
-            "{method} {path}: {status}"
-        );
-    }
+    component_bodies::check_answer(method, path, body, status, &content_type);
 });
