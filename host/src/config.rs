@@ -219,22 +219,13 @@ impl HostConfig {
             .collect()
     }
 
-    /// Settings a test or an embedder starts from: the defaults (and whatever
-    /// the environment sets), with no database or Redis configured.
+    /// Settings a test or an embedder starts from: the defaults, whatever
+    /// the environment says (so no database, Redis or secret), in
+    /// development.
     pub fn defaults(manifest: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: HostConfig,
-        }
-        let mut config = <Wrapper as clap::Parser>::parse_from(["host"]).config;
+        let mut config: HostConfig = mhmanus_edge::config::defaults_of();
         config.manifest = manifest.into();
         config.data_dir = data_dir.into();
-        config.database_url = None;
-        config.redis_url = None;
-        config.jwt_secret = None;
-        config.admin_email = None;
-        config.admin_password = None;
         config.app_env = Some("development".into());
         config
     }

@@ -138,14 +138,18 @@ impl EdgeConfig {
 }
 
 impl EdgeConfig {
-    /// The defaults (and whatever the environment sets), for a test or an
+    /// The defaults, whatever the environment says, for a test or an
     /// embedder to start from.
     pub fn defaults() -> Self {
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            edge: EdgeConfig,
-        }
-        <Wrapper as clap::Parser>::parse_from(["edge"]).edge
+        defaults_of()
     }
+}
+
+/// The defaults of a clap `Args` struct alone: every `env` of its arguments
+/// ignored, so that a shell's settings never reach a test, a benchmark's
+/// baseline or an embedder that asks for the defaults.
+pub fn defaults_of<T: clap::Args>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults")).mut_args(|arg| arg.env(None));
+    T::from_arg_matches(&command.get_matches_from(["defaults"]))
+        .expect("every setting has a default")
 }
