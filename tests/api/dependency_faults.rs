@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mhmanus_domain::auth::role::Role;
-use mhmanus_tests::{CuttableProxy, SpawnedHost, TestDatabase, access_token, workspace_root};
+use mhmanus_tests::{
+    CuttableProxy, POSTGRES_ADDRESS, SpawnedHost, TestDatabase, access_token, workspace_root,
+};
 use serde_json::Value;
 
 const SECRET: &str = "dependency-faults-secret-of-32-bytes!";
@@ -165,7 +167,7 @@ async fn until(host: &SpawnedHost, path: &str, want: u16, within: Duration) -> D
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_account() {
     let database = TestDatabase::create().await;
-    let proxy = CuttableProxy::start("127.0.0.1:5432").await.unwrap();
+    let proxy = CuttableProxy::start(POSTGRES_ADDRESS).await.unwrap();
     let url = database.url_via(&proxy.addr.to_string());
     let data = tempfile::tempdir().unwrap();
     let host = start(data.path(), &[("DATABASE_URL", &url)]);
@@ -236,7 +238,7 @@ async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_ac
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_postgres_times_requests_out_without_piling_up() {
     let database = TestDatabase::create().await;
-    let proxy = CuttableProxy::start("127.0.0.1:5432").await.unwrap();
+    let proxy = CuttableProxy::start(POSTGRES_ADDRESS).await.unwrap();
     let url = database.url_via(&proxy.addr.to_string());
     let data = tempfile::tempdir().unwrap();
     let host = start(data.path(), &[("DATABASE_URL", &url)]);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mhmanus_tests::{SpawnedHost, workspace_root};
+use mhmanus_tests::{POSTGRES_ADDRESS, SpawnedHost, workspace_root};
 
 #[tokio::test]
 async fn every_request_is_logged_as_json_with_its_request_id() {
@@ -95,7 +95,7 @@ async fn no_secret_password_or_token_is_ever_logged() {
     const FIRST: &str = "Fw1 first passphrase never logged";
     const SECOND: &str = "Sw2 second passphrase never logged";
     let data = tempfile::tempdir().unwrap();
-    let database_url = format!("postgres://postgres:{DB_PASSWORD}@127.0.0.1:5432/postgres");
+    let database_url = format!("postgres://postgres:{DB_PASSWORD}@{POSTGRES_ADDRESS}/postgres");
     let host = SpawnedHost::start(
         &workspace_root(),
         &[

@@ -1,7 +1,7 @@
 //! A PostgreSQL database of a test's own on the local server, so tests that
 //! migrate or count rows never see each other's; dropped with `remove`.
 
-use crate::POSTGRES_URL;
+use crate::{POSTGRES_ADDRESS, POSTGRES_URL};
 
 pub struct TestDatabase {
     pub name: String,
@@ -18,13 +18,13 @@ impl TestDatabase {
         TestDatabase { name }
     }
 
-    /// Its URL, on `authority` (`127.0.0.1:5432`, or a proxy's address).
+    /// Its URL, on `authority` (the server's, or a proxy's address).
     pub fn url_via(&self, authority: &str) -> String {
         format!("postgres://postgres@{authority}/{}", self.name)
     }
 
     pub fn url(&self) -> String {
-        self.url_via("127.0.0.1:5432")
+        self.url_via(POSTGRES_ADDRESS)
     }
 
     pub async fn client(&self) -> tokio_postgres::Client {

@@ -50,7 +50,7 @@ impl TestRuntime {
         std::fs::write(&path, manifest)?;
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
         // One compile cache for the whole suite, so each component compiles once.
-        config.cache_dir = Some(crate::workspace_root().join("target/test-compile-cache"));
+        config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
         let loaded = LoadedManifest::load(&path)?;
         let runtime = Runtime::start(&loaded, &config).await?;
@@ -66,7 +66,7 @@ impl TestRuntime {
         let dir = tempfile::tempdir()?;
         let path = crate::workspace_root().join("spin.toml");
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
-        config.cache_dir = Some(crate::workspace_root().join("target/test-compile-cache"));
+        config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
         let runtime = Runtime::start(&LoadedManifest::load(&path)?, &config).await?;
         Ok(TestRuntime {

@@ -14,7 +14,15 @@ pub use in_process::{Reply, TestRuntime};
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, start_failure};
 
-pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The local servers every test that needs them uses (`.ci/run` starts
+/// them): PostgreSQL as user postgres with trust authentication, Redis.
+macro_rules! postgres_address {
+    () => {
+        "127.0.0.1:5432"
+    };
+}
+pub const POSTGRES_ADDRESS: &str = postgres_address!();
+pub const POSTGRES_URL: &str = concat!("postgres://postgres@", postgres_address!(), "/postgres");
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 /// A port nothing listens on, for dependencies that are down.
 pub const CLOSED_REDIS_URL: &str = "redis://127.0.0.1:1";
@@ -27,10 +35,31 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// The cargo target directory of the workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// The host binary the spawned tests run: `$MHMANUS_HOST_BIN`, else the
+/// debug build `scripts/test` makes with the tests.
+pub fn host_binary() -> PathBuf {
+    let binary = std::env::var_os("MHMANUS_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/mhmanus-host"));
+    assert!(
+        binary.is_file(),
+        "{} is missing: build the workspace first (scripts/test does), or set MHMANUS_HOST_BIN",
+        binary.display()
+    );
+    binary
+}
+
 /// A component built by `scripts/test` for wasm32-wasip2.
 pub fn built_wasm(crate_name: &str) -> PathBuf {
-    let path = workspace_root()
-        .join("target/wasm32-wasip2/release")
+    let path = target_dir()
+        .join("wasm32-wasip2/release")
         .join(format!("{}.wasm", crate_name.replace('-', "_")));
     assert!(
         path.exists(),

@@ -38,21 +38,15 @@ impl SpawnedHost {
         env: &[(&str, &str)],
         max_files: Option<u64>,
     ) -> anyhow::Result<Self> {
-        let binary = crate::workspace_root().join("target/debug/mhmanus-host");
-        anyhow::ensure!(
-            binary.exists(),
-            "{} is missing: `cargo build -p mhmanus-host` first (scripts/test does)",
-            binary.display()
-        );
         let started = Instant::now();
-        let mut command = Command::new(binary);
+        let mut command = Command::new(crate::host_binary());
         command
             .args(["up", "--listen", "127.0.0.1:0"])
             .current_dir(dir)
             .envs_remove_host_settings()
             .env(
                 "COMPILE_CACHE_DIR",
-                crate::workspace_root().join("target/test-compile-cache"),
+                crate::target_dir().join("test-compile-cache"),
             )
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -205,8 +199,7 @@ fn serving_address(line: &str) -> Option<String> {
 
 /// Runs the host once expecting it to refuse to start; returns its stderr.
 pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
-    let binary = crate::workspace_root().join("target/debug/mhmanus-host");
-    let mut command = Command::new(binary);
+    let mut command = Command::new(crate::host_binary());
     command
         .args(["up", "--listen", "127.0.0.1:0"])
         .current_dir(dir)

@@ -4,14 +4,13 @@ use serde_json::json;
 
 use super::{AuthApp, Database, PASSWORD, unique_email};
 
-const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 #[tokio::test]
 async fn two_hosts_starting_together_on_an_empty_postgres_migrate_once() {
     let name = format!("auth_migrations_{}", uuid::Uuid::new_v4().simple());
-    let (admin, connection) = tokio_postgres::connect(ADMIN_URL, tokio_postgres::NoTls)
-        .await
-        .unwrap();
+    let (admin, connection) =
+        tokio_postgres::connect(mhmanus_tests::POSTGRES_URL, tokio_postgres::NoTls)
+            .await
+            .unwrap();
     tokio::spawn(connection);
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
