@@ -70,8 +70,8 @@ pub struct EdgeConfig {
     pub forwarded_header: ForwardedHeader,
 
     /// Requests served at once (until their bodies are sent); past this a
-    /// new one is a 503 with
-    /// `Retry-After` instead of a place in an unbounded queue.
+    /// new one is a 503 with `Retry-After` instead of a place in an
+    /// unbounded queue.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
     pub max_concurrent_requests: usize,
 

@@ -1,6 +1,6 @@
 //! Load shedding: past `MAX_CONCURRENT_REQUESTS` requests in flight (until
-//! their bodies are sent), a new one is refused at once with a 503 problem and `Retry-After`, instead of
-//! queueing without bound behind the others. Liveness and metrics are
+//! their bodies are sent), a new one is refused at once with a 503 problem
+//! and `Retry-After`, instead of queueing without bound behind the others. Liveness and metrics are
 //! never shed: an overloaded host is alive, and worth watching.
 
 use std::sync::Arc;

@@ -21,6 +21,17 @@ fn line<'a>(metrics: &'a str, prefix: &str) -> Option<&'a str> {
     metrics.lines().find(|line| line.starts_with(prefix))
 }
 
+/// The value of the series `prefix` names, which must be there.
+fn value(metrics: &str, prefix: &str) -> f64 {
+    line(metrics, prefix)
+        .unwrap_or_else(|| panic!("{prefix} in\n{metrics}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn requests_are_counted_by_route_and_status_and_timed() {
     let app = Edge::start(
@@ -100,14 +111,8 @@ async fn database_pools_are_reported() {
     assert_eq!(app.get("/health/ready", &[]).await.status, 200);
     let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
     let open = format!(r#"db_pool_connections{{pool="{POSTGRES_URL}",state="open"}}"#);
-    let value: f64 = line(&metrics, &open)
-        .unwrap_or_else(|| panic!("{open} in\n{metrics}"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(value >= 1.0, "{value}");
+    let open = value(&metrics, &open);
+    assert!(open >= 1.0, "{open}");
     assert!(line(&metrics, "redis_connections").is_some());
 }
 
@@ -135,12 +140,6 @@ async fn a_request_is_timed_until_its_body_is_sent() {
     streaming.into_body().collect().await.unwrap();
     let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
     assert_eq!(line(&metrics, count), Some(format!("{count} 1").as_str()));
-    let seconds: f64 = line(&metrics, sum)
-        .unwrap_or_else(|| panic!("{sum} in\n{metrics}"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let seconds = value(&metrics, sum);
     assert!(seconds >= 0.6, "the body streamed 0.6 s, timed {seconds} s");
 }
