@@ -22,6 +22,7 @@ use mhmanus_domain::auth::password::{self, Verdict};
 use mhmanus_domain::auth::throttle;
 
 use super::Ctx;
+use crate::clock;
 use crate::store::StoreError;
 use crate::store::users::{self, User};
 
@@ -61,8 +62,10 @@ pub async fn check(
         }
         Verdict::Mismatch => {
             // `failures` counted this attempt: the delay it starts, in
-            // place of its hold if it set one.
-            let next_login_at = throttle::next_attempt_at(now_ms, failures);
+            // place of its hold if it set one. The delay runs from now, the
+            // failure's time: `now_ms` is the request's start, which waiting
+            // for the database and argon2 may have left well behind.
+            let next_login_at = throttle::next_attempt_at(clock::now_ms(), failures);
             let held = failures > i64::from(throttle::FREE_FAILURES);
             let hold = held.then_some(hold_until);
             if next_login_at != 0 {
