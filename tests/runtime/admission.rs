@@ -1,6 +1,6 @@
 //! A component takes `MAX_COMPONENT_CONCURRENCY` requests at once; the rest
-//! wait their turn, in order, and one that waits longer than the request
-//! timeout is a 503 with `Retry-After` (never a new instance per request,
+//! wait their turn, in order, within the same request timeout: one still
+//! waiting at its deadline is a 503 with `Retry-After` (never a new instance per request,
 //! which under CPU-bound load would share the CPU among all of them).
 
 use std::time::{Duration, Instant};
@@ -24,10 +24,10 @@ component = "faulty"
 source = "{wasm:faulty}"
 "#;
 
-async fn app(concurrency: usize) -> TestRuntime {
+async fn app(concurrency: usize, request_timeout_secs: u64) -> TestRuntime {
     TestRuntime::start(MANIFEST, |config| {
         config.max_component_concurrency = concurrency;
-        config.request_timeout_secs = 1;
+        config.request_timeout_secs = request_timeout_secs;
     })
     .await
     .unwrap()
@@ -36,7 +36,9 @@ async fn app(concurrency: usize) -> TestRuntime {
 #[tokio::test]
 async fn past_the_limit_requests_wait_their_turn_and_are_all_answered() {
     for (concurrency, at_least, at_most) in [(1, 1200, 5000), (8, 300, 1100)] {
-        let app = app(concurrency).await;
+        // The last in line waits 0.9 s, then is handled for 0.3 s: all
+        // within its 2 s deadline.
+        let app = app(concurrency, 2).await;
         let started = Instant::now();
         let replies = join_all((0..4).map(|_| app.get("/probe/sleep?arg=300"))).await;
         let took = started.elapsed().as_millis();
@@ -55,9 +57,10 @@ async fn past_the_limit_requests_wait_their_turn_and_are_all_answered() {
 
 #[tokio::test]
 async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_after() {
-    let app = app(1).await;
-    // Each loop holds the one place until the 1 s deadline stops it (504);
-    // of four sent at once, those still waiting at 1 s are refused.
+    let app = app(1, 1).await;
+    // The first loop holds the one place until the 1 s deadline stops it
+    // (504); the others, sent with it, are still waiting at their own 1 s
+    // deadline and are refused.
     let replies = join_all((0..4).map(|_| app.get("/faulty/loop"))).await;
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert!(

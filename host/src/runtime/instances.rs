@@ -70,7 +70,6 @@ impl HandlerState for ComponentInstances {
             state: Worker {
                 max_reuse: if p3 { self.policy.max_reuse } else { 1 },
                 max_concurrent: if p3 { self.policy.max_concurrent } else { 1 },
-                request_timeout: self.policy.request_timeout,
             },
         })
     }
@@ -79,12 +78,13 @@ impl HandlerState for ComponentInstances {
 pub struct Worker {
     max_reuse: usize,
     max_concurrent: usize,
-    request_timeout: Duration,
 }
 
 impl WorkerState for Worker {
     type StoreData = InstanceState;
-    type RequestData = ();
+    /// The request's deadline: one budget from arrival, so time spent
+    /// waiting for admission or an instance is not granted again.
+    type RequestData = tokio::time::Instant;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.max_reuse {
@@ -99,10 +99,10 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         _store: StoreContextMut<'_, InstanceState>,
-        _data: (),
+        deadline: tokio::time::Instant,
         _group: TaskGroupId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync>> {
-        Box::pin(tokio::time::sleep(self.request_timeout))
+        Box::pin(tokio::time::sleep_until(deadline))
     }
 
     fn drop(&self, _store: Store<InstanceState>, result: wasmtime::Result<()>) {

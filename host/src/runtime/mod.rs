@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -224,11 +223,11 @@ impl Runtime {
             return problem_response(Problem::new(404).instance(path));
         };
         request::prepare(&mut request, route, client);
-        let admitted = tokio::time::timeout(
-            self.policy.request_timeout,
-            component.admission.clone().acquire_owned(),
-        )
-        .await;
+        // One deadline for admission and handling together: a request is
+        // answered within the request timeout, however long it queued.
+        let deadline = tokio::time::Instant::now() + self.policy.request_timeout;
+        let admitted =
+            tokio::time::timeout_at(deadline, component.admission.clone().acquire_owned()).await;
         let Ok(Ok(place)) = admitted else {
             tracing::warn!(
                 component = &*route.component,
@@ -245,14 +244,15 @@ impl Runtime {
             );
             return busy;
         };
-        let started = Instant::now();
-        match component.handler.handle((), request).await {
+        match component.handler.handle(deadline, request).await {
             Ok(response) => until_body_end::hold(response, place).map(BodyExt::boxed_unsync),
             Err(error) => {
                 let timed_out = error.downcast_ref::<ExpirationError>().is_some()
-                    || started.elapsed() >= self.policy.request_timeout;
+                    || tokio::time::Instant::now() >= deadline;
                 tracing::error!(component = &*route.component, error = ?error, timed_out, "component failed");
-                let instantiation = error.downcast_ref::<InstantiationError<()>>().is_some();
+                let instantiation = error
+                    .downcast_ref::<InstantiationError<tokio::time::Instant>>()
+                    .is_some();
                 let kind = match (timed_out, instantiation) {
                     (true, _) => "timeout",
                     (false, true) => "instantiation",
