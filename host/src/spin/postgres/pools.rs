@@ -1,0 +1,166 @@
+//! Host-wide connection pools, one per address, and the session reset
+//! that runs before a pooled connection is handed out again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use deadpool_postgres::{
+    Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
+};
+use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+
+use super::address::{parse_address, redact};
+use super::errors::{error_chain, error_text, pool_error};
+use super::params::Param;
+use crate::spin::bindings::spin::postgres::postgres::Error;
+
+/// Connections per address.
+pub(super) const MAX_POOL_SIZE: usize = 16;
+/// How long opening a connection may take, and waiting for a free one when
+/// all are in use, before the guest gets `connection-failed`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long resetting a pooled connection for its next user may take.
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Past this many addresses, pools with no connection in use are dropped.
+const MAX_POOLS: usize = 64;
+
+/// Run on a pooled connection before it is handed out again, so no session
+/// state leaks between guests (as deadpool's `Clean`, which keeps prepared
+/// statements). The first statement tells whether the previous user left a
+/// transaction open: only outside one is `now()` this query's own start.
+const RESET_SQL: &str = "SELECT now() = statement_timestamp(); \
+    CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+    SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES;";
+
+pub(super) type BoxError = Box<dyn std::error::Error + Sync + Send>;
+pub(super) type Params = Vec<Param>;
+
+/// Host-wide connection pools, one per address, created on first use.
+#[derive(Default)]
+pub struct Pools {
+    pools: Mutex<HashMap<String, Pool>>,
+}
+
+impl Pools {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates a database address at start-up: connects and runs `SELECT 1`.
+    pub async fn check(&self, address: &str) -> anyhow::Result<()> {
+        let client = self
+            .connect(address)
+            .await
+            .map_err(|e| anyhow!(error_text(&e)))?;
+        client.simple_query("SELECT 1").await.map_err(|e| {
+            anyhow!(
+                "PostgreSQL at {} did not answer SELECT 1: {}",
+                redact(address),
+                error_chain(&e)
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Each pool's address (password redacted) with its size, idle
+    /// connections and waiting callers, for the metrics.
+    pub fn figures(&self) -> Vec<(String, deadpool_postgres::Status)> {
+        let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        pools
+            .iter()
+            .map(|(address, pool)| (redact(address), pool.status()))
+            .collect()
+    }
+
+    /// A pooled connection to `address` (the caller checks the outbound policy).
+    pub(super) async fn connect(&self, address: &str) -> Result<Object, Error> {
+        let pool = self.pool(address)?;
+        pool.get().await.map_err(|e| pool_error(e, address))
+    }
+
+    fn pool(&self, address: &str) -> Result<Pool, Error> {
+        let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pool) = pools.get(address) {
+            return Ok(pool.clone());
+        }
+        let pool = create_pool(address)?;
+        if pools.len() >= MAX_POOLS {
+            pools.retain(|_, pool| {
+                let status = pool.status();
+                status.size > status.available
+            });
+        }
+        pools.insert(address.to_owned(), pool.clone());
+        Ok(pool)
+    }
+}
+
+fn create_pool(address: &str) -> Result<Pool, Error> {
+    let mut config = parse_address(address)?;
+    match config.get_ssl_mode() {
+        SslMode::Disable | SslMode::Prefer => {}
+        _ => {
+            return Err(Error::ConnectionFailed(format!(
+                "cannot connect to {}: TLS is not supported by this host (use sslmode=disable or prefer)",
+                redact(address)
+            )));
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("mhmanus-host");
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    tracing::debug!(address = %redact(address), "new PostgreSQL connection pool");
+    Pool::builder(manager)
+        .max_size(MAX_POOL_SIZE)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(WAIT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(RECYCLE_TIMEOUT))
+        .pre_recycle(Hook::async_fn(|client, _| {
+            Box::pin(async move {
+                match tokio::time::timeout(RECYCLE_TIMEOUT, reset_session(client)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(HookError::Backend(e)),
+                    Err(_) => Err(HookError::message(
+                        "timed out resetting a pooled connection",
+                    )),
+                }
+            })
+        }))
+        .build()
+        .map_err(|e| Error::Other(format!("cannot create a connection pool: {e}")))
+}
+
+/// Returns a session to its pristine state, rolling back whatever
+/// transaction the previous user left open. A failure drops the connection.
+async fn reset_session(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    let fresh = match client.simple_query(RESET_SQL).await {
+        Ok(messages) => messages.iter().any(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
+            _ => false,
+        }),
+        // A failed transaction refuses everything but its end.
+        Err(e) if e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => false,
+        Err(e) => return Err(e),
+    };
+    if !fresh {
+        client.batch_execute("ROLLBACK").await?;
+        client.simple_query(RESET_SQL).await?;
+    }
+    Ok(())
+}
