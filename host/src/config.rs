@@ -12,6 +12,8 @@ use clap::Args;
 
 use mhmanus_edge::EdgeConfig;
 
+pub use crate::server::system_checks::HealthThresholds;
+
 /// What the service runs as (`APP_ENV` / `NODE_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -89,6 +91,10 @@ pub struct HostConfig {
     /// What the host adds around the components: headers, CORS, compression, versions.
     #[command(flatten)]
     pub edge: EdgeConfig,
+
+    /// When `/health` warns and fails on memory and disk in use.
+    #[command(flatten)]
+    pub health: HealthThresholds,
 
     /// Connections one client address may hold open (trusted proxies
     /// exempt); past it a new one is closed at once. 0: no cap.

@@ -223,6 +223,9 @@ async fn router(host: Host) -> Router {
         config.jwt_secret = Some(SECRET.into());
         config.admin_email = Some(ADMIN_EMAIL.into());
         config.admin_password = Some(PASSWORD.into());
+        // The machine's own disk must not decide the health answers here.
+        config.health.disk_warn_percent = 100;
+        config.health.disk_fail_percent = 100;
         match host {
             Host::Broken => config.variables.push((
                 "database_url".into(),
@@ -238,9 +241,6 @@ async fn router(host: Host) -> Router {
     .unwrap();
     let mut edge = runtime.config.edge.clone();
     edge.rate_limit_routes = vec![];
-    // The machine's own disk must not decide the health answers here.
-    edge.health_disk_warn_percent = 100;
-    edge.health_disk_fail_percent = 100;
     edge.rate_limit = match host {
         Host::Limited => "1/60s".parse().unwrap(),
         _ => Policy::Off,

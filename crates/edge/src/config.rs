@@ -11,7 +11,7 @@ use crate::rate_limit::RouteLimit;
 use crate::rate_limit::policy::Policy;
 
 /// Settings of what the host adds around the components: the edge layers
-/// (this crate's modules) and the host's own health checks.
+/// (this crate's modules).
 #[derive(Debug, Clone, Args)]
 pub struct EdgeConfig {
     /// Origins allowed to call the API from a browser, comma-separated
@@ -85,23 +85,6 @@ pub struct EdgeConfig {
     /// open); its headers must arrive within 10 s.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub body_read_timeout_secs: u64,
-
-    /// `/health` warns when memory in use reaches this percentage.
-    #[arg(long, env = "HEALTH_MEMORY_WARN_PERCENT", default_value_t = 85)]
-    pub health_memory_warn_percent: u8,
-
-    /// `/health` fails when memory in use reaches this percentage.
-    #[arg(long, env = "HEALTH_MEMORY_FAIL_PERCENT", default_value_t = 95)]
-    pub health_memory_fail_percent: u8,
-
-    /// `/health` warns when the data directory's disk is this full (percent).
-    #[arg(long, env = "HEALTH_DISK_WARN_PERCENT", default_value_t = 80)]
-    pub health_disk_warn_percent: u8,
-
-    /// `/health` fails when the data directory's disk is this full (percent),
-    /// as the original system's 90 % disk check.
-    #[arg(long, env = "HEALTH_DISK_FAIL_PERCENT", default_value_t = 90)]
-    pub health_disk_fail_percent: u8,
 }
 
 /// An address (one host) or a network in CIDR notation.

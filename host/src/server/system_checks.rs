@@ -9,12 +9,51 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use mhmanus_domain::health::{Check, Status};
 use sysinfo::{MemoryRefreshKind, System};
 
 use crate::config::HostConfig;
 
 const FIGURES_FOR: Duration = Duration::from_secs(1);
+
+/// The percentages of memory and disk in use at which `/health` warns and
+/// fails.
+#[derive(Debug, Clone, Args)]
+pub struct HealthThresholds {
+    /// `/health` warns when memory in use reaches this percentage.
+    #[arg(
+        long = "health-memory-warn-percent",
+        env = "HEALTH_MEMORY_WARN_PERCENT",
+        default_value_t = 85
+    )]
+    pub memory_warn_percent: u8,
+
+    /// `/health` fails when memory in use reaches this percentage.
+    #[arg(
+        long = "health-memory-fail-percent",
+        env = "HEALTH_MEMORY_FAIL_PERCENT",
+        default_value_t = 95
+    )]
+    pub memory_fail_percent: u8,
+
+    /// `/health` warns when the data directory's disk is this full (percent).
+    #[arg(
+        long = "health-disk-warn-percent",
+        env = "HEALTH_DISK_WARN_PERCENT",
+        default_value_t = 80
+    )]
+    pub disk_warn_percent: u8,
+
+    /// `/health` fails when the data directory's disk is this full (percent),
+    /// as the original system's 90 % disk check.
+    #[arg(
+        long = "health-disk-fail-percent",
+        env = "HEALTH_DISK_FAIL_PERCENT",
+        default_value_t = 90
+    )]
+    pub disk_fail_percent: u8,
+}
 
 pub struct SystemChecks {
     data_dir: PathBuf,
@@ -81,18 +120,18 @@ impl Thresholds {
 
 impl SystemChecks {
     pub fn new(config: &HostConfig) -> anyhow::Result<Self> {
-        let edge = &config.edge;
+        let thresholds = &config.health;
         Ok(SystemChecks {
             data_dir: config.data_dir.clone(),
             memory: Thresholds::new(
                 "HEALTH_MEMORY_*_PERCENT",
-                edge.health_memory_warn_percent,
-                edge.health_memory_fail_percent,
+                thresholds.memory_warn_percent,
+                thresholds.memory_fail_percent,
             )?,
             disk: Thresholds::new(
                 "HEALTH_DISK_*_PERCENT",
-                edge.health_disk_warn_percent,
-                edge.health_disk_fail_percent,
+                thresholds.disk_warn_percent,
+                thresholds.disk_fail_percent,
             )?,
             system: Mutex::new(
                 System::new().map_err(|e| anyhow::anyhow!("cannot read system figures: {e}"))?,

@@ -1,17 +1,19 @@
 //! What the host adds to the health component's reports: memory, disk,
 //! loaded components, and readiness that fails as soon as it drains.
 
+use mhmanus_host::config::HealthThresholds;
 use mhmanus_tests::TestRuntime;
 
 use super::*;
 
-async fn repo(edge: impl FnOnce(&mut EdgeConfig)) -> Edge {
+async fn repo(health: impl FnOnce(&mut HealthThresholds)) -> Edge {
     let runtime = TestRuntime::start_repo(|config| {
         config.jwt_secret = Some("host-health-tests-secret-32-bytes!!".into());
+        health(&mut config.health);
     })
     .await
     .unwrap();
-    Edge::over(runtime, edge)
+    Edge::over(runtime, |_| {})
 }
 
 #[tokio::test]
@@ -58,11 +60,11 @@ async fn health_reports_memory_disk_and_components_next_to_the_database() {
 
 #[tokio::test]
 async fn a_full_disk_fails_health_and_a_busy_memory_warns() {
-    let app = repo(|config| {
-        config.health_disk_warn_percent = 0;
-        config.health_disk_fail_percent = 0;
-        config.health_memory_warn_percent = 0;
-        config.health_memory_fail_percent = 100;
+    let app = repo(|health| {
+        health.disk_warn_percent = 0;
+        health.disk_fail_percent = 0;
+        health.memory_warn_percent = 0;
+        health.memory_fail_percent = 100;
     })
     .await;
     let answer = app.get("/health", &[]).await;
