@@ -3,12 +3,12 @@
 //! would otherwise supply around them.
 
 pub mod allocator;
-pub mod app_variables;
+mod app_variables;
 pub mod builder;
 pub mod config;
 pub mod config_file;
-pub mod redact;
+mod redact;
 pub mod runtime;
 pub mod server;
-pub mod spin;
+mod spin;
 pub mod telemetry;

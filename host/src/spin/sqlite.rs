@@ -60,10 +60,6 @@ impl Database {
         Ok(conn)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// An idle connection, or a new one.
     fn lease(self: &Arc<Self>) -> rusqlite::Result<Lease> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();

@@ -47,10 +47,6 @@ pub struct Pools {
 }
 
 impl Pools {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Validates a database address at start-up: connects and runs `SELECT 1`.
     pub async fn check(&self, address: &str) -> anyhow::Result<()> {
         let client = self

@@ -43,9 +43,9 @@ fn text(e: Error) -> String {
 
 #[tokio::test]
 async fn check_succeeds_against_the_local_server() {
-    Pools::new().check(URL).await.unwrap();
+    Pools::default().check(URL).await.unwrap();
     // Key=value form too.
-    Pools::new()
+    Pools::default()
         .check("host=127.0.0.1 port=5432 user=postgres dbname=postgres")
         .await
         .unwrap();
@@ -54,7 +54,7 @@ async fn check_succeeds_against_the_local_server() {
 #[tokio::test]
 async fn check_fails_fast_for_a_dead_server_without_showing_the_password() {
     let started = Instant::now();
-    let err = Pools::new()
+    let err = Pools::default()
         .check("postgres://postgres:s3cret@127.0.0.1:1/postgres")
         .await
         .unwrap_err()
@@ -70,7 +70,7 @@ async fn check_fails_fast_for_a_dead_server_without_showing_the_password() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 
-    let err = Pools::new()
+    let err = Pools::default()
         .check("host=127.0.0.1 port=1 user=postgres password=s3cret")
         .await
         .unwrap_err()
@@ -81,7 +81,7 @@ async fn check_fails_fast_for_a_dead_server_without_showing_the_password() {
 
 #[tokio::test]
 async fn tls_is_refused() {
-    let err = Pools::new()
+    let err = Pools::default()
         .connect("postgres://postgres:s3cret@127.0.0.1:5432/postgres?sslmode=require")
         .await
         .map(drop)
@@ -167,7 +167,7 @@ fn p(values: Vec<ParameterValue>) -> Vec<ParameterValue> {
 #[tokio::test]
 async fn values_round_trip() {
     use ParameterValue as P;
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = client(&pools).await;
     client
         .batch_execute(
@@ -336,7 +336,7 @@ async fn values_round_trip() {
 
 #[tokio::test]
 async fn numeric_text_matches_postgres() {
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = client(&pools).await;
     let cases = [
         "0",
@@ -388,7 +388,7 @@ async fn numeric_text_matches_postgres() {
 #[tokio::test]
 async fn integers_and_floats_bind_to_any_width() {
     use ParameterValue as P;
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = client(&pools).await;
     client
         .batch_execute("CREATE TEMP TABLE widths (s int2, i int4, b int8, f real, d double precision, n numeric)")
@@ -454,7 +454,7 @@ async fn integers_and_floats_bind_to_any_width() {
 #[tokio::test]
 async fn domains_and_enums() {
     use ParameterValue as P;
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = client(&pools).await;
     client
         .batch_execute(
@@ -503,7 +503,7 @@ async fn domains_and_enums() {
 
 #[tokio::test]
 async fn database_errors_are_structured() {
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = client(&pools).await;
     client
         .batch_execute("CREATE TEMP TABLE uniq (k int CONSTRAINT uniq_k PRIMARY KEY)")
@@ -543,7 +543,7 @@ async fn database_errors_are_structured() {
 
 #[tokio::test]
 async fn rows_stream_and_the_outcome_comes_last() {
-    let pools = Pools::new();
+    let pools = Pools::default();
     let client = Arc::new(client(&pools).await);
     let (columns, mut rows, done) = start_query(
         client.clone(),
@@ -603,7 +603,7 @@ async fn rows_stream_and_the_outcome_comes_last() {
 #[tokio::test]
 async fn pooled_connections_come_back_clean() {
     // One pool of our own, so the recycled connection is the one we dirtied.
-    let pools = Pools::new();
+    let pools = Pools::default();
     let first = client(&pools).await;
     let first_pid = backend_pid(&first).await;
     first
