@@ -335,7 +335,7 @@ async fn build_services(
     let host_values = app_variables::host_values(manifest, config, |key| std::env::var(key).ok())?;
     let mut variables = variables::resolve(manifest, &host_values, |key| std::env::var(key).ok())?;
     let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
-    let mut stores: HashMap<String, Arc<key_value::Backend>> = HashMap::new();
+    let mut stores: HashMap<String, Arc<dyn key_value::Backend>> = HashMap::new();
     let mut services = BTreeMap::new();
     for (id, component) in &manifest.component {
         let mut sqlite = HashMap::new();
@@ -354,11 +354,11 @@ async fn build_services(
         for label in &component.key_value_stores {
             let store = stores
                 .entry(label.clone())
-                .or_insert_with(|| {
-                    Arc::new(match &config.redis_url {
-                        Some(url) => key_value::Backend::redis(redis.clone(), url.clone(), label),
-                        None => key_value::Backend::in_memory(),
-                    })
+                .or_insert_with(|| match &config.redis_url {
+                    Some(url) => {
+                        Arc::new(key_value::InRedis::new(redis.clone(), url.clone(), label))
+                    }
+                    None => Arc::new(key_value::InMemory::default()),
                 })
                 .clone();
             key_value.insert(label.clone(), store);

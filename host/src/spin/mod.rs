@@ -49,7 +49,7 @@ pub struct ComponentServices {
     pub component_id: String,
     pub variables: variables::ComponentVariables,
     pub sqlite: HashMap<String, Arc<sqlite::Database>>,
-    pub key_value: HashMap<String, Arc<key_value::Backend>>,
+    pub key_value: HashMap<String, Arc<dyn key_value::Backend>>,
     pub outbound: outbound::OutboundPolicy,
     pub postgres: Arc<postgres::Pools>,
     pub redis: Arc<redis::Clients>,
