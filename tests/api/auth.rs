@@ -1,19 +1,14 @@
 //! The original system's authentication commands against the real binary,
 //! and the start-up rules for the signing secret.
 
-use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
+use mhmanus_tests::{spawn_app, start_failure, workspace_root};
 use serde_json::{Value, json};
 
 /// `curl -X POST :3000/auth/register ...`, `.../auth/login`, then a
 /// protected call with the token, as `ORIGINAL-PHASE-10.md` shows them.
 #[tokio::test]
 async fn the_original_register_login_and_protected_call_work() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
+    let host = spawn_app(&[]);
     let client = reqwest::Client::new();
     let register = client
         .post(host.url("/auth/register"))
@@ -73,16 +68,10 @@ fn production_refuses_a_short_or_missing_jwt_secret() {
 
 #[tokio::test]
 async fn production_serves_with_a_strong_secret() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.path().to_str().unwrap()),
-            ("APP_ENV", "production"),
-            ("JWT_SECRET", "a-production-secret-with-at-least-32-bytes"),
-        ],
-    )
-    .unwrap();
+    let host = spawn_app(&[
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", "a-production-secret-with-at-least-32-bytes"),
+    ]);
     let reply = reqwest::get(host.url("/auth/profile")).await.unwrap();
     assert_eq!(reply.status(), 401);
 }

@@ -1,7 +1,7 @@
 //! One typed configuration: flags over environment over `.env` over the
 //! optional TOML file; production refuses what would be unsafe, in one line.
 
-use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
+use mhmanus_tests::{SpawnedHost, spawn_app, start_failure, workspace_root};
 
 /// Two requests to one route: the second tells whether a 1/60s limit is on.
 async fn second_status(host: &SpawnedHost) -> u16 {
@@ -97,21 +97,15 @@ fn production_refuses_a_weak_admin_password_and_wildcard_cors() {
 /// What compose writes for an unset `${KEY:-}`: an empty variable is unset.
 #[tokio::test]
 async fn empty_variables_mean_unset_even_in_production() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.path().to_str().unwrap()),
-            ("APP_ENV", "production"),
-            ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes"),
-            ("ADMIN_EMAIL", ""),
-            ("ADMIN_PASSWORD", ""),
-            ("CORS_ORIGINS", ""),
-            ("TRUSTED_PROXIES", ""),
-            ("RATE_LIMIT", ""),
-        ],
-    )
-    .unwrap();
+    let host = spawn_app(&[
+        ("APP_ENV", "production"),
+        ("JWT_SECRET", "a-production-secret-of-at-least-32-bytes"),
+        ("ADMIN_EMAIL", ""),
+        ("ADMIN_PASSWORD", ""),
+        ("CORS_ORIGINS", ""),
+        ("TRUSTED_PROXIES", ""),
+        ("RATE_LIMIT", ""),
+    ]);
     // The default limit applies: RATE_LIMIT= neither failed nor turned it off.
     let reply = reqwest::get(host.url("/production-test/rate-limit"))
         .await

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mhmanus_domain::auth::role::Role;
 use mhmanus_tests::{
-    CuttableProxy, POSTGRES_ADDRESS, SpawnedHost, TestDatabase, access_token, workspace_root,
+    CuttableProxy, POSTGRES_ADDRESS, SpawnedHost, TestDatabase, access_token, spawn_app,
 };
 use serde_json::Value;
 
@@ -30,10 +30,9 @@ async fn count_users(database: &TestDatabase, emails: &[String]) -> i64 {
     row.get(0)
 }
 
-fn start(data: &std::path::Path, env: &[(&str, &str)]) -> SpawnedHost {
+fn start(env: &[(&str, &str)]) -> SpawnedHost {
     let timeout = REQUEST_TIMEOUT.as_secs().to_string();
     let mut all = vec![
-        ("DATA_DIR", data.to_str().unwrap()),
         ("JWT_SECRET", SECRET),
         ("REQUEST_TIMEOUT_SECS", timeout.as_str()),
         ("RATE_LIMIT", "off"),
@@ -43,7 +42,7 @@ fn start(data: &std::path::Path, env: &[(&str, &str)]) -> SpawnedHost {
         ),
     ];
     all.extend_from_slice(env);
-    SpawnedHost::start(&workspace_root(), &all).unwrap()
+    spawn_app(&all)
 }
 
 /// What the clients saw: every status with how long it took, and the
@@ -169,8 +168,7 @@ async fn a_postgres_outage_is_503_and_recovers_without_losing_an_acknowledged_ac
     let database = TestDatabase::create().await;
     let proxy = CuttableProxy::start(POSTGRES_ADDRESS).await.unwrap();
     let url = database.url_via(&proxy.addr.to_string());
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path(), &[("DATABASE_URL", &url)]);
+    let host = start(&[("DATABASE_URL", &url)]);
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = register_load(&host, 6, seen.clone(), stop.clone());
@@ -240,8 +238,7 @@ async fn a_slow_postgres_times_requests_out_without_piling_up() {
     let database = TestDatabase::create().await;
     let proxy = CuttableProxy::start(POSTGRES_ADDRESS).await.unwrap();
     let url = database.url_via(&proxy.addr.to_string());
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path(), &[("DATABASE_URL", &url)]);
+    let host = start(&[("DATABASE_URL", &url)]);
     // The schema is in place before the dependency slows down.
     assert_eq!(status_of(&host, "/health/ready").await, 200);
     let token = access_token(
@@ -310,11 +307,7 @@ async fn a_slow_postgres_times_requests_out_without_piling_up() {
 async fn a_redis_outage_falls_back_and_recovers() {
     let proxy = CuttableProxy::start("127.0.0.1:6379").await.unwrap();
     let url = format!("redis://{}", proxy.addr);
-    let data = tempfile::tempdir().unwrap();
-    let host = start(
-        data.path(),
-        &[("REDIS_URL", &url), ("RATE_LIMIT", "100000/60s")],
-    );
+    let host = start(&[("REDIS_URL", &url), ("RATE_LIMIT", "100000/60s")]);
     let token = host.sign_up().await;
     let client = reqwest::Client::new();
     let all_features = || async {

@@ -7,22 +7,17 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::{SpawnedHost, workspace_root};
+use mhmanus_tests::{SpawnedHost, spawn_app};
 
-fn start(data: &std::path::Path) -> SpawnedHost {
-    SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.to_str().unwrap()),
-            ("RATE_LIMIT", "off"),
-            (
-                "RATE_LIMIT_ROUTES",
-                "/v1/auth/login=off,/v1/auth/register=off",
-            ),
-            ("BODY_READ_TIMEOUT_SECS", "1"),
-        ],
-    )
-    .unwrap()
+fn start() -> SpawnedHost {
+    spawn_app(&[
+        ("RATE_LIMIT", "off"),
+        (
+            "RATE_LIMIT_ROUTES",
+            "/v1/auth/login=off,/v1/auth/register=off",
+        ),
+        ("BODY_READ_TIMEOUT_SECS", "1"),
+    ])
 }
 
 fn connect(host: &SpawnedHost) -> TcpStream {
@@ -76,8 +71,7 @@ async fn assert_still_healthy(host: &SpawnedHost) {
 
 #[tokio::test]
 async fn header_floods_and_huge_headers_are_431() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let flood: String = (0..500).map(|i| format!("X-Flood-{i}: v\r\n")).collect();
     let huge = format!("X-Huge: {}\r\n", "a".repeat(1 << 20));
     for headers in [flood, huge] {
@@ -109,8 +103,7 @@ fn assert_hardened(answer: &str) {
 
 #[tokio::test]
 async fn malformed_requests_and_a_missing_host_are_400_with_the_usual_headers() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     for head in [
         "GET /health/live HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n",
         "NOT A REQUEST LINE\r\n\r\n",
@@ -140,8 +133,7 @@ async fn malformed_requests_and_a_missing_host_are_400_with_the_usual_headers() 
 
 #[tokio::test]
 async fn headers_trickled_in_lose_the_connection() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let mut stream = connect(&host);
     let started = Instant::now();
     stream
@@ -162,8 +154,7 @@ async fn headers_trickled_in_lose_the_connection() {
 
 #[tokio::test]
 async fn a_body_trickled_in_is_a_408_problem() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let mut stream = connect(&host);
     let started = Instant::now();
     stream
@@ -184,8 +175,7 @@ async fn a_body_trickled_in_is_a_408_problem() {
 
 #[tokio::test]
 async fn invalid_utf8_nested_json_and_a_10_mb_email_are_4xx_problems() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let invalid_utf8 =
         b"{\"email\":\"\xff\xfe@example.com\",\"password\":\"long enough\",\"name\":\"n\"}";
     let answer = post(&host, "/v1/auth/register", invalid_utf8.to_vec());

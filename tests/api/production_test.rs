@@ -2,24 +2,16 @@
 //! the 15-request rate-limit loop, and `all-features` with a token from the
 //! original register/login curls.
 
-use mhmanus_tests::{SpawnedHost, workspace_root};
+use mhmanus_tests::{SpawnedHost, spawn_app};
 use serde_json::{Value, json};
 
-fn start(data: &std::path::Path) -> SpawnedHost {
-    SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.to_str().unwrap()),
-            ("JWT_SECRET", "api-tests-production-secret-32-bytes!!"),
-        ],
-    )
-    .unwrap()
+fn start() -> SpawnedHost {
+    spawn_app(&[("JWT_SECRET", "api-tests-production-secret-32-bytes!!")])
 }
 
 #[tokio::test]
 async fn the_rate_limit_loop_answers_ten_then_429s() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let client = reqwest::Client::new();
     let mut statuses = Vec::new();
     for _ in 0..15 {
@@ -46,8 +38,7 @@ async fn the_rate_limit_loop_answers_ten_then_429s() {
 
 #[tokio::test]
 async fn all_features_with_a_token_from_the_original_login() {
-    let data = tempfile::tempdir().unwrap();
-    let host = start(data.path());
+    let host = start();
     let client = reqwest::Client::new();
     let register = client
         .post(host.url("/auth/register"))

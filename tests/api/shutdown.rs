@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::{SpawnedHost, built_wasm, workspace_root};
+use mhmanus_tests::{SpawnedHost, built_wasm, spawn_app};
 
 /// The probe component alone: `/probe/sleep?arg=MS` answers after MS ms.
 fn write_manifest(dir: &Path) {
@@ -97,12 +97,7 @@ async fn sigterm_lets_50_requests_in_flight_finish_and_refuses_new_connections()
 
 #[tokio::test]
 async fn an_idle_host_stops_on_sigterm_with_exit_code_zero() {
-    let data = tempfile::tempdir().unwrap();
-    let mut host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
+    let mut host = spawn_app(&[]);
     host.terminate();
     let exit = host
         .wait(Duration::from_secs(10))

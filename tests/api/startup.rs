@@ -1,16 +1,11 @@
 //! Starting the host: it serves the repository's spin.toml over HTTP, and a
 //! broken set-up is one readable line instead of a backtrace.
 
-use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
+use mhmanus_tests::{spawn_app, start_failure, workspace_root};
 
 #[tokio::test]
 async fn serves_health_over_http() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
+    let host = spawn_app(&[]);
     let client = reqwest::Client::new();
     let live = client.get(host.url("/health/live")).send().await.unwrap();
     assert_eq!(live.status(), 200);

@@ -2,16 +2,11 @@
 
 use std::time::Duration;
 
-use mhmanus_tests::{POSTGRES_ADDRESS, SpawnedHost, workspace_root};
+use mhmanus_tests::{POSTGRES_ADDRESS, spawn_app};
 
 #[tokio::test]
 async fn every_request_is_logged_as_json_with_its_request_id() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
+    let host = spawn_app(&[]);
     let client = reqwest::Client::new();
     let reply = client
         .get(host.url("/v1/auth/profile"))
@@ -43,15 +38,7 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
 
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.path().to_str().unwrap()),
-            ("METRICS_LISTEN", "127.0.0.1:0"),
-        ],
-    )
-    .unwrap();
+    let host = spawn_app(&[("METRICS_LISTEN", "127.0.0.1:0")]);
     // The port it chose, as logged before "serving".
     let metrics_addr = host
         .log()
@@ -94,20 +81,14 @@ async fn no_secret_password_or_token_is_ever_logged() {
     const DB_PASSWORD: &str = "Dp9NeverLoggedDatabasePassword";
     const FIRST: &str = "Fw1 first passphrase never logged";
     const SECOND: &str = "Sw2 second passphrase never logged";
-    let data = tempfile::tempdir().unwrap();
     let database_url = format!("postgres://postgres:{DB_PASSWORD}@{POSTGRES_ADDRESS}/postgres");
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[
-            ("DATA_DIR", data.path().to_str().unwrap()),
-            ("RUST_LOG", "debug"),
-            ("JWT_SECRET", SECRET),
-            ("DATABASE_URL", &database_url),
-            ("ADMIN_EMAIL", "logs-admin@example.com"),
-            ("ADMIN_PASSWORD", ADMIN_PASSWORD),
-        ],
-    )
-    .unwrap();
+    let host = spawn_app(&[
+        ("RUST_LOG", "debug"),
+        ("JWT_SECRET", SECRET),
+        ("DATABASE_URL", &database_url),
+        ("ADMIN_EMAIL", "logs-admin@example.com"),
+        ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
     let client = reqwest::Client::new();
     let email = format!("logs-{}@example.com", uuid::Uuid::new_v4());
     let post = |path: &str, body: serde_json::Value, token: Option<&str>| {

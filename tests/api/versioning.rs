@@ -1,17 +1,12 @@
 //! URI versioning in front of the components: `/v1` canonical, unversioned
 //! paths served by the default version, unknown versions a 404 problem.
 
-use mhmanus_tests::{SpawnedHost, start_failure, workspace_root};
+use mhmanus_tests::{spawn_app, start_failure, workspace_root};
 use serde_json::Value;
 
 #[tokio::test]
 async fn versions_route_as_configured() {
-    let data = tempfile::tempdir().unwrap();
-    let host = SpawnedHost::start(
-        &workspace_root(),
-        &[("DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .unwrap();
+    let host = spawn_app(&[]);
 
     let reply = reqwest::get(host.url("/v9/auth/profile")).await.unwrap();
     assert_eq!(reply.status(), 404);

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub use database::TestDatabase;
 pub use in_process::{Reply, TestRuntime};
 pub use proxy::CuttableProxy;
-pub use spawned::{SpawnedHost, start_failure};
+pub use spawned::{SpawnedHost, spawn_app, start_failure};
 
 /// The local servers every test that needs them uses (`.ci/run` starts
 /// them): PostgreSQL as user postgres with trust authentication, Redis.

@@ -8,12 +8,27 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mhmanus_host::config::HostConfig;
+use tempfile::TempDir;
 
 pub struct SpawnedHost {
     child: Child,
     pub base_url: String,
     pub startup: Duration,
     log: Arc<Mutex<Vec<String>>>,
+    /// The data directory `spawn_app` made; removed once the host is gone.
+    data: Option<TempDir>,
+}
+
+/// The repository's application (its spin.toml) served by the real binary
+/// with `env` and a data directory of its own: the usual way a test starts
+/// the service.
+pub fn spawn_app(env: &[(&str, &str)]) -> SpawnedHost {
+    let data = tempfile::tempdir().expect("a temporary data directory");
+    let mut all = vec![("DATA_DIR", data.path().to_str().expect("a UTF-8 path"))];
+    all.extend_from_slice(env);
+    let mut host = SpawnedHost::start(&crate::workspace_root(), &all).expect("the host starts");
+    host.data = Some(data);
+    host
 }
 
 impl SpawnedHost {
@@ -97,6 +112,7 @@ impl SpawnedHost {
                     base_url: format!("http://{address}"),
                     startup: started.elapsed(),
                     log,
+                    data: None,
                 });
             }
         }
