@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 pub const MEDIA_TYPE: &str = "application/health+json";
 
+/// The health routes, `/health` and below: probes, the same in every API
+/// version and never rate limited.
+pub fn is_health_path(path: &str) -> bool {
+    path == "/health" || path.starts_with("/health/")
+}
+
 /// A check's verdict. Ordered by severity, so the worst of several is their `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,6 +158,16 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn health_paths_are_health_and_below() {
+        for path in ["/health", "/health/ready", "/health/live"] {
+            assert!(is_health_path(path), "{path}");
+        }
+        for path in ["/healthz", "/v1/health", "/metrics"] {
+            assert!(!is_health_path(path), "{path}");
+        }
+    }
 
     #[test]
     fn overall_status_is_the_worst_check() {

@@ -1,6 +1,7 @@
 //! Load shedding: past `MAX_CONCURRENT_REQUESTS` requests in flight (until
 //! their bodies are sent), a new one is refused at once with a 503 problem
-//! and `Retry-After`, instead of queueing without bound behind the others. Liveness and metrics are
+//! and `Retry-After`, instead of queueing without bound behind the others.
+//! The host layers it on the components only, so liveness and metrics are
 //! never shed: an overloaded host is alive, and worth watching.
 
 use std::sync::Arc;
@@ -28,9 +29,6 @@ impl Slots {
 }
 
 pub async fn shed(State(Slots(slots)): State<Slots>, request: Request, next: Next) -> Response {
-    if matches!(request.uri().path(), "/health/live" | "/metrics") {
-        return next.run(request).await;
-    }
     let Ok(slot) = slots.try_acquire_owned() else {
         metrics::counter!("http_requests_shed_total").increment(1);
         let mut response = problem::response(

@@ -6,6 +6,7 @@
 
 use anyhow::ensure;
 use axum::response::Response;
+use mhmanus_domain::health;
 use mhmanus_domain::problem::Problem;
 use mhmanus_manifest::{RouteMatch, Routes};
 
@@ -50,7 +51,7 @@ impl Versions {
 
     /// Where `path` goes among `routes`.
     pub fn decide(&self, path: &str, routes: &Routes) -> Decision {
-        if is_version_free(path) {
+        if health::is_health_path(path) {
             return Decision::AsIs(routes.find(path));
         }
         match version_of(path) {
@@ -79,11 +80,6 @@ impl Versions {
                 .extension("supportedVersions", names),
         )
     }
-}
-
-/// Health routes answer the same in every version.
-fn is_version_free(path: &str) -> bool {
-    path == "/health" || path.starts_with("/health/")
 }
 
 /// `Some(N)` for a path whose first segment is `vN`.
@@ -136,8 +132,15 @@ mod tests {
 
     #[test]
     fn health_is_version_free() {
-        assert!(is_version_free("/health"));
-        assert!(is_version_free("/health/ready"));
-        assert!(!is_version_free("/healthz"));
+        let routes = Routes::new([("/health/...", "health"), ("/v1/...", "api")]).unwrap();
+        let versions = Versions::new(&EdgeConfig::defaults()).unwrap();
+        assert!(matches!(
+            versions.decide("/health/ready", &routes),
+            Decision::AsIs(Some(_))
+        ));
+        assert!(matches!(
+            versions.decide("/healthz", &routes),
+            Decision::Rewrite(..)
+        ));
     }
 }

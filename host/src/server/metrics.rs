@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -63,11 +63,11 @@ impl Metrics {
     }
 }
 
-/// The route label: the host's own path, the manifest route that served
+/// The route label: the host's own route, the manifest route that served
 /// the answer (after the version rewrite), or `unmatched`.
-fn route_label(path: &str, response: &Response) -> String {
-    if matches!(path, "/health/live" | "/metrics" | "/openapi.json") {
-        return path.to_owned();
+fn route_label(host_route: Option<MatchedPath>, response: &Response) -> String {
+    if let Some(route) = host_route {
+        return route.as_str().to_owned();
     }
     match response.extensions().get::<ServedBy>() {
         Some(ServedBy(route)) => route.as_str().to_owned(),
@@ -121,13 +121,14 @@ impl Drop for InFlight {
     }
 }
 
-/// Middleware: counts every request, and times it to its body's end.
+/// Middleware: counts every request, and times it to its body's end. On
+/// the host's own routes (a route layer) and around the components alike.
 pub async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
     let mut in_flight = InFlight::start(method);
-    let path = request.uri().path().to_owned();
+    let host_route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
-    let route = route_label(&path, &response);
+    let route = route_label(host_route, &response);
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);

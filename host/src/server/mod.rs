@@ -40,13 +40,14 @@ use crate::runtime::{self, Runtime};
 pub use connections::ConnectionLimits;
 use connections::Connections;
 
-/// The host's routes: `/health/live` answered here, everything else by the
-/// components, `/metrics` too unless it has its own address. Per request,
-/// outermost first: request id and log span, security headers, CORS,
-/// compression (in `edge::apply`); then metrics, the route (the version
+/// The host's routes: `/health/live`, `/openapi.json` and (unless it has
+/// its own address) `/metrics` answered here, everything else by the
+/// components. Every answer gets, outermost first: request id and log
+/// span, security headers, CORS, compression (in `edge::apply`), and
+/// metrics. A component's request then goes through the route (the version
 /// rewrite and the one match of the manifest's routes, read by every layer
 /// below), load shedding, the client's address, the rate limit, the body
-/// limit and the host's health checks, next to the component.
+/// limit and the host's health checks.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.clone().map(|url| {
@@ -71,15 +72,18 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
         routes: runtime.routes(),
     });
     let metrics = metrics::Metrics::new(runtime.clone());
-    let mut routes = Router::new().route("/health/live", get(live));
+    // The host's own routes are answered before any host layer: probes and
+    // scrapes are never shed, limited or routed to a component.
+    let mut host_routes = Router::new().route("/health/live", get(live));
     if let Some(document) = openapi::load(&config.manifest)? {
-        routes = routes.route(
+        host_routes = host_routes.route(
             "/openapi.json",
             get(move || openapi::serve(document.clone())),
         );
     }
     if config.metrics_listen.is_none() {
-        routes = routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
+        host_routes =
+            host_routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }
     // One service stack, so a request clones each layer once: layered on the
     // router one by one, each is boxed, and every layer's per-request clone
@@ -107,10 +111,13 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
             body_limit::limit,
         ))
         .layer(from_fn_with_state(host_health, health::augment));
-    let routes = routes
+    let components = Router::new()
         .fallback(dispatch)
         .layer(host_layers)
         .with_state(runtime);
+    let routes = host_routes
+        .route_layer(axum::middleware::from_fn(metrics::record))
+        .fallback_service(components);
     edge::apply(routes, edge_config)
 }
 

@@ -100,15 +100,18 @@ async fn the_eleventh_request_in_a_window_is_a_429_problem() {
     assert_eq!(problem["instance"], "/probe/headers");
     refused.assert_security_headers();
 
-    // Per route: another route has its own quota; health is never limited.
+    // Per route: another route has its own quota; the host's own routes
+    // are never limited.
     assert_eq!(
         app.get("/probe/variable?arg=jwt_secret", &[]).await.status,
         200
     );
-    for _ in 0..20 {
-        let live = app.get("/health/live", &[]).await;
-        assert_eq!(live.status, 200);
-        assert_eq!(live.header("ratelimit"), None);
+    for path in ["/health/live", "/metrics"] {
+        for _ in 0..20 {
+            let answer = app.get(path, &[]).await;
+            assert_eq!(answer.status, 200, "{path}");
+            assert_eq!(answer.header("ratelimit"), None, "{path}");
+        }
     }
 }
 

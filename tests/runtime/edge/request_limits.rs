@@ -75,8 +75,9 @@ async fn past_the_concurrency_limit_requests_are_shed_with_503_and_retry_after()
         Some("application/problem+json")
     );
     shed.assert_security_headers();
-    // An overloaded host is still alive.
+    // An overloaded host is still alive, and worth watching.
     assert_eq!(app.get("/health/live", &[]).await.status, 200);
+    assert_eq!(app.get("/metrics", &[]).await.status, 200);
     for request in slow {
         assert_eq!(request.await.unwrap().status, 200);
     }
