@@ -10,6 +10,8 @@ use mhmanus_domain::auth::email::Email;
 use mhmanus_domain::auth::jwt::{self, MIN_PRODUCTION_SECRET_BYTES, SecretError};
 use mhmanus_domain::auth::policy::NewPassword;
 
+use secrecy::ExposeSecret;
+
 use crate::config::{Environment, HostConfig};
 use mhmanus_manifest::Manifest;
 
@@ -23,17 +25,19 @@ pub fn host_values(
     env: impl Fn(&str) -> Option<String>,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
-    let settings = [
+    let secrets = [
         ("database_url", &config.database_url),
         ("redis_url", &config.redis_url),
         (JWT_SECRET, &config.jwt_secret),
-        ("admin_email", &config.admin_email),
         ("admin_password", &config.admin_password),
     ];
-    for (name, value) in settings {
+    for (name, value) in secrets {
         if let Some(value) = value {
-            values.insert(name.to_owned(), value.clone());
+            values.insert(name.to_owned(), value.expose_secret().to_owned());
         }
+    }
+    if let Some(email) = &config.admin_email {
+        values.insert("admin_email".to_owned(), email.clone());
     }
     let production = config.environment()? == Environment::Production;
     let app_env = if production {
@@ -136,7 +140,7 @@ jwt_secret = { required = true, secret = true }
             }
             .into(),
         );
-        config.jwt_secret = secret.map(str::to_owned);
+        config.jwt_secret = secret.map(Into::into);
         config
     }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use secrecy::SecretString;
 
 use mhmanus_edge::EdgeConfig;
 
@@ -22,6 +23,8 @@ pub enum Environment {
     Test,
 }
 
+/// `Debug` shows no secret: the URLs, the JWT secret and the admin password
+/// are `SecretString`s, read with `expose_secret`.
 #[derive(Debug, Clone, Args)]
 pub struct HostConfig {
     /// A TOML file of settings (keys: these variables in lower case);
@@ -64,16 +67,16 @@ pub struct HostConfig {
 
     /// PostgreSQL URL (postgres://...); the components' `database_url` variable.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    pub database_url: Option<SecretString>,
 
     /// Redis URL (redis://...); the components' `redis_url` variable and the key-value backend.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretString>,
 
     /// HS256 secret for access tokens (the components' `jwt_secret`). Unset
     /// outside production: a random per-process development secret, announced.
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
 
     /// An account that exists with the Admin role (the components' `admin_email`).
     #[arg(long, env = "ADMIN_EMAIL")]
@@ -81,7 +84,7 @@ pub struct HostConfig {
 
     /// The bootstrap Admin's password, used only when the account is created.
     #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
 
     /// `production` (or NODE_ENV=production) refuses a missing or short JWT
     /// secret and an admin password outside the password policy.
@@ -255,6 +258,18 @@ mod tests {
         let mut known = HostConfig::variable_names();
         known.insert("RUST_LOG".into());
         assert_eq!(listed, known);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let mut config = HostConfig::defaults("spin.toml", "data");
+        config.database_url = Some("postgres://app:pg-hunter2@db/app".into());
+        config.redis_url = Some("redis://:redis-hunter2@cache".into());
+        config.jwt_secret = Some("jwt-hunter2".into());
+        config.admin_password = Some("admin-hunter2".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("jwt_secret: Some("), "{shown}");
     }
 
     #[test]

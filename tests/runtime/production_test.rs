@@ -59,7 +59,7 @@ async fn config_shows_the_settings_and_none_of_the_secrets() {
     let redis_url = format!("redis://:{REDIS_PASSWORD}@127.0.0.1:6379");
     let admin = admin_email();
     let app = start(|config| {
-        config.database_url = Some(database_url.clone());
+        config.database_url = Some(database_url.clone().into());
         config.admin_email = Some(admin.clone());
         config.admin_password = Some(ADMIN_PASSWORD.into());
         // Only the components see this Redis (the host's own would try AUTH).

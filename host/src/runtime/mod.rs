@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
 use mhmanus_domain::problem::{self, Problem};
+use secrecy::ExposeSecret;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::WasiBody;
@@ -320,12 +321,14 @@ async fn build_services(
 ) -> anyhow::Result<BTreeMap<String, ComponentServices>> {
     let manifest = &loaded.manifest;
     if let Some(url) = &config.database_url {
+        let url = url.expose_secret();
         postgres
             .check(url)
             .await
             .with_context(|| format!("DATABASE_URL {} is unreachable", redact::url(url)))?;
     }
     if let Some(url) = &config.redis_url {
+        let url = url.expose_secret();
         // Redis being down is a degraded service, not a broken configuration:
         // serve, and let readiness say so.
         if let Err(e) = redis.check(url).await {
@@ -355,9 +358,11 @@ async fn build_services(
             let store = stores
                 .entry(label.clone())
                 .or_insert_with(|| match &config.redis_url {
-                    Some(url) => {
-                        Arc::new(key_value::InRedis::new(redis.clone(), url.clone(), label))
-                    }
+                    Some(url) => Arc::new(key_value::InRedis::new(
+                        redis.clone(),
+                        url.expose_secret().to_owned(),
+                        label,
+                    )),
                     None => Arc::new(key_value::InMemory::default()),
                 })
                 .clone();

@@ -27,6 +27,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use mhmanus_domain::health::{self as report, Report};
+use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 use tower::ServiceExt;
 
@@ -50,10 +51,10 @@ use connections::Connections;
 /// limit and the host's health checks.
 pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
-    let redis = config.redis_url.clone().map(|url| {
+    let redis = config.redis_url.as_ref().map(|url| {
         Arc::new(limiter_redis::LimiterRedis {
             clients: runtime.redis_clients(),
-            url,
+            url: url.expose_secret().to_owned(),
         }) as Arc<dyn rate_limit::Redis>
     });
     let limiter = Arc::new(rate_limit::RateLimiter::new(

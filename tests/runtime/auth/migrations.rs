@@ -20,7 +20,7 @@ async fn two_hosts_starting_together_on_an_empty_postgres_migrate_once() {
 
     let start = || {
         AuthApp::start_with(Database::Sqlite, |config| {
-            config.database_url = Some(url.clone());
+            config.database_url = Some(url.clone().into());
         })
     };
     let (first, second) = tokio::join!(start(), start());

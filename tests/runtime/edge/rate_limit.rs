@@ -286,7 +286,7 @@ async fn limited_over_redis(url: &str) -> Edge {
         MANIFEST_WITH_SECRET,
         |host| {
             host.jwt_secret = Some(SECRET.into());
-            host.redis_url = Some(url);
+            host.redis_url = Some(url.into());
         },
         |config| config.rate_limit = "5/60s".parse().unwrap(),
     )
@@ -299,7 +299,7 @@ async fn when_redis_goes_away_the_limiter_counts_in_process_and_health_says_so()
     let url = format!("redis://{}", proxy.addr);
     let runtime = TestRuntime::start_repo(|config| {
         config.jwt_secret = Some(SECRET.into());
-        config.redis_url = Some(url);
+        config.redis_url = Some(url.into());
     })
     .await
     .unwrap();
