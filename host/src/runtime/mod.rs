@@ -323,7 +323,7 @@ async fn build_services(
     if let Some(url) = &config.database_url {
         let url = url.expose_secret();
         postgres
-            .check(url)
+            .probe(url)
             .await
             .with_context(|| format!("DATABASE_URL {} is unreachable", redact::url(url)))?;
     }
@@ -331,7 +331,7 @@ async fn build_services(
         let url = url.expose_secret();
         // Redis being down is a degraded service, not a broken configuration:
         // serve, and let readiness say so.
-        if let Err(e) = redis.check(url).await {
+        if let Err(e) = redis.probe(url).await {
             tracing::warn!(url = %redact::url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
         }
     }

@@ -48,7 +48,7 @@ pub struct Pools {
 
 impl Pools {
     /// Validates a database address at start-up: connects and runs `SELECT 1`.
-    pub async fn check(&self, address: &str) -> anyhow::Result<()> {
+    pub async fn probe(&self, address: &str) -> anyhow::Result<()> {
         let client = self
             .connect(address)
             .await

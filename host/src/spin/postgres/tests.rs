@@ -42,20 +42,20 @@ fn text(e: Error) -> String {
 }
 
 #[tokio::test]
-async fn check_succeeds_against_the_local_server() {
-    Pools::default().check(URL).await.unwrap();
+async fn probe_succeeds_against_the_local_server() {
+    Pools::default().probe(URL).await.unwrap();
     // Key=value form too.
     Pools::default()
-        .check("host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+        .probe("host=127.0.0.1 port=5432 user=postgres dbname=postgres")
         .await
         .unwrap();
 }
 
 #[tokio::test]
-async fn check_fails_fast_for_a_dead_server_without_showing_the_password() {
+async fn probe_fails_fast_for_a_dead_server_without_showing_the_password() {
     let started = Instant::now();
     let err = Pools::default()
-        .check("postgres://postgres:s3cret@127.0.0.1:1/postgres")
+        .probe("postgres://postgres:s3cret@127.0.0.1:1/postgres")
         .await
         .unwrap_err()
         .to_string();
@@ -71,7 +71,7 @@ async fn check_fails_fast_for_a_dead_server_without_showing_the_password() {
     assert!(!err.contains("s3cret"), "{err}");
 
     let err = Pools::default()
-        .check("host=127.0.0.1 port=1 user=postgres password=s3cret")
+        .probe("host=127.0.0.1 port=1 user=postgres password=s3cret")
         .await
         .unwrap_err()
         .to_string();

@@ -252,8 +252,8 @@ impl Clients {
         }
     }
 
-    /// Start-up check: connects to `url` (caching the connection) and PINGs.
-    pub async fn check(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
+    /// Start-up probe: connects to `url` (caching the connection) and PINGs.
+    pub async fn probe(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
         let shown = crate::redact::url(url);
         let mut handle = self
             .handle(url)

@@ -16,14 +16,14 @@ fn clients() -> Arc<Clients> {
 }
 
 #[tokio::test]
-async fn check_succeeds_on_the_local_redis() {
-    clients().check(REDIS).await.unwrap();
+async fn probe_succeeds_on_the_local_redis() {
+    clients().probe(REDIS).await.unwrap();
 }
 
 #[tokio::test]
 async fn check_fails_fast_on_a_closed_port() {
     let started = Instant::now();
-    let err = clients().check("redis://127.0.0.1:1").await.unwrap_err();
+    let err = clients().probe("redis://127.0.0.1:1").await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -36,7 +36,7 @@ async fn check_fails_fast_on_a_closed_port() {
 async fn check_fails_fast_on_an_unroutable_host() {
     // TEST-NET-1: packets go nowhere, so only the timeout ends the attempt.
     let started = Instant::now();
-    let err = clients().check("redis://192.0.2.1:6379").await.unwrap_err();
+    let err = clients().probe("redis://192.0.2.1:6379").await.unwrap_err();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -58,7 +58,7 @@ async fn check_fails_fast_on_a_server_that_never_answers() {
     });
     let started = Instant::now();
     let err = clients()
-        .check(&format!("redis://127.0.0.1:{port}"))
+        .probe(&format!("redis://127.0.0.1:{port}"))
         .await
         .unwrap_err();
     assert!(
@@ -73,7 +73,7 @@ async fn check_fails_fast_on_a_server_that_never_answers() {
 #[tokio::test]
 async fn errors_never_show_the_password() {
     let address = "redis://user:s3cr%40t@127.0.0.1:1";
-    let err = clients().check(address).await.unwrap_err().to_string();
+    let err = clients().probe(address).await.unwrap_err().to_string();
     assert!(!err.contains("s3cr"), "{err}");
     assert!(err.contains("***"), "{err}");
     assert_eq!(
