@@ -75,9 +75,9 @@ async fn five_failures_slow_the_account_down_and_a_success_resets_it() {
 
 /// Fifteen wrong guesses at once at a fresh account (each below the
 /// slow-down threshold when it starts): each is claimed, and counted,
-/// before its password is checked, so only the free five and the window's
-/// one are checked; the other nine are refused uncounted (checking all
-/// fifteen, as before, counted fifteen failures). An operator's lock on the
+/// before its password is checked, so only the free five and at most the
+/// window's one are checked; the others are refused uncounted (checking
+/// all fifteen, as before, counted fifteen failures). An operator's lock on the
 /// account holds the guesses until all have arrived, so they race.
 async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database) {
     const GUESSES: usize = 15; // the host's PostgreSQL pool holds 16
@@ -96,11 +96,17 @@ async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database
         lock.release().await;
     };
     let (replies, ()) = tokio::join!(guesses, release);
-    assert!(replies.iter().all(|reply| reply.status == 401));
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    assert!(statuses.iter().all(|&status| status == 401), "{statuses:?}");
+    // The free ones are all checked, then at most one more: the sixth is
+    // checked if its claim comes before the fifth failure starts the
+    // delay, refused if after. PostgreSQL grants the row lock to all
+    // waiters at once; SQLite's waiters poll, so on a busy machine the
+    // sixth can come late.
     let checked = app.failed_logins(id).await;
-    assert_eq!(
-        checked,
-        i64::from(throttle::FREE_FAILURES) + 1,
+    let free = i64::from(throttle::FREE_FAILURES);
+    assert!(
+        (free..=free + 1).contains(&checked),
         "of {GUESSES} parallel guesses, {checked} were checked"
     );
 }
