@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use mhmanus_tests::{TestRuntime, workspace_root};
+use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_yaml_ng::Value as Yaml;
 
 /// One instruction: its keyword and its arguments, continuation lines joined.
@@ -229,7 +229,7 @@ async fn the_healthchecks_ask_routes_the_host_serves() {
         .unwrap()
         .to_owned();
     let image_check = all(&runtime_stage(), "HEALTHCHECK")[0].to_owned();
-    let runtime = TestRuntime::start_repo(|config| {
+    let runtime = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some("dockerfile-tests-secret-of-32-bytes!".into());
     })
     .await

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use mhmanus_tests::TestRuntime;
+use mhmanus_tests::InProcessHost;
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -24,8 +24,8 @@ component = "faulty"
 source = "{wasm:faulty}"
 "#;
 
-async fn app(concurrency: usize, request_timeout_secs: u64) -> TestRuntime {
-    TestRuntime::start(MANIFEST, |config| {
+async fn app(concurrency: usize, request_timeout_secs: u64) -> InProcessHost {
+    InProcessHost::start(MANIFEST, |config| {
         config.max_component_concurrency = concurrency;
         config.request_timeout_secs = request_timeout_secs;
     })
@@ -82,7 +82,7 @@ async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_aft
 
 #[tokio::test]
 async fn a_place_is_held_until_the_answer_body_is_sent() {
-    let app = TestRuntime::start(MANIFEST, |config| {
+    let app = InProcessHost::start(MANIFEST, |config| {
         config.max_component_concurrency = 1;
         config.request_timeout_secs = 10;
     })

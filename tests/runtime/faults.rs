@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::TestRuntime;
+use mhmanus_tests::InProcessHost;
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -17,8 +17,8 @@ component = "faulty"
 source = "{wasm:faulty}"
 "#;
 
-async fn faulty() -> TestRuntime {
-    TestRuntime::start(MANIFEST, |config| {
+async fn faulty() -> InProcessHost {
+    InProcessHost::start(MANIFEST, |config| {
         config.request_timeout_secs = 1;
         config.instance_memory_mib = 32;
     })

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use mhmanus_fuzz_checks::{PARSERS, component_bodies};
-use mhmanus_tests::{TestRuntime, workspace_root};
+use mhmanus_tests::{InProcessHost, workspace_root};
 
 const SECRET: &str = "corpus-replay-secret-of-at-least-32-bytes";
 const ADMIN_EMAIL: &str = "corpus-admin@example.com";
@@ -38,7 +38,7 @@ fn every_parser_corpus_input_passes_its_fuzz_check() {
 
 #[tokio::test]
 async fn no_input_of_the_component_bodies_corpus_gets_a_server_error() {
-    let app = TestRuntime::start_repo(|config| {
+    let app = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some(SECRET.into());
         config.admin_email = Some(ADMIN_EMAIL.into());
         config.admin_password = Some(ADMIN_PASSWORD.into());

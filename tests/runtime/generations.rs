@@ -2,7 +2,7 @@
 //! what spin-sdk 7 builds) and WASIp2 (`wasi:http/incoming-handler@0.2`).
 
 use mhmanus_host::runtime::Generation;
-use mhmanus_tests::TestRuntime;
+use mhmanus_tests::InProcessHost;
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -22,7 +22,7 @@ source = "{wasm:faulty}"
 
 #[tokio::test]
 async fn serves_wasip2_and_wasip3_components_side_by_side() {
-    let app = TestRuntime::start(MANIFEST, |_| {}).await.unwrap();
+    let app = InProcessHost::start(MANIFEST, |_| {}).await.unwrap();
     assert_eq!(app.runtime.generation("p2"), Some(Generation::P2));
     assert_eq!(app.runtime.generation("p3"), Some(Generation::P3));
     for _ in 0..3 {

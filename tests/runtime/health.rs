@@ -1,10 +1,10 @@
 //! `components/health` under the native runtime, from the repository's spin.toml.
 
-use mhmanus_tests::{CLOSED_REDIS_URL, POSTGRES_URL, REDIS_URL, TestRuntime};
+use mhmanus_tests::{CLOSED_REDIS_URL, InProcessHost, POSTGRES_URL, REDIS_URL};
 
 #[tokio::test]
 async fn health_passes_on_the_default_sqlite_database() {
-    let app = TestRuntime::start_repo(|_| {}).await.unwrap();
+    let app = InProcessHost::start_repo(|_| {}).await.unwrap();
     for path in ["/health", "/health/ready"] {
         let reply = app.get(path).await;
         assert_eq!(reply.status, 200, "{path}: {}", reply.body);
@@ -30,7 +30,7 @@ async fn health_passes_on_the_default_sqlite_database() {
 
 #[tokio::test]
 async fn health_checks_the_real_postgres_and_redis_when_configured() {
-    let app = TestRuntime::start_repo(|config| {
+    let app = InProcessHost::start_repo(|config| {
         config.database_url = Some(POSTGRES_URL.into());
         config.redis_url = Some(REDIS_URL.into());
     })
@@ -52,7 +52,7 @@ async fn health_checks_the_real_postgres_and_redis_when_configured() {
 
 #[tokio::test]
 async fn an_unreachable_redis_fails_readiness_and_says_why() {
-    let app = TestRuntime::start_repo(|config| config.redis_url = Some(CLOSED_REDIS_URL.into()))
+    let app = InProcessHost::start_repo(|config| config.redis_url = Some(CLOSED_REDIS_URL.into()))
         .await
         .unwrap();
     let reply = app.get("/health/ready").await;
@@ -75,7 +75,7 @@ async fn an_unreachable_redis_fails_readiness_and_says_why() {
 
 #[tokio::test]
 async fn unknown_health_routes_and_methods_are_problems() {
-    let app = TestRuntime::start_repo(|_| {}).await.unwrap();
+    let app = InProcessHost::start_repo(|_| {}).await.unwrap();
     let reply = app.get("/health/nope").await;
     assert_eq!(
         (reply.status, reply.content_type()),

@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
 use mhmanus_edge::rate_limit::policy::Policy;
 use mhmanus_host::config::HostConfig;
-use mhmanus_tests::{TestRuntime, workspace_root};
+use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -137,7 +137,7 @@ fn absolute_refs(value: &Value) -> Value {
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_path_is_served() {
     let spec = Spec::load();
-    let runtime = TestRuntime::start_repo(|config| config.jwt_secret = Some(SECRET.into()))
+    let runtime = InProcessHost::start_repo(|config| config.jwt_secret = Some(SECRET.into()))
         .await
         .unwrap();
     let documented: Vec<&str> = spec.operations().map(|(path, _, _)| path).collect();
@@ -219,7 +219,7 @@ impl Call {
 }
 
 async fn router(host: Host) -> Router {
-    let runtime = TestRuntime::start_repo(|config: &mut HostConfig| {
+    let runtime = InProcessHost::start_repo(|config: &mut HostConfig| {
         config.jwt_secret = Some(SECRET.into());
         config.admin_email = Some(ADMIN_EMAIL.into());
         config.admin_password = Some(PASSWORD.into());

@@ -4,7 +4,7 @@
 //! PostgreSQL and Redis, an unreachable database, and no host layers.
 
 use mhmanus_host::config::HostConfig;
-use mhmanus_tests::{POSTGRES_URL, REDIS_URL, Reply, TestRuntime};
+use mhmanus_tests::{InProcessHost, POSTGRES_URL, REDIS_URL, Reply};
 use serde_json::Value;
 
 /// Secrets whose first four characters appear nowhere else in a report.
@@ -15,7 +15,7 @@ const REDIS_PASSWORD: &str = "Rd5sRedisPassword";
 const PASSWORD: &str = "Tq8$ a user passphrase";
 
 /// A fresh account's access token.
-async fn user_token(app: &TestRuntime) -> String {
+async fn user_token(app: &InProcessHost) -> String {
     let (_, login) = app.sign_up(PASSWORD).await;
     login["access_token"].as_str().unwrap().to_owned()
 }
@@ -25,8 +25,8 @@ fn admin_email() -> String {
     format!("admin-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
-async fn start(configure: impl FnOnce(&mut HostConfig)) -> TestRuntime {
-    TestRuntime::start_repo(|config| {
+async fn start(configure: impl FnOnce(&mut HostConfig)) -> InProcessHost {
+    InProcessHost::start_repo(|config| {
         config.jwt_secret = Some(SECRET.into());
         configure(config);
     })
@@ -34,7 +34,7 @@ async fn start(configure: impl FnOnce(&mut HostConfig)) -> TestRuntime {
     .unwrap()
 }
 
-async fn get(app: &TestRuntime, path: &str, token: Option<&str>) -> Reply {
+async fn get(app: &InProcessHost, path: &str, token: Option<&str>) -> Reply {
     let bearer = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = bearer
         .as_deref()
@@ -141,7 +141,7 @@ async fn rate_limit_says_whom_it_saw_and_whether_a_limiter_is_in_front() {
 }
 
 /// The bootstrap Admin's email `start` configured.
-fn app_admin(app: &TestRuntime) -> String {
+fn app_admin(app: &InProcessHost) -> String {
     app.config.admin_email.clone().expect("an admin configured")
 }
 

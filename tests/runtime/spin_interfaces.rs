@@ -2,7 +2,7 @@
 //! `spin-probe` test component: values round-trip, errors arrive as the WIT
 //! error variants, and whatever spin.toml does not list is refused.
 
-use mhmanus_tests::{POSTGRES_URL, REDIS_URL, TestRuntime};
+use mhmanus_tests::{InProcessHost, POSTGRES_URL, REDIS_URL};
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -24,8 +24,8 @@ greeting = "{{ greeting }}, world"
 token = "{{ secret_token }}"
 "#;
 
-async fn probe() -> TestRuntime {
-    TestRuntime::start(MANIFEST, |config| {
+async fn probe() -> InProcessHost {
+    InProcessHost::start(MANIFEST, |config| {
         config
             .variables
             .push(("secret_token".into(), "from-the-command-line".into()));
@@ -168,7 +168,7 @@ async fn key_value_round_trips_and_refuses_unlisted_stores() {
 
 #[tokio::test]
 async fn key_value_on_redis_when_redis_url_is_set() {
-    let app = TestRuntime::start(MANIFEST, |config| {
+    let app = InProcessHost::start(MANIFEST, |config| {
         config.variables.push(("secret_token".into(), "t".into()));
         config.redis_url = Some(REDIS_URL.into());
     })

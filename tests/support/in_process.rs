@@ -1,4 +1,4 @@
-//! The host's runtime loaded in-process over a manifest written for the
+//! The host loaded in-process over a manifest written for the
 //! test: requests go straight to `Runtime::handle`, no network.
 
 use std::path::Path;
@@ -10,7 +10,7 @@ use mhmanus_host::config::HostConfig;
 use mhmanus_host::runtime::{Runtime, full_body};
 use mhmanus_manifest::LoadedManifest;
 
-pub struct TestRuntime {
+pub struct InProcessHost {
     pub runtime: Runtime,
     pub config: HostConfig,
     pub dir: tempfile::TempDir,
@@ -37,7 +37,7 @@ impl Reply {
     }
 }
 
-impl TestRuntime {
+impl InProcessHost {
     /// Starts a runtime over `manifest` (a spin.toml text; `{wasm:NAME}`
     /// stands for the built component NAME), configured by `configure`.
     pub async fn start(
@@ -54,7 +54,7 @@ impl TestRuntime {
         configure(&mut config);
         let loaded = LoadedManifest::load(&path)?;
         let runtime = Runtime::start(&loaded, &config).await?;
-        Ok(TestRuntime {
+        Ok(InProcessHost {
             runtime,
             config,
             dir,
@@ -69,7 +69,7 @@ impl TestRuntime {
         config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
         let runtime = Runtime::start(&LoadedManifest::load(&path)?, &config).await?;
-        Ok(TestRuntime {
+        Ok(InProcessHost {
             runtime,
             config,
             dir,

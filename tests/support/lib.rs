@@ -10,7 +10,7 @@ mod spawned;
 use std::path::PathBuf;
 
 pub use database::TestDatabase;
-pub use in_process::{Reply, TestRuntime};
+pub use in_process::{InProcessHost, Reply};
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, spawn_app, start_failure};
 

@@ -10,7 +10,7 @@ mod revocation;
 mod tokens;
 
 use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
-use mhmanus_tests::{POSTGRES_URL, Reply, TestRuntime};
+use mhmanus_tests::{InProcessHost, POSTGRES_URL, Reply};
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "component-tests-secret-of-32-bytes-or-more";
@@ -24,7 +24,7 @@ pub enum Database {
 }
 
 pub struct AuthApp {
-    pub runtime: TestRuntime,
+    pub runtime: InProcessHost,
     pub database: Database,
 }
 
@@ -78,7 +78,7 @@ impl AuthApp {
         database: Database,
         configure: impl FnOnce(&mut mhmanus_host::config::HostConfig),
     ) -> AuthApp {
-        let runtime = TestRuntime::start_repo(|config| {
+        let runtime = InProcessHost::start_repo(|config| {
             config.jwt_secret = Some(SECRET.into());
             if let Database::Postgres = database {
                 config.database_url = Some(POSTGRES_URL.into());

@@ -2,12 +2,12 @@
 //! loaded components, and readiness that fails as soon as it drains.
 
 use mhmanus_host::config::HealthThresholds;
-use mhmanus_tests::TestRuntime;
+use mhmanus_tests::InProcessHost;
 
 use super::*;
 
 async fn repo(health: impl FnOnce(&mut HealthThresholds)) -> Edge {
-    let runtime = TestRuntime::start_repo(|config| {
+    let runtime = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some("host-health-tests-secret-32-bytes!!".into());
         health(&mut config.health);
     })

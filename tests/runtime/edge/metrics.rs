@@ -1,7 +1,7 @@
 //! `/metrics`: what was served, by route and status, in the Prometheus
 //! format, with the limiter's decisions, guest instantiations and pools.
 
-use mhmanus_tests::{POSTGRES_URL, TestRuntime};
+use mhmanus_tests::{InProcessHost, POSTGRES_URL};
 
 use super::*;
 
@@ -101,7 +101,7 @@ async fn requests_are_counted_by_route_and_status_and_timed() {
 
 #[tokio::test]
 async fn database_pools_are_reported() {
-    let runtime = TestRuntime::start_repo(|config| {
+    let runtime = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some("metrics-tests-secret-of-32-bytes-ok".into());
         config.database_url = Some(POSTGRES_URL.into());
     })

@@ -21,7 +21,7 @@ use mhmanus_edge::EdgeConfig;
 use mhmanus_edge::rate_limit::policy::Policy;
 use mhmanus_host::config::HostConfig;
 use mhmanus_host::runtime::Runtime;
-use mhmanus_tests::TestRuntime;
+use mhmanus_tests::InProcessHost;
 use tower::ServiceExt;
 
 const MANIFEST: &str = r#"
@@ -96,13 +96,13 @@ impl Edge {
         host: impl FnOnce(&mut HostConfig),
         edge: impl FnOnce(&mut EdgeConfig),
     ) -> Edge {
-        let runtime = TestRuntime::start(manifest, host).await.unwrap();
+        let runtime = InProcessHost::start(manifest, host).await.unwrap();
         Self::over(runtime, edge)
     }
 
     /// The repository's spin.toml: the auth component answers problems.
     async fn repo(configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
-        let runtime = TestRuntime::start_repo(|config| {
+        let runtime = InProcessHost::start_repo(|config| {
             config.jwt_secret = Some("edge-tests-secret-of-32-bytes-or-more".into());
         })
         .await
@@ -110,7 +110,7 @@ impl Edge {
         Self::over(runtime, configure)
     }
 
-    fn over(runtime: TestRuntime, configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
+    fn over(runtime: InProcessHost, configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
         let mut config = edge_config();
         configure(&mut config);
         let (router, runtime, dir) = runtime.into_router(&config).unwrap();

@@ -4,7 +4,7 @@
 
 use mhmanus_domain::auth::role::Role;
 use mhmanus_edge::rate_limit::RouteLimit;
-use mhmanus_tests::{CuttableProxy, REDIS_URL, TestRuntime, access_token};
+use mhmanus_tests::{CuttableProxy, InProcessHost, REDIS_URL, access_token};
 
 use super::*;
 
@@ -297,7 +297,7 @@ async fn limited_over_redis(url: &str) -> Edge {
 async fn when_redis_goes_away_the_limiter_counts_in_process_and_health_says_so() {
     let proxy = CuttableProxy::start("127.0.0.1:6379").await.unwrap();
     let url = format!("redis://{}", proxy.addr);
-    let runtime = TestRuntime::start_repo(|config| {
+    let runtime = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some(SECRET.into());
         config.redis_url = Some(url.into());
     })
