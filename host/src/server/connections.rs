@@ -170,8 +170,9 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// Marks a request in flight until the returned guard drops.
-    pub fn request(&self) -> InFlightRequest {
+    /// Marks the connection busy (a request in flight, so never closed as
+    /// idle) until the returned guard drops.
+    pub fn request(&self) -> BusyGuard {
         if let Some(entry) = self
             .state
             .lock()
@@ -181,13 +182,13 @@ impl Activity {
         {
             entry.in_flight += 1;
         }
-        InFlightRequest(self.clone())
+        BusyGuard(self.clone())
     }
 }
 
-pub struct InFlightRequest(Activity);
+pub struct BusyGuard(Activity);
 
-impl Drop for InFlightRequest {
+impl Drop for BusyGuard {
     fn drop(&mut self) {
         let mut state = self.0.state.lock().expect("never poisoned");
         if let Some(entry) = state.open.get_mut(&self.0.id) {

@@ -92,16 +92,16 @@ fn method_label(method: &http::Method) -> &'static str {
 
 /// A request in the in-flight gauge from its start until its answer is
 /// sent, however it ends; its duration is recorded then.
-struct InFlight {
+struct RequestTimer {
     started: Instant,
     method: &'static str,
     route: Option<String>,
 }
 
-impl InFlight {
+impl RequestTimer {
     fn start(method: &'static str) -> Self {
         metrics::gauge!("http_requests_in_flight").increment(1.0);
-        InFlight {
+        RequestTimer {
             started: Instant::now(),
             method,
             // Known with the response head; a request dropped before it is
@@ -111,7 +111,7 @@ impl InFlight {
     }
 }
 
-impl Drop for InFlight {
+impl Drop for RequestTimer {
     fn drop(&mut self) {
         metrics::gauge!("http_requests_in_flight").decrement(1.0);
         if let Some(route) = self.route.take() {
@@ -125,7 +125,7 @@ impl Drop for InFlight {
 /// the host's own routes (a route layer) and around the components alike.
 pub async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
-    let mut in_flight = InFlight::start(method);
+    let mut in_flight = RequestTimer::start(method);
     let host_route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = route_label(host_route, &response);

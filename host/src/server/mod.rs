@@ -207,15 +207,15 @@ pub async fn serve(
         let activity = connection.activity();
         let router = router.clone();
         let service = tower::service_fn(move |request: http::Request<Incoming>| {
-            let in_flight = activity.request();
+            let busy = activity.request();
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(peer));
             let response = router.clone().oneshot(request);
             async move {
                 let response = response.await?;
-                // The request stays in flight until its body is sent.
+                // The connection stays busy until the body is sent.
                 Ok::<_, std::convert::Infallible>(
-                    until_body_end::hold(response, in_flight).map(Body::new),
+                    until_body_end::hold(response, busy).map(Body::new),
                 )
             }
         });
