@@ -125,15 +125,15 @@ impl Drop for RequestTimer {
 /// the host's own routes (a route layer) and around the components alike.
 pub async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
-    let mut in_flight = RequestTimer::start(method);
+    let mut timer = RequestTimer::start(method);
     let host_route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let route = route_label(host_route, &response);
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
-    in_flight.route = Some(route);
-    until_body_end::hold(response, in_flight).map(Body::new)
+    timer.route = Some(route);
+    until_body_end::hold(response, timer).map(Body::new)
 }
 
 /// `GET /metrics` in the Prometheus text format.

@@ -77,8 +77,8 @@ async fn five_failures_slow_the_account_down_and_a_success_resets_it() {
 /// slow-down threshold when it starts): each is claimed, and counted,
 /// before its password is checked, so only the free five and at most the
 /// window's one are checked; the others are refused uncounted (checking
-/// all fifteen, as before, counted fifteen failures). An operator's lock on the
-/// account holds the guesses until all have arrived, so they race.
+/// all fifteen, as before, counted fifteen failures). An operator's lock
+/// on the account holds the guesses until all have arrived, so they race.
 async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database) {
     const GUESSES: usize = 15; // the host's PostgreSQL pool holds 16
     let app = AuthApp::start(database).await;
