@@ -229,13 +229,12 @@ async fn the_healthchecks_ask_routes_the_host_serves() {
         .unwrap()
         .to_owned();
     let image_check = all(&runtime_stage(), "HEALTHCHECK")[0].to_owned();
-    let runtime = InProcessHost::start_repo(|config| {
+    let host = InProcessHost::start_repo(|config| {
         config.jwt_secret = Some("dockerfile-tests-secret-of-32-bytes!".into());
     })
     .await
     .unwrap();
-    let edge = runtime.config.edge.clone();
-    let (router, _runtime, _dir) = runtime.into_router(&edge).unwrap();
+    let router = host.router();
     for command in [image_check, compose_check] {
         let path = health_path(&command);
         let mut request = http::Request::get(&path)

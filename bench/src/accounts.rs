@@ -15,28 +15,28 @@ use rusqlite::params;
 
 use crate::server::JWT_SECRET;
 
-pub const PASSWORD: &str = "benchmark passphrase 42";
+pub(crate) const PASSWORD: &str = "benchmark passphrase 42";
 
-pub fn id(i: usize) -> String {
+pub(crate) fn id(i: usize) -> String {
     format!("bench-{i:06}")
 }
 
 /// Account `i`'s one session.
-pub fn session(i: usize) -> String {
+pub(crate) fn session(i: usize) -> String {
     format!("bench-session-{i:06}")
 }
 
-pub fn email(i: usize) -> String {
+pub(crate) fn email(i: usize) -> String {
     format!("user{i}@bench.example")
 }
 
-pub struct Accounts {
+pub(crate) struct Accounts {
     hash: String,
     jwt: JwtSettings,
 }
 
 impl Accounts {
-    pub fn new() -> anyhow::Result<Accounts> {
+    pub(crate) fn new() -> anyhow::Result<Accounts> {
         let jwt = JwtSettings::new(
             JWT_SECRET.as_bytes(),
             jwt::DEFAULT_ISSUER,
@@ -53,7 +53,7 @@ impl Accounts {
     }
 
     /// Makes sure accounts `0..count` exist in the SQLite file `db`.
-    pub fn seed(&self, db: &Path, count: usize) -> anyhow::Result<()> {
+    pub(crate) fn seed(&self, db: &Path, count: usize) -> anyhow::Result<()> {
         let mut conn = rusqlite::Connection::open(db)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         let tx = conn.transaction()?;
@@ -91,7 +91,7 @@ impl Accounts {
     }
 
     /// An access token for account `i`, as login would issue it.
-    pub fn token(&self, i: usize) -> String {
+    pub(crate) fn token(&self, i: usize) -> String {
         let now = clock::secs(clock::now_ms());
         let (id, email, sid) = (id(i), email(i), session(i));
         let grant = Grant {
@@ -107,7 +107,7 @@ impl Accounts {
 
 /// `count` account numbers below `of`, spread evenly and shuffled (a fixed
 /// sequence, so every server is asked for the same accounts).
-pub fn picks(count: usize, of: usize) -> Vec<usize> {
+pub(crate) fn picks(count: usize, of: usize) -> Vec<usize> {
     let count = count.min(of);
     let mut picks: Vec<usize> = (0..count).map(|k| k * of / count).collect();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;

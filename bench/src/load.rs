@@ -17,7 +17,7 @@ const TIMEOUT: &str = "60s";
 
 /// One request of a scenario.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub(crate) struct Request {
     pub method: &'static str,
     pub path: String,
     pub headers: Vec<(&'static str, String)>,
@@ -25,7 +25,7 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn get(path: &str) -> Request {
+    pub(crate) fn get(path: &str) -> Request {
         Request {
             method: "GET",
             path: path.to_owned(),
@@ -34,7 +34,7 @@ impl Request {
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
         self.headers.push((name, value.into()));
         self
     }
@@ -43,7 +43,7 @@ impl Request {
 /// What wrk measured: every answer that was not 2xx or 3xx, and every
 /// connect, read, write or timeout failure, counts as an error.
 #[derive(Debug, Clone, Serialize)]
-pub struct Figures {
+pub(crate) struct Figures {
     pub requests: u64,
     pub requests_per_sec: f64,
     pub p50_ms: f64,
@@ -71,7 +71,7 @@ struct Raw {
 /// Drives `base` with `requests` over `connections` connections for
 /// `duration`, from one wrk thread (the machine's other core is the
 /// server's).
-pub fn drive(
+pub(crate) fn drive(
     wrk: &Path,
     base: &str,
     requests: &[Request],

@@ -25,7 +25,7 @@ mod suite;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use mhmanus_host::allocator::Jemalloc;
+use mhmanus_host::Jemalloc;
 
 // The host's allocator, for the micro-benchmark's requests in process.
 #[global_allocator]

@@ -1,5 +1,5 @@
 //! The in-process micro-benchmark (criterion): one request through the wasm
-//! handler (`Runtime::route_and_handle`, no HTTP, no edge layers) on the
+//! handler (`Components::route_and_handle`, no HTTP, no edge layers) on the
 //! trivial route of production_test.wasm, with a fresh and with a reused
 //! instance. It runs in this binary, which links the host's library from
 //! the same build as the host: a `cargo bench` target would have compiled
@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use criterion::Criterion;
 use http_body_util::BodyExt as _;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_host::HostConfig;
+use mhmanus_host::{Components, full_body};
 use mhmanus_manifest::LoadedManifest;
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ use crate::prepare::Tools;
 const GROUP: &str = "wasm-handler";
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Micro {
+pub(crate) struct Micro {
     pub fresh_instance_us: f64,
     pub reused_instance_us: f64,
 }
@@ -37,7 +37,7 @@ struct Estimate {
 
 /// Runs on a thread of its own (criterion drives its own current-thread
 /// executor), then reads the medians back from criterion's `estimates.json`.
-pub fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
+pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     let data = tempfile::tempdir()?;
     let manifest = tools.root.join("spin.toml");
     let cache = tools.root.join("target/bench-compile-cache");
@@ -76,9 +76,9 @@ fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::R
     }
     let mut group = criterion.benchmark_group(GROUP);
     for (name, reuse) in [("fresh-instance", 1), ("reused-instance", usize::MAX)] {
-        let runtime = executor.block_on(start(manifest, cache, &data.join(name), reuse))?;
+        let components = executor.block_on(start(manifest, cache, &data.join(name), reuse))?;
         group.bench_function(name, |b| {
-            b.iter(|| executor.block_on(trivial_request(&runtime)));
+            b.iter(|| executor.block_on(trivial_request(&components)));
         });
     }
     group.finish();
@@ -90,21 +90,21 @@ async fn start(
     cache: &Path,
     data: &Path,
     reuse: usize,
-) -> anyhow::Result<Runtime> {
+) -> anyhow::Result<Components> {
     let mut config = HostConfig::defaults(manifest, data);
     // Compiled once, not on every run.
     config.cache_dir = Some(cache.to_owned());
     config.jwt_secret = Some("benchmark-secret-of-at-least-32-bytes".into());
     config.max_instance_reuse_count = reuse;
-    Runtime::start(&LoadedManifest::load(manifest)?, &config).await
+    Components::start(&LoadedManifest::load(manifest)?, &config).await
 }
 
-async fn trivial_request(runtime: &Runtime) {
+async fn trivial_request(components: &Components) {
     let request = http::Request::get("/v1/production-test/rate-limit")
         .header("host", "bench.local")
         .body(full_body(""))
         .expect("a valid request");
-    let response = runtime
+    let response = components
         .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
         .await;
     assert_eq!(response.status(), 200);

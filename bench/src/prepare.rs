@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-pub struct Tools {
+pub(crate) struct Tools {
     /// The workspace (spin.toml, target/).
     pub root: PathBuf,
     pub host: PathBuf,
@@ -18,7 +18,7 @@ pub struct Tools {
 impl Tools {
     /// Finds what `scripts/bench` built (in one cargo selection with this
     /// binary, so wasmtime is compiled once) and what is on `PATH`.
-    pub fn find() -> anyhow::Result<Tools> {
+    pub(crate) fn find() -> anyhow::Result<Tools> {
         let root = workspace_root();
         let release = target_dir(&root).join("release");
         let host = release.join("mhmanus-host");
@@ -43,14 +43,14 @@ impl Tools {
     }
 }
 
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("bench/ has a parent")
         .to_owned()
 }
 
-pub fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))

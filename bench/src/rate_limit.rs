@@ -14,7 +14,7 @@ const MEASURE: Duration = Duration::from_secs(5);
 /// A quota no run reaches: every request is admitted and counted.
 const QUOTA: &str = "4000000000/60s";
 
-pub async fn run() -> anyhow::Result<()> {
+pub(crate) async fn run() -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let scratch = tempfile::tempdir()?;
     let path = Scenario::Trivial.path();

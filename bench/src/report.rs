@@ -16,7 +16,7 @@ use crate::startup::Startup;
 use crate::suite::SMALL_TABLE;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub scenario: Scenario,
     /// Accounts in the table.
     pub users: usize,
@@ -28,7 +28,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub mode: &'static str,
     pub seconds_per_run: f64,
     pub cores: usize,
@@ -40,14 +40,14 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Target {
+pub(crate) struct Target {
     pub what: String,
     pub goal: String,
     pub measured: Option<f64>,
     pub met: Option<bool>,
 }
 
-pub fn row_line(row: &Row) -> String {
+pub(crate) fn row_line(row: &Row) -> String {
     format!(
         "{:<12} {:>7} {:>4}  {:<7} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>9.1}",
         row.scenario.name(),
@@ -62,7 +62,7 @@ pub fn row_line(row: &Row) -> String {
     )
 }
 
-pub const ROW_HEADER: &str =
+pub(crate) const ROW_HEADER: &str =
     "scenario       users    c  server       req/s    p50 ms    p99 ms  errors  peak MiB";
 
 impl Report {
@@ -81,7 +81,7 @@ impl Report {
         ))
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -148,7 +148,7 @@ impl Report {
     }
 
     /// The targets, from the figures of this run.
-    pub fn evaluate_targets(&mut self) {
+    pub(crate) fn evaluate_targets(&mut self) {
         let ratio = |scenario, c, field: fn(&Figures) -> f64| {
             let host = self.find(scenario, SMALL_TABLE, c, Kind::Host)?;
             let native = self.find(scenario, SMALL_TABLE, c, Kind::Native)?;
@@ -214,7 +214,7 @@ impl Report {
             .collect();
     }
 
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn write_json(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }

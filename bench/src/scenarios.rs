@@ -12,7 +12,7 @@ const DISTINCT_ACCOUNTS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Scenario {
+pub(crate) enum Scenario {
     /// A component route that does almost nothing: the runtime's own cost.
     Trivial,
     /// JWT verification and one account read.
@@ -26,7 +26,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub(crate) const ALL: [Scenario; 5] = [
         Scenario::Trivial,
         Scenario::Profile,
         Scenario::Login,
@@ -34,7 +34,7 @@ impl Scenario {
         Scenario::Compression,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Scenario::Trivial => "trivial",
             Scenario::Profile => "profile",
@@ -45,11 +45,11 @@ impl Scenario {
     }
 
     /// Whether the run is repeated with a large accounts table.
-    pub fn reads_accounts(self) -> bool {
+    pub(crate) fn reads_accounts(self) -> bool {
         matches!(self, Scenario::Profile | Scenario::Login)
     }
 
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Scenario::Trivial => "/v1/production-test/rate-limit",
             Scenario::Profile => "/v1/auth/profile",
@@ -60,7 +60,7 @@ impl Scenario {
     }
 
     /// The requests to cycle through, over the first `users` accounts.
-    pub fn requests(self, accounts: &Accounts, users: usize) -> Vec<Request> {
+    pub(crate) fn requests(self, accounts: &Accounts, users: usize) -> Vec<Request> {
         let path = self.path();
         let picks = accounts::picks(DISTINCT_ACCOUNTS, users);
         match self {
@@ -89,7 +89,7 @@ impl Scenario {
     }
 
     /// Sends `request` once and checks the answer is the real one.
-    pub async fn check(
+    pub(crate) async fn check(
         self,
         client: &reqwest::Client,
         base: &str,

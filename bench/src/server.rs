@@ -12,14 +12,14 @@ use serde::Serialize;
 use crate::prepare::Tools;
 
 /// The JWT secret every server signs with (the bench signs its tokens too).
-pub const JWT_SECRET: &str = "benchmark-secret-of-at-least-32-bytes";
+pub(crate) const JWT_SECRET: &str = "benchmark-secret-of-at-least-32-bytes";
 /// How long a start may take: a cold host compiles every component.
 const START_TIMEOUT: Duration = Duration::from_secs(300);
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     /// The native baseline: the same logic compiled natively, no Wasm.
     Native,
     /// `mhmanus-host` serving the `.wasm` components.
@@ -29,7 +29,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Native => "native",
             Kind::Host => "host",
@@ -38,7 +38,7 @@ impl Kind {
     }
 }
 
-pub struct Server {
+pub(crate) struct Server {
     pub kind: Kind,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -51,12 +51,16 @@ pub struct Server {
 impl Server {
     /// Starts `kind` over `data_dir` (created if missing; a host keeps its
     /// compile cache there) with the rate limiter out of the way.
-    pub async fn start(kind: Kind, tools: &Tools, data_dir: &Path) -> anyhow::Result<Server> {
+    pub(crate) async fn start(
+        kind: Kind,
+        tools: &Tools,
+        data_dir: &Path,
+    ) -> anyhow::Result<Server> {
         Server::start_with(kind, tools, data_dir, &[]).await
     }
 
     /// `start`, with these environment variables set on top.
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         kind: Kind,
         tools: &Tools,
         data_dir: &Path,
@@ -165,7 +169,7 @@ impl Server {
         })
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -174,16 +178,16 @@ impl Server {
     }
 
     /// Resident memory now, in KiB.
-    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+    pub(crate) fn rss_kib(&self) -> anyhow::Result<u64> {
         status_field(self.pid()?, "VmRSS")
     }
 
     /// The peak resident memory since the last `reset_peak_rss`, in KiB.
-    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+    pub(crate) fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         status_field(self.pid()?, "VmHWM")
     }
 
-    pub fn reset_peak_rss(&self) -> anyhow::Result<()> {
+    pub(crate) fn reset_peak_rss(&self) -> anyhow::Result<()> {
         // "5" resets the peak resident set size (proc(5), clear_refs).
         std::fs::write(format!("/proc/{}/clear_refs", self.pid()?), "5")
             .context("cannot reset the peak RSS")
@@ -192,7 +196,7 @@ impl Server {
     /// Waits until the server has been idle for a moment (requests a load
     /// generator gave up on may still be running), so that one measurement
     /// does not pay for the previous one.
-    pub async fn settle(&self) -> anyhow::Result<()> {
+    pub(crate) async fn settle(&self) -> anyhow::Result<()> {
         let pid = self.pid()?;
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut before = cpu_ticks(pid)?;
@@ -209,7 +213,7 @@ impl Server {
     }
 
     /// Sends SIGTERM, as an orchestrator stopping the server would.
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         if let Some(pid) = self
             .child
             .id()
@@ -220,7 +224,7 @@ impl Server {
     }
 
     /// SIGTERM, then waits for the exit (killing it after `STOP_TIMEOUT`).
-    pub async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
+    pub(crate) async fn stop(mut self) -> anyhow::Result<std::process::ExitStatus> {
         self.terminate();
         match tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await {
             Ok(status) => Ok(status?),

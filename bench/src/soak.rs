@@ -19,7 +19,7 @@ const CONNECTIONS: usize = 128;
 const SEGMENTS: u32 = 6;
 const ACCOUNTS: usize = 1000;
 
-pub async fn run(duration: Duration) -> anyhow::Result<()> {
+pub(crate) async fn run(duration: Duration) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let scratch = tempfile::tempdir()?;
     let accounts = Accounts::new()?;

@@ -14,7 +14,7 @@ use crate::server::{Kind, Server};
 const IDLE: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Startup {
+pub(crate) struct Startup {
     pub server: Kind,
     pub cold_ready_ms: f64,
     /// Medians over the warm starts.
@@ -24,7 +24,7 @@ pub struct Startup {
     pub warm_starts: usize,
 }
 
-pub async fn measure(
+pub(crate) async fn measure(
     kind: Kind,
     tools: &Tools,
     scratch: &Path,
@@ -70,11 +70,11 @@ async fn first_request(server: &Server) -> anyhow::Result<f64> {
     Ok(ms(started.elapsed()))
 }
 
-pub fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-pub fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

@@ -15,15 +15,15 @@ use crate::scenarios::Scenario;
 use crate::server::{Kind, Server};
 use crate::startup;
 
-pub const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
+pub(crate) const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// The small table: enough accounts that the logins of a run, spread over
 /// them, never log one account in more often at once than a person would
 /// (more than five at once are refused: each attempt is claimed first).
-pub const SMALL_TABLE: usize = 1_000;
+pub(crate) const SMALL_TABLE: usize = 1_000;
 /// The large table of the profile and login runs.
-pub const LARGE_TABLE: usize = 100_000;
+pub(crate) const LARGE_TABLE: usize = 100_000;
 
-pub struct Options {
+pub(crate) struct Options {
     pub quick: bool,
     pub json: PathBuf,
 }
@@ -52,7 +52,7 @@ impl Plan {
     }
 }
 
-pub async fn run(options: Options) -> anyhow::Result<()> {
+pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let plan = Plan::new(options.quick);
     let mut notes = vec![];

@@ -12,4 +12,5 @@ pub use tikv_jemallocator::Jemalloc;
 /// with `_rjem_`): purge unused pages from a background thread, dirty ones
 /// after half a second.
 #[unsafe(export_name = "_rjem_malloc_conf")]
-pub static MALLOC_CONF: &[u8; 59] = b"background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:0\0";
+pub(crate) static MALLOC_CONF: &[u8; 59] =
+    b"background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:0\0";

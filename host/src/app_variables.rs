@@ -15,11 +15,11 @@ use secrecy::ExposeSecret;
 use crate::config::{Environment, HostConfig};
 use mhmanus_manifest::Manifest;
 
-pub const JWT_SECRET: &str = "jwt_secret";
+pub(crate) const JWT_SECRET: &str = "jwt_secret";
 
 /// The host's values, highest precedence first applied last: configuration,
 /// then `--variable NAME=VALUE`. `env` is the process environment.
-pub fn host_values(
+pub(crate) fn host_values(
     manifest: &Manifest,
     config: &HostConfig,
     env: impl Fn(&str) -> Option<String>,

@@ -3,17 +3,20 @@
 //! and an optional TOML file are read too, see `config_file.rs`);
 //! `mhmanus-host up --help` and `.env.example` list them with their defaults.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use mhmanus_edge::EdgeConfig;
 
 pub use crate::server::system_checks::HealthThresholds;
+
+/// How Spin's environment provider names a variable's value.
+pub(crate) const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
 
 /// What the service runs as (`APP_ENV` / `NODE_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,12 @@ pub struct HostConfig {
     /// An application variable, `NAME=VALUE` (repeatable), as `spin up --variable`.
     #[arg(long = "variable", value_name = "NAME=VALUE", value_parser = parse_variable)]
     pub variables: Vec<(String, String)>,
+
+    /// Spin's environment provider: every `SPIN_VARIABLE_<NAME>` of the
+    /// process, read by `read_spin_variables` (the binary calls it); none
+    /// in `defaults`, so an embedder or a test sees only what it sets.
+    #[arg(skip)]
+    pub spin_variables: BTreeMap<String, SecretString>,
 
     /// Where compiled components are cached (default: DATA_DIR/compiled).
     #[arg(long, env = "COMPILE_CACHE_DIR")]
@@ -217,6 +226,21 @@ impl HostConfig {
                 unsafe { std::env::remove_var(&name) };
             }
         }
+    }
+
+    /// Takes the process's `SPIN_VARIABLE_*` values, as `spin up` does.
+    pub fn read_spin_variables(&mut self) {
+        self.spin_variables = std::env::vars()
+            .filter(|(name, _)| name.starts_with(SPIN_VARIABLE_PREFIX))
+            .map(|(name, value)| (name, value.into()))
+            .collect();
+    }
+
+    /// The `SPIN_VARIABLE_<NAME>` value taken by `read_spin_variables`.
+    pub(crate) fn spin_variable(&self, name: &str) -> Option<String> {
+        self.spin_variables
+            .get(name)
+            .map(|value| value.expose_secret().to_owned())
     }
 
     /// Every environment variable the host reads.

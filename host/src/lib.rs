@@ -1,14 +1,25 @@
 //! The native host: serves the components named in `spin.toml` with wasmtime,
 //! implements the Spin interfaces natively, and adds what an edge platform
 //! would otherwise supply around them.
+//!
+//! What the binary, the tests and the benchmarks use is exported here; the
+//! modules stay private, so the compiler sees what nothing uses.
 
-pub mod allocator;
+mod allocator;
 mod app_variables;
+mod application;
 pub mod builder;
-pub mod config;
+mod config;
 pub mod config_file;
 mod redact;
-pub mod runtime;
-pub mod server;
+mod runtime;
+mod server;
 mod spin;
 pub mod telemetry;
+
+pub use allocator::Jemalloc;
+pub use application::Application;
+pub use config::{HealthThresholds, HostConfig};
+pub use runtime::{Components, Generation, full_body};
+pub use server::system_checks::SystemChecks;
+pub use server::{ConnectionLimits, serve};

@@ -4,15 +4,13 @@
 //! asked (like `spin build --up`), and serves them on 127.0.0.1:3000.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mhmanus_edge::security_headers::SecurityHeaders;
-use mhmanus_host::allocator::Jemalloc;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::runtime::Runtime;
-use mhmanus_host::{builder, config_file, server, telemetry};
+use mhmanus_host::Application;
+use mhmanus_host::HostConfig;
+use mhmanus_host::Jemalloc;
+use mhmanus_host::{builder, config_file, telemetry};
 use mhmanus_manifest::LoadedManifest;
 
 #[global_allocator]
@@ -86,7 +84,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Build { manifest } => builder::build_all(&LoadedManifest::load(&manifest)?),
-        Command::Up { build, config } => {
+        Command::Up { build, mut config } => {
+            config.read_spin_variables();
             let loaded = LoadedManifest::load(&config.manifest)?;
             if build {
                 builder::build_all(&loaded)?;
@@ -103,47 +102,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn up(loaded: LoadedManifest, config: HostConfig) -> anyhow::Result<()> {
     let signal = shutdown_signal()?;
-    let runtime = Arc::new(Runtime::start(&loaded, &config).await?);
-    let router = server::router(runtime.clone(), &config)?;
-    let draining = runtime.clone();
-    let shutdown = async move {
-        signal.await;
-        draining.drain();
-    };
-    let addr = config.listen_addr();
-    let listener = tokio::net::TcpListener::bind(addr)
+    Application::build(&loaded, &config)
+        .await?
+        .serve(signal)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let metrics = match config.metrics_listen {
-        Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for metrics: {e}"))?;
-            tracing::info!(address = %listener.local_addr()?, "serving metrics");
-            let router = server::metrics_router(runtime.clone());
-            Some(tokio::spawn(axum::serve(listener, router).into_future()))
-        }
-        None => None,
-    };
-    tracing::info!(address = %listener.local_addr()?, app = %loaded.manifest.application.name, "serving");
-    server::serve(
-        listener,
-        router,
-        config.connection_limits(),
-        SecurityHeaders::new(&config.edge).headers(),
-        shutdown,
-        config.shutdown_grace(),
-    )
-    .await?;
-    if let Some(metrics) = metrics {
-        metrics.abort();
-        let _ = metrics.await;
-    }
-    if let Some(runtime) = Arc::into_inner(runtime) {
-        runtime.shutdown().await;
-    }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT. The handlers are installed now, before

@@ -1,7 +1,7 @@
 //! Connection URLs fit for logs and error messages: never a password.
 
 /// `url` with its password, and any `password` query parameter, shown as `***`.
-pub fn url(url: &str) -> String {
+pub(crate) fn url(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return "(an unreadable URL)".to_owned();
     };

@@ -66,6 +66,21 @@ fn production_refuses_a_short_or_missing_jwt_secret() {
     );
 }
 
+/// Spin's environment provider works on the binary as under `spin up`:
+/// the secret may come as `SPIN_VARIABLE_JWT_SECRET`.
+#[tokio::test]
+async fn production_takes_the_secret_from_spins_variable_too() {
+    let host = spawn_app(&[
+        ("APP_ENV", "production"),
+        (
+            "SPIN_VARIABLE_JWT_SECRET",
+            "a-production-secret-with-at-least-32-bytes",
+        ),
+    ]);
+    let reply = reqwest::get(host.url("/auth/profile")).await.unwrap();
+    assert_eq!(reply.status(), 401);
+}
+
 #[tokio::test]
 async fn production_serves_with_a_strong_secret() {
     let host = spawn_app(&[

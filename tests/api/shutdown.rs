@@ -5,23 +5,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::{SpawnedHost, built_wasm, spawn_app};
+use mhmanus_tests::{SpawnedHost, TestManifest, spawn_app};
 
 /// The probe component alone: `/probe/sleep?arg=MS` answers after MS ms.
 fn write_manifest(dir: &Path) {
-    let manifest = format!(
-        r#"spin_manifest_version = 2
-[application]
-name = "shutdown"
-[[trigger.http]]
-route = "/probe/..."
-component = "probe"
-[component.probe]
-source = "{}"
-"#,
-        built_wasm("spin-probe").display()
-    );
-    std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+    let manifest = TestManifest::new("shutdown").route("/probe/...", "probe", "spin-probe");
+    std::fs::write(dir.join("spin.toml"), manifest.to_string()).unwrap();
 }
 
 fn start(dir: &Path, grace_secs: &str) -> SpawnedHost {

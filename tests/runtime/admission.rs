@@ -6,26 +6,17 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use mhmanus_tests::InProcessHost;
+use mhmanus_tests::{InProcessHost, TestManifest};
 
-const MANIFEST: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "admission"
-[[trigger.http]]
-route = "/probe/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-[[trigger.http]]
-route = "/faulty/..."
-component = "faulty"
-[component.faulty]
-source = "{wasm:faulty}"
-"#;
+/// The probe and the faulty guest.
+fn probe_and_faulty() -> TestManifest {
+    TestManifest::new("admission")
+        .route("/probe/...", "probe", "spin-probe")
+        .route("/faulty/...", "faulty", "faulty")
+}
 
 async fn app(concurrency: usize, request_timeout_secs: u64) -> InProcessHost {
-    InProcessHost::start(MANIFEST, |config| {
+    InProcessHost::start(&probe_and_faulty(), |config| {
         config.max_component_concurrency = concurrency;
         config.request_timeout_secs = request_timeout_secs;
     })
@@ -45,7 +36,10 @@ async fn past_the_limit_requests_wait_their_turn_and_are_all_answered() {
         assert!(
             replies.iter().all(|r| r.status == 200),
             "{:?}",
-            replies.iter().map(|r| r.status).collect::<Vec<_>>()
+            replies
+                .iter()
+                .map(|r| r.status.as_u16())
+                .collect::<Vec<_>>()
         );
         // One at a time, four 300 ms waits take 1.2 s; eight at once, 0.3 s.
         assert!(
@@ -62,7 +56,7 @@ async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_aft
     // (504); the others, sent with it, are still waiting at their own 1 s
     // deadline and are refused.
     let replies = join_all((0..4).map(|_| app.get("/faulty/loop"))).await;
-    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
     assert!(
         statuses.iter().all(|s| [503, 504].contains(s)),
         "{statuses:?}"
@@ -82,7 +76,7 @@ async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_aft
 
 #[tokio::test]
 async fn a_place_is_held_until_the_answer_body_is_sent() {
-    let app = InProcessHost::start(MANIFEST, |config| {
+    let app = InProcessHost::start(&probe_and_faulty(), |config| {
         config.max_component_concurrency = 1;
         config.request_timeout_secs = 10;
     })
@@ -90,11 +84,11 @@ async fn a_place_is_held_until_the_answer_body_is_sent() {
     .unwrap();
     // The head comes at once; the guest writes the body over a second.
     let streaming = app
-        .runtime
+        .components()
         .route_and_handle(
             http::Request::get("/probe/stream?arg=1000")
                 .header("host", "test.local")
-                .body(mhmanus_host::runtime::full_body(""))
+                .body(mhmanus_host::full_body(""))
                 .unwrap(),
             "127.0.0.1:40000".parse().unwrap(),
         )

@@ -4,21 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::InProcessHost;
+use mhmanus_tests::{InProcessHost, TestManifest};
 
-const MANIFEST: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "faults"
-[[trigger.http]]
-route = "/faulty/..."
-component = "faulty"
-[component.faulty]
-source = "{wasm:faulty}"
-"#;
+/// The faulty guest alone.
+fn faulty_app() -> TestManifest {
+    TestManifest::new("faults").route("/faulty/...", "faulty", "faulty")
+}
 
 async fn faulty() -> InProcessHost {
-    InProcessHost::start(MANIFEST, |config| {
+    InProcessHost::start(&faulty_app(), |config| {
         config.request_timeout_secs = 1;
         config.instance_memory_mib = 32;
     })
@@ -31,7 +25,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline() {
     let app = faulty().await;
     let started = Instant::now();
     let reply = app.get("/faulty/loop").await;
-    assert_eq!(reply.status, 504, "{}", reply.body);
+    assert_eq!(reply.status, 504, "{}", reply.text());
     assert_eq!(reply.content_type(), "application/problem+json");
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -49,7 +43,7 @@ async fn an_endless_loop_is_stopped_at_the_deadline() {
 async fn endless_allocation_hits_the_memory_cap() {
     let app = faulty().await;
     let reply = app.get("/faulty/alloc").await;
-    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!(reply.status, 500, "{}", reply.text());
     assert_eq!(
         reply.json()["detail"],
         "the component failed while handling the request"
@@ -65,11 +59,11 @@ async fn endless_allocation_hits_the_memory_cap() {
 async fn a_panic_is_a_500_problem_and_the_next_request_is_served() {
     let app = faulty().await;
     let reply = app.get("/faulty/panic").await;
-    assert_eq!(reply.status, 500, "{}", reply.body);
+    assert_eq!(reply.status, 500, "{}", reply.text());
     assert!(
-        !reply.body.contains("deliberate"),
+        !reply.text().contains("deliberate"),
         "no internals leak: {}",
-        reply.body
+        reply.text()
     );
     for _ in 0..3 {
         assert_eq!(app.get("/faulty/ok").await.status, 200);

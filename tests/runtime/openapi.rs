@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
 use mhmanus_edge::rate_limit::policy::Policy;
-use mhmanus_host::config::HostConfig;
+use mhmanus_host::HostConfig;
 use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -137,7 +137,7 @@ fn absolute_refs(value: &Value) -> Value {
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_path_is_served() {
     let spec = Spec::load();
-    let runtime = InProcessHost::start_repo(|config| config.jwt_secret = Some(SECRET.into()))
+    let host = InProcessHost::start_repo(|config| config.jwt_secret = Some(SECRET.into()))
         .await
         .unwrap();
     let documented: Vec<&str> = spec.operations().map(|(path, _, _)| path).collect();
@@ -162,7 +162,7 @@ async fn every_route_is_documented_and_every_documented_path_is_served() {
     for path in documented {
         let concrete = path.replace("{id}", "some-id");
         assert!(
-            host_routes.contains(&path) || runtime.runtime.routes().serves(&concrete),
+            host_routes.contains(&path) || host.components().routes().serves(&concrete),
             "{path} is documented but nothing serves it"
         );
     }
@@ -219,7 +219,7 @@ impl Call {
 }
 
 async fn router(host: Host) -> Router {
-    let runtime = InProcessHost::start_repo(|config: &mut HostConfig| {
+    let host = InProcessHost::start_repo(|config: &mut HostConfig| {
         config.jwt_secret = Some(SECRET.into());
         config.admin_email = Some(ADMIN_EMAIL.into());
         config.admin_password = Some(PASSWORD.into());
@@ -236,18 +236,17 @@ async fn router(host: Host) -> Router {
                 .push(("access_token_ttl_secs".into(), "-1".into())),
             _ => {}
         }
+        config.edge.rate_limit_routes = vec![];
+        config.edge.rate_limit = match host {
+            Host::Limited => "1/60s".parse().unwrap(),
+            _ => Policy::Off,
+        };
     })
     .await
     .unwrap();
-    let mut edge = runtime.config.edge.clone();
-    edge.rate_limit_routes = vec![];
-    edge.rate_limit = match host {
-        Host::Limited => "1/60s".parse().unwrap(),
-        _ => Policy::Off,
-    };
-    let (router, _runtime, dir) = runtime.into_router(&edge).unwrap();
+    let router = host.router();
     // The data directory must outlive the test.
-    std::mem::forget(dir);
+    std::mem::forget(host);
     router
 }
 

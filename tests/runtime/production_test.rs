@@ -3,7 +3,7 @@
 //! bearer and role doors, and `all-features` against SQLite, the real
 //! PostgreSQL and Redis, an unreachable database, and no host layers.
 
-use mhmanus_host::config::HostConfig;
+use mhmanus_host::HostConfig;
 use mhmanus_tests::{InProcessHost, POSTGRES_URL, REDIS_URL, Reply};
 use serde_json::Value;
 
@@ -74,12 +74,12 @@ async fn config_shows_the_settings_and_none_of_the_secrets() {
 
     // Anyone sees the settings, not where the databases are.
     let reply = get(&app, "/v1/production-test/config", None).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let public = reply.json();
     for url in [&public["database"]["url"], &public["redis"]["url"]] {
         assert_eq!(url, "[shown to an Admin only]");
     }
-    assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
+    assert!(!reply.text().contains("127.0.0.1"), "{}", reply.text());
     let user = user_token(&app).await;
     let as_user = get(&app, "/v1/production-test/config", Some(&user)).await;
     assert_eq!(
@@ -88,13 +88,13 @@ async fn config_shows_the_settings_and_none_of_the_secrets() {
     );
 
     let reply = get(&app, "/v1/production-test/config", Some(admin_token)).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     for secret in [SECRET, ADMIN_PASSWORD, DB_PASSWORD, REDIS_PASSWORD] {
         assert!(
-            !reply.body.contains(&secret[..4]),
+            !reply.text().contains(&secret[..4]),
             "{} leaked: {}",
             &secret[..4],
-            reply.body
+            reply.text()
         );
     }
     let config = reply.json();
@@ -110,7 +110,7 @@ async fn config_shows_the_settings_and_none_of_the_secrets() {
     assert_eq!(config["admin"]["configured"], true);
     assert_eq!(config["admin"]["state"], "bootstrapped");
     assert!(
-        !reply.body.contains(&admin),
+        !reply.text().contains(&admin),
         "who the Admin is stays private"
     );
     assert_eq!(config["admin"]["password"], "[redacted]");
@@ -172,14 +172,14 @@ async fn protected_and_admin_check_the_token_and_the_role() {
 
     let user = user_token(&app).await;
     let reply = get(&app, "/v1/production-test/protected", Some(&user)).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["roles"], serde_json::json!(["User"]));
     let refused = get(&app, "/v1/production-test/admin", Some(&user)).await;
     assert_eq!(refused.status, 403);
     let admin = app.sign_in(&app_admin(&app), ADMIN_PASSWORD).await;
     let admin = admin["access_token"].as_str().unwrap();
     let reply = get(&app, "/production-test/admin", Some(admin)).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["roles"], serde_json::json!(["Admin", "User"]));
 }
 
@@ -191,11 +191,11 @@ async fn compression_serves_the_same_large_body_every_time() {
     assert_eq!(first.status, 200);
     assert_eq!(first.content_type(), "application/json");
     assert!(
-        (90_000..=120_000).contains(&first.body.len()),
+        (90_000..=120_000).contains(&first.text().len()),
         "{}",
-        first.body.len()
+        first.text().len()
     );
-    assert_eq!(first.body, second.body);
+    assert_eq!(first.text(), second.text());
 }
 
 #[tokio::test]
@@ -230,7 +230,7 @@ async fn all_features_pass_on_sqlite_with_redis_unconfigured() {
         Some(&user_token(&app).await),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let report = reply.json();
     assert_eq!(report["status"], "pass");
     let database = feature(&report, "database");
@@ -261,7 +261,7 @@ async fn all_features_pass_on_postgres_and_redis() {
         Some(&user_token(&app).await),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let report = reply.json();
     assert_eq!(
         feature(&report, "database")["evidence"]["backend"],
@@ -286,10 +286,10 @@ async fn an_unreachable_database_fails_all_features_with_503() {
     // let in, and the answer says the database is unavailable.
     let token = mhmanus_tests::access_token(SECRET, "user-42", &[]);
     let reply = get(&app, "/v1/production-test/all-features", Some(&token)).await;
-    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.status, 503, "{}", reply.text());
     assert_eq!(reply.content_type(), "application/problem+json");
-    assert!(reply.body.contains("database"), "{}", reply.body);
-    assert!(!reply.body.contains("127.0.0.1"), "{}", reply.body);
+    assert!(reply.text().contains("database"), "{}", reply.text());
+    assert!(!reply.text().contains("127.0.0.1"), "{}", reply.text());
 }
 
 #[tokio::test]
@@ -308,7 +308,7 @@ async fn without_the_hosts_layers_their_features_are_unavailable_not_failed() {
         Some(&user_token(&app).await),
     )
     .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let report = reply.json();
     assert_eq!(report["runtime"], "spin");
     for layer in ["compression", "security-headers", "rate-limit"] {

@@ -2,30 +2,32 @@
 //! `spin-probe` test component: values round-trip, errors arrive as the WIT
 //! error variants, and whatever spin.toml does not list is refused.
 
-use mhmanus_tests::{InProcessHost, POSTGRES_URL, REDIS_URL};
+use mhmanus_tests::{InProcessHost, POSTGRES_URL, REDIS_URL, TestComponent, TestManifest};
 
-const MANIFEST: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "probe"
-[variables]
-greeting = { default = "hello" }
-secret_token = { required = true, secret = true }
-[[trigger.http]]
-route = "/probe/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-sqlite_databases = ["default"]
-key_value_stores = ["default"]
-allowed_outbound_hosts = ["postgres://127.0.0.1:5432", "redis://127.0.0.1:6379", "http://127.0.0.1:*"]
-[component.probe.variables]
-greeting = "{{ greeting }}, world"
-token = "{{ secret_token }}"
-"#;
+/// The probe guest, granted one of each Spin resource.
+fn probe_app() -> TestManifest {
+    TestManifest::new("probe")
+        .variable("greeting", "hello")
+        .secret("secret_token")
+        .component(
+            TestComponent::new("/probe/...", "probe", "spin-probe")
+                .list("sqlite_databases", &["default"])
+                .list("key_value_stores", &["default"])
+                .list(
+                    "allowed_outbound_hosts",
+                    &[
+                        "postgres://127.0.0.1:5432",
+                        "redis://127.0.0.1:6379",
+                        "http://127.0.0.1:*",
+                    ],
+                )
+                .variable("greeting", "{{ greeting }}, world")
+                .variable("token", "{{ secret_token }}"),
+        )
+}
 
 async fn probe() -> InProcessHost {
-    InProcessHost::start(MANIFEST, |config| {
+    InProcessHost::start(&probe_app(), |config| {
         config
             .variables
             .push(("secret_token".into(), "from-the-command-line".into()));
@@ -168,7 +170,7 @@ async fn key_value_round_trips_and_refuses_unlisted_stores() {
 
 #[tokio::test]
 async fn key_value_on_redis_when_redis_url_is_set() {
-    let app = InProcessHost::start(MANIFEST, |config| {
+    let app = InProcessHost::start(&probe_app(), |config| {
         config.variables.push(("secret_token".into(), "t".into()));
         config.redis_url = Some(REDIS_URL.into());
     })
@@ -256,7 +258,7 @@ async fn guests_get_spin_headers_and_cannot_be_handed_forged_ones() {
     let request = http::Request::get("/probe/headers?x=1")
         .header("host", "edge.test")
         .header("spin-client-addr", "6.6.6.6:6666")
-        .body(mhmanus_host::runtime::full_body(""))
+        .body(mhmanus_host::full_body(""))
         .unwrap();
     let headers = app.send(request).await.json();
     assert_eq!(headers["spin-client-addr"], "127.0.0.1:40000");

@@ -1,79 +1,101 @@
-//! The host loaded in-process over a manifest written for the
-//! test: requests go straight to `Runtime::handle`, no network.
+//! The host built in-process, as `mhmanus-host up` builds it, over a
+//! manifest written for the test: requests go to the components directly
+//! or through the whole router, with no network.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use http_body_util::BodyExt;
-use mhmanus_edge::EdgeConfig;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_host::Application;
+use mhmanus_host::HostConfig;
+use mhmanus_host::{Components, full_body};
 use mhmanus_manifest::LoadedManifest;
 
+use crate::TestManifest;
+
 pub struct InProcessHost {
-    pub runtime: Runtime,
+    app: Application,
     pub config: HostConfig,
-    pub dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
-/// A response, read whole.
+/// A response, its body read whole (still encoded, if it was).
 #[derive(Debug)]
 pub struct Reply {
-    pub status: u16,
+    pub status: http::StatusCode,
     pub headers: http::HeaderMap,
-    pub body: String,
+    pub body: bytes::Bytes,
 }
 
 impl Reply {
+    pub async fn read<B>(response: http::Response<B>) -> Reply
+    where
+        B: http_body::Body,
+        B::Error: std::fmt::Debug,
+    {
+        let (parts, body) = response.into_parts();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await.expect("response body").to_bytes(),
+        }
+    }
+
+    /// The body as text, for assertions and messages.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
     }
 
     pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    /// Every value of `name`, comma-separated lists split, lowercased.
+    pub fn list(&self, name: &str) -> Vec<String> {
         self.headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
+            .get_all(name)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap().split(','))
+            .map(|item| item.trim().to_ascii_lowercase())
+            .filter(|item| !item.is_empty())
+            .collect()
     }
 }
 
 impl InProcessHost {
-    /// Starts a runtime over `manifest` (a spin.toml text; `{wasm:NAME}`
-    /// stands for the built component NAME), configured by `configure`.
+    /// Builds the host over `manifest`, configured by `configure`.
     pub async fn start(
-        manifest: &str,
+        manifest: &TestManifest,
         configure: impl FnOnce(&mut HostConfig),
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let manifest = expand_wasm_paths(manifest);
         let path = dir.path().join("spin.toml");
-        std::fs::write(&path, manifest)?;
+        std::fs::write(&path, manifest.to_string())?;
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
         // One compile cache for the whole suite, so each component compiles once.
         config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
-        let loaded = LoadedManifest::load(&path)?;
-        let runtime = Runtime::start(&loaded, &config).await?;
-        Ok(InProcessHost {
-            runtime,
-            config,
-            dir,
-        })
+        let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
+        Ok(InProcessHost { app, config, dir })
     }
 
-    /// Starts a runtime over the repository's own spin.toml.
+    /// Builds the host over the repository's own spin.toml.
     pub async fn start_repo(configure: impl FnOnce(&mut HostConfig)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let path = crate::workspace_root().join("spin.toml");
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
         config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
-        let runtime = Runtime::start(&LoadedManifest::load(&path)?, &config).await?;
-        Ok(InProcessHost {
-            runtime,
-            config,
-            dir,
-        })
+        let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
+        Ok(InProcessHost { app, config, dir })
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -106,16 +128,10 @@ impl InProcessHost {
 
     pub async fn send(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> Reply {
         let response = self
-            .runtime
+            .components()
             .route_and_handle(request, "127.0.0.1:40000".parse().unwrap())
             .await;
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("response body").to_bytes();
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Reply::read(response).await
     }
 
     /// Registers a fresh account (the auth component's routes) and signs it
@@ -128,7 +144,7 @@ impl InProcessHost {
         let reply = self
             .call("POST", "/v1/auth/register", &json, account.to_string())
             .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.status, 201, "{}", reply.text());
         (email.clone(), self.sign_in(&email, password).await)
     }
 
@@ -139,7 +155,7 @@ impl InProcessHost {
         let reply = self
             .call("POST", "/v1/auth/login", &json, credentials.to_string())
             .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.status, 200, "{}", reply.text());
         reply.json()
     }
 
@@ -147,27 +163,14 @@ impl InProcessHost {
         self.dir.path()
     }
 
-    /// The host's whole router over this runtime, edge layers included, for
-    /// requests sent as to a tower service; the runtime stays reachable (to
-    /// drain it), and the directory must be kept alive with them.
-    pub fn into_router(
-        mut self,
-        edge: &EdgeConfig,
-    ) -> anyhow::Result<(axum::Router, Arc<Runtime>, tempfile::TempDir)> {
-        self.config.edge = edge.clone();
-        let runtime = Arc::new(self.runtime);
-        let router = mhmanus_host::server::router(runtime.clone(), &self.config)?;
-        Ok((router, runtime, self.dir))
+    /// The components, reached without the edge layers.
+    pub fn components(&self) -> &Components {
+        self.app.components()
     }
-}
 
-fn expand_wasm_paths(manifest: &str) -> String {
-    let mut out = manifest.to_owned();
-    while let Some(start) = out.find("{wasm:") {
-        let end = start + out[start..].find('}').expect("closing brace");
-        let name = &out[start + 6..end];
-        let path = crate::built_wasm(name);
-        out.replace_range(start..=end, &path.display().to_string());
+    /// The host's whole router, edge layers included, for requests sent as
+    /// to a tower service.
+    pub fn router(&self) -> axum::Router {
+        self.app.router()
     }
-    out
 }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mhmanus_host::config::HostConfig;
+use mhmanus_host::HostConfig;
 use tempfile::TempDir;
 
 pub struct SpawnedHost {

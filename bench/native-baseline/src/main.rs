@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
-use mhmanus_host::allocator::Jemalloc;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::server::system_checks::SystemChecks;
+use mhmanus_host::HostConfig;
+use mhmanus_host::Jemalloc;
+use mhmanus_host::SystemChecks;
 
 /// What every handler shares.
 pub struct App {
@@ -78,10 +78,10 @@ fn main() -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => {},
             }
         };
-        mhmanus_host::server::serve(
+        mhmanus_host::serve(
             listener,
             router,
-            mhmanus_host::server::ConnectionLimits::default(),
+            mhmanus_host::ConnectionLimits::default(),
             &http::HeaderMap::new(),
             shutdown,
             Duration::from_secs(5),

@@ -22,7 +22,11 @@ use crate::store::{Db, StoreError};
 
 const ADMIN_NAME: &str = "Administrator";
 
-pub async fn ensure_admin(db: &Db, settings: &Settings, now_ms: i64) -> Result<(), StoreError> {
+pub(crate) async fn ensure_admin(
+    db: &Db,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<(), StoreError> {
     if settings.admin_email.is_empty() || settings.admin_password.is_empty() {
         return Ok(());
     }

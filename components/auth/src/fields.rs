@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::response::{self, Response};
 
-pub struct Fields {
+pub(crate) struct Fields {
     object: Map<String, Value>,
     errors: Vec<FieldError>,
 }
@@ -15,7 +15,7 @@ impl Fields {
     /// Starts checking `object`. Members not in `known` are errors at once:
     /// a client sending e.g. `roles` where it cannot be set learns so,
     /// rather than believing it was applied.
-    pub fn new(object: Map<String, Value>, known: &[&str]) -> Fields {
+    pub(crate) fn new(object: Map<String, Value>, known: &[&str]) -> Fields {
         let errors = object
             .keys()
             .filter(|key| !known.contains(&key.as_str()))
@@ -25,7 +25,7 @@ impl Fields {
     }
 
     /// A string that must be present (`null` counts as absent).
-    pub fn required_string(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn required_string(&mut self, name: &str) -> Option<String> {
         match self.object.get(name) {
             None | Some(Value::Null) => {
                 self.push(FieldError::new(name, "is required"));
@@ -38,7 +38,7 @@ impl Fields {
     /// A string that may be absent or `null`. No field of ours holds a
     /// control character: one is refused here, before any query sees it
     /// (PostgreSQL refuses a NUL in text, SQLite would store it).
-    pub fn optional_string(&mut self, name: &str) -> Option<String> {
+    pub(crate) fn optional_string(&mut self, name: &str) -> Option<String> {
         match self.object.get(name) {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) if text.chars().any(char::is_control) => {
@@ -54,7 +54,7 @@ impl Fields {
     }
 
     /// A boolean that may be absent or `null`.
-    pub fn optional_bool(&mut self, name: &str) -> Option<bool> {
+    pub(crate) fn optional_bool(&mut self, name: &str) -> Option<bool> {
         match self.object.get(name) {
             None | Some(Value::Null) => None,
             Some(Value::Bool(flag)) => Some(*flag),
@@ -66,21 +66,21 @@ impl Fields {
     }
 
     /// The raw value, for shapes the helpers above do not cover.
-    pub fn raw(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&Value> {
         self.object.get(name).filter(|value| !value.is_null())
     }
 
-    pub fn push(&mut self, error: FieldError) {
+    pub(crate) fn push(&mut self, error: FieldError) {
         self.errors.push(error);
     }
 
     /// Keeps the value of a domain check, recording its error.
-    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+    pub(crate) fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
         result.map_err(|e| self.push(e)).ok()
     }
 
     /// A 422 naming every invalid field, if there is any.
-    pub fn finish(self, path: &str) -> Result<(), Response> {
+    pub(crate) fn finish(self, path: &str) -> Result<(), Response> {
         if self.errors.is_empty() {
             Ok(())
         } else {
@@ -90,7 +90,7 @@ impl Fields {
 
     /// The 422 naming every invalid field found (for callers that already
     /// know some value is missing, which always recorded an error).
-    pub fn rejection(self, path: &str) -> Response {
+    pub(crate) fn rejection(self, path: &str) -> Response {
         response::invalid(&self.errors, path)
     }
 }

@@ -17,10 +17,10 @@ use spin_sdk::wasip3::http_compat::IncomingRequestBody;
 use crate::response::{self, Response};
 
 /// Accounts need names, emails and passwords, never more than this.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The body as a JSON object, or the problem answer that refuses it.
-pub async fn json_object(
+pub(crate) async fn json_object(
     headers: &HeaderMap,
     body: IncomingRequestBody,
     path: &str,
@@ -52,7 +52,7 @@ pub async fn json_object(
 
 /// `application/json` or any `application/<x>+json`, with or without
 /// parameters such as `charset`, in any letter case.
-pub fn is_json_media_type(content_type: &str) -> bool {
+pub(crate) fn is_json_media_type(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
         .next()

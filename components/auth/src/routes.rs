@@ -4,7 +4,7 @@
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Register,
     Login,
     Refresh,
@@ -17,7 +17,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     Found(Action),
     /// The path exists; `allow` lists its methods (the `Allow` header).
     WrongMethod {
@@ -26,7 +26,7 @@ pub enum Resolved {
     NotFound,
 }
 
-pub fn resolve(method: &str, path: &str) -> Resolved {
+pub(crate) fn resolve(method: &str, path: &str) -> Resolved {
     let path = unversioned(path);
     // HEAD is GET without the body (the runtime drops it), as RFC 9110 asks.
     let method = if method == "HEAD" { "GET" } else { method };

@@ -13,7 +13,7 @@ use mhmanus_domain::auth::jwt::{
 };
 use mhmanus_guest::variables::{self, or_default};
 
-pub struct Settings {
+pub(crate) struct Settings {
     /// Empty (or not PostgreSQL) means the default SQLite database.
     pub database_url: String,
     pub jwt: JwtSettings,
@@ -29,7 +29,7 @@ pub struct Settings {
 /// get a 503 that says just "misconfigured"); even there it names variables
 /// and describes them, never giving their values.
 #[derive(Debug)]
-pub enum SettingsError {
+pub(crate) enum SettingsError {
     Unreadable(&'static str),
     Ttl,
     Grace,
@@ -54,7 +54,7 @@ impl std::fmt::Display for SettingsError {
 static CURRENT: OnceLock<Settings> = OnceLock::new();
 
 /// This instance's settings.
-pub async fn current() -> Result<&'static Settings, SettingsError> {
+pub(crate) async fn current() -> Result<&'static Settings, SettingsError> {
     if let Some(settings) = CURRENT.get() {
         return Ok(settings);
     }

@@ -10,7 +10,7 @@ use crate::store::users::User;
 
 /// `{id, email, name, roles, createdAt, updatedAt}`; roles in canonical
 /// order (Admin, User, Developer), times RFC 3339 UTC with milliseconds.
-pub fn user(user: &User) -> Value {
+pub(crate) fn user(user: &User) -> Value {
     let account = Account {
         email: user.email.clone(),
         name: user.name.clone(),
@@ -21,7 +21,7 @@ pub fn user(user: &User) -> Value {
 }
 
 /// The same, of the caller, from what the door read.
-pub fn caller(caller: &Caller) -> Value {
+pub(crate) fn caller(caller: &Caller) -> Value {
     view(caller.id(), caller.account(), caller.roles())
 }
 

@@ -9,9 +9,9 @@ use mhmanus_guest::admin::{self, AdminState};
 use mhmanus_guest::db::Db;
 use spin_sdk::{pg, redis, sqlite, variables};
 
-pub const SERVICE_ID: &str = "mhmanus-edge";
+pub(crate) const SERVICE_ID: &str = "mhmanus-edge";
 
-pub async fn run() -> Report {
+pub(crate) async fn run() -> Report {
     let mut report = Report::new(SERVICE_ID, env!("CARGO_PKG_VERSION"));
     let database_url = variable("database_url").await;
     report.add("database:responseTime", database(&database_url).await);

@@ -9,7 +9,7 @@ use crate::redact;
 use crate::settings::Settings;
 
 /// The report; `for_admin` adds the URLs (their secrets still hidden).
-pub fn report(settings: &Settings, admin: AdminState, for_admin: bool) -> Value {
+pub(crate) fn report(settings: &Settings, admin: AdminState, for_admin: bool) -> Value {
     let url = |value: &str| {
         if for_admin {
             json!(redact::url(value))

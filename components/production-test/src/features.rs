@@ -15,7 +15,7 @@ use spin_sdk::{key_value, redis};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Pass,
     Fail,
     Unavailable,
@@ -31,7 +31,7 @@ impl Status {
     }
 }
 
-pub struct Feature {
+pub(crate) struct Feature {
     name: &'static str,
     status: Status,
     evidence: Value,
@@ -53,7 +53,7 @@ impl Feature {
 }
 
 /// Runs every check; the bearer door has already let `caller` in.
-pub async fn run(settings: &Settings, jwt: &JwtSettings, caller: &Caller) -> (u16, Value) {
+pub(crate) async fn run(settings: &Settings, jwt: &JwtSettings, caller: &Caller) -> (u16, Value) {
     let features = [
         authentication(caller),
         timed("database", database(settings)).await,

@@ -1,11 +1,11 @@
 //! Secrets in the configuration report: shown as whether they are set,
 //! never as their value or any part of it.
 
-pub const REDACTED: &str = "[redacted]";
-pub const UNSET: &str = "[unset]";
+pub(crate) const REDACTED: &str = "[redacted]";
+pub(crate) const UNSET: &str = "[unset]";
 
 /// A secret: only whether it is set.
-pub fn secret(value: &str) -> &'static str {
+pub(crate) fn secret(value: &str) -> &'static str {
     if value.is_empty() { UNSET } else { REDACTED }
 }
 
@@ -14,7 +14,7 @@ pub fn secret(value: &str) -> &'static str {
 /// `postgres://app:[redacted]@db:5432/app?[redacted]`. Anything that is
 /// not a URL, or is one whose parts cannot be told apart for sure, is a
 /// secret as a whole: hiding too much is the safe way to be wrong.
-pub fn url(value: &str) -> String {
+pub(crate) fn url(value: &str) -> String {
     if value.is_empty() {
         return String::new();
     }

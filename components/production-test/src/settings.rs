@@ -9,7 +9,7 @@ use mhmanus_domain::auth::jwt::{
 };
 use mhmanus_guest::variables::{self, or_default};
 
-pub struct Settings {
+pub(crate) struct Settings {
     pub database_url: String,
     pub redis_url: String,
     pub jwt_secret: String,
@@ -32,7 +32,7 @@ static CURRENT: OnceLock<Settings> = OnceLock::new();
 
 impl Settings {
     /// This instance's settings, read on its first request.
-    pub async fn current() -> &'static Settings {
+    pub(crate) async fn current() -> &'static Settings {
         if let Some(settings) = CURRENT.get() {
             return settings;
         }
@@ -75,7 +75,7 @@ impl Settings {
     }
 
     /// The token rules, the same as auth's; the error is for the log.
-    pub fn jwt(&self) -> Result<JwtSettings, String> {
+    pub(crate) fn jwt(&self) -> Result<JwtSettings, String> {
         let ttl_secs = self
             .ttl_secs
             .ok_or("access_token_ttl_secs must be a positive whole number of seconds")?;
@@ -89,11 +89,11 @@ impl Settings {
         .map_err(|e: SecretError| e.to_string())
     }
 
-    pub fn has_layer(&self, layer: &str) -> bool {
+    pub(crate) fn has_layer(&self, layer: &str) -> bool {
         self.edge_layers.iter().any(|l| l == layer)
     }
 
-    pub fn database_backend(&self) -> &'static str {
+    pub(crate) fn database_backend(&self) -> &'static str {
         if mhmanus_guest::db::is_postgres(&self.database_url) {
             "postgres"
         } else {

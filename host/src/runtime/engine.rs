@@ -14,12 +14,12 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 /// How often the epoch advances: guests yield to the executor at this pace,
 /// which is what lets a request deadline stop a guest that never returns.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Instances the pool keeps room for across all components.
 const POOLED_INSTANCES: u32 = 256;
 
-pub fn new_engine(instance_memory_bytes: usize) -> anyhow::Result<Engine> {
+pub(super) fn new_engine(instance_memory_bytes: usize) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model_async(true)
@@ -55,7 +55,11 @@ fn spawn_epoch_ticker(engine: &Engine) {
 
 /// Loads `wasm`, compiling it only when `cache_dir` has no compiled copy for
 /// these exact bytes and this engine configuration.
-pub fn load_component(engine: &Engine, wasm: &Path, cache_dir: &Path) -> anyhow::Result<Component> {
+pub(super) fn load_component(
+    engine: &Engine,
+    wasm: &Path,
+    cache_dir: &Path,
+) -> anyhow::Result<Component> {
     let bytes =
         std::fs::read(wasm).with_context(|| format!("cannot read component {}", wasm.display()))?;
     let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));

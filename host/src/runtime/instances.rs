@@ -21,7 +21,7 @@ use crate::spin::ComponentServices;
 
 /// How instances of a component are reused and bounded.
 #[derive(Debug, Clone, Copy)]
-pub struct InstancePolicy {
+pub(crate) struct InstancePolicy {
     pub max_reuse: usize,
     pub max_concurrent: usize,
     pub idle_timeout: Duration,
@@ -29,7 +29,7 @@ pub struct InstancePolicy {
     pub memory_bytes: usize,
 }
 
-pub struct ComponentInstances {
+pub(super) struct ComponentInstances {
     pub engine: Engine,
     pub pre: ProxyPre<InstanceState>,
     pub services: Arc<ComponentServices>,
@@ -75,7 +75,7 @@ impl HandlerState for ComponentInstances {
     }
 }
 
-pub struct Worker {
+pub(super) struct Worker {
     max_reuse: usize,
     max_concurrent: usize,
 }
@@ -114,7 +114,7 @@ impl WorkerState for Worker {
 
 /// Retires idle instances after the idle timeout and busy ones after the
 /// request timeout, even when a guest starves the event loop.
-pub struct Expiration {
+pub(super) struct Expiration {
     policy: InstancePolicy,
     sleep: Pin<Box<tokio::time::Sleep>>,
 }

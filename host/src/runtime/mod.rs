@@ -1,4 +1,4 @@
-//! The runtime: every component of the manifest loaded, linked against WASI,
+//! The components: every component of the manifest loaded, linked against WASI,
 //! wasi-http and the Spin interfaces, and ready to take requests by route.
 
 mod engine;
@@ -23,9 +23,9 @@ use wasmtime::component::Linker;
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
 
-pub use engine::EPOCH_TICK;
+pub(crate) use engine::EPOCH_TICK;
 use instances::ComponentInstances;
-pub use instances::InstancePolicy;
+pub(crate) use instances::InstancePolicy;
 use state::InstanceState;
 
 use crate::app_variables;
@@ -57,7 +57,7 @@ struct LoadedComponent {
     admission: Arc<tokio::sync::Semaphore>,
 }
 
-pub struct Runtime {
+pub struct Components {
     routes: Arc<Routes>,
     components: HashMap<String, LoadedComponent>,
     policy: InstancePolicy,
@@ -68,7 +68,7 @@ pub struct Runtime {
     _engine: Engine,
 }
 
-impl Runtime {
+impl Components {
     /// Loads every component of the manifest; each failure is one readable error.
     pub async fn start(loaded: &LoadedManifest, config: &HostConfig) -> anyhow::Result<Self> {
         let policy = InstancePolicy {
@@ -128,7 +128,7 @@ impl Runtime {
                 },
             );
         }
-        Ok(Runtime {
+        Ok(Components {
             routes: Arc::new(loaded.routes.clone()),
             components,
             policy,
@@ -140,7 +140,7 @@ impl Runtime {
         })
     }
 
-    /// Marks the runtime as shutting down: readiness fails from now on,
+    /// Marks the host as shutting down: readiness fails from now on,
     /// while requests already taken are still served.
     pub fn drain(&self) {
         self.draining.store(true, Ordering::Relaxed);
@@ -335,8 +335,9 @@ async fn build_services(
             tracing::warn!(url = %redact::url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
         }
     }
-    let host_values = app_variables::host_values(manifest, config, |key| std::env::var(key).ok())?;
-    let mut variables = variables::resolve(manifest, &host_values, |key| std::env::var(key).ok())?;
+    let env = |name: &str| config.spin_variable(name);
+    let host_values = app_variables::host_values(manifest, config, env)?;
+    let mut variables = variables::resolve(manifest, &host_values, env)?;
     let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
     let mut stores: HashMap<String, Arc<dyn key_value::Backend>> = HashMap::new();
     let mut services = BTreeMap::new();
@@ -397,7 +398,7 @@ async fn build_services(
 }
 
 /// The answer for a path no manifest route serves.
-pub fn no_route(path: &str) -> http::Response<WasiBody> {
+pub(crate) fn no_route(path: &str) -> http::Response<WasiBody> {
     problem_response(
         Problem::new(404)
             .detail(format!("no route for {path}"))
@@ -405,7 +406,7 @@ pub fn no_route(path: &str) -> http::Response<WasiBody> {
     )
 }
 
-pub fn problem_response(problem: Problem) -> http::Response<WasiBody> {
+pub(crate) fn problem_response(problem: Problem) -> http::Response<WasiBody> {
     http::Response::builder()
         .status(problem.status)
         .header(http::header::CONTENT_TYPE, problem::MEDIA_TYPE)

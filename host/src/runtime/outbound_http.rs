@@ -20,7 +20,7 @@ type SendFuture = Box<
         > + Send,
 >;
 
-pub struct OutboundHttp {
+pub(super) struct OutboundHttp {
     pub services: Arc<ComponentServices>,
 }
 

@@ -10,7 +10,7 @@ use http::{HeaderName, HeaderValue, Request, Uri};
 
 use mhmanus_manifest::RouteMatch;
 
-pub fn prepare<B>(request: &mut Request<B>, route: &RouteMatch, client: SocketAddr) {
+pub(super) fn prepare<B>(request: &mut Request<B>, route: &RouteMatch, client: SocketAddr) {
     let headers = request.headers_mut();
     let spoofed: Vec<HeaderName> = headers
         .keys()

@@ -11,7 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::outbound_http::OutboundHttp;
 use crate::spin::{ComponentServices, SpinView};
 
-pub struct InstanceState {
+pub(super) struct InstanceState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
@@ -21,7 +21,7 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    pub fn new(services: Arc<ComponentServices>, limits: StoreLimits) -> Self {
+    pub(super) fn new(services: Arc<ComponentServices>, limits: StoreLimits) -> Self {
         InstanceState {
             table: ResourceTable::new(),
             // Guests' stdout/stderr reach the host's log; nothing else of the host's is shared.
@@ -35,7 +35,7 @@ impl InstanceState {
         }
     }
 
-    pub fn spin(&mut self) -> SpinView<'_> {
+    pub(super) fn spin(&mut self) -> SpinView<'_> {
         SpinView {
             services: &self.services,
             table: &mut self.table,

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, ready};
 use http::HeaderMap;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub struct CannedErrors<T> {
+pub(super) struct CannedErrors<T> {
     inner: T,
     /// `name: value\r\n` for each header to add.
     extra: std::sync::Arc<[u8]>,
@@ -24,7 +24,7 @@ pub struct CannedErrors<T> {
 }
 
 impl<T> CannedErrors<T> {
-    pub fn new(inner: T, extra: std::sync::Arc<[u8]>) -> Self {
+    pub(super) fn new(inner: T, extra: std::sync::Arc<[u8]>) -> Self {
         CannedErrors {
             inner,
             extra,
@@ -34,7 +34,7 @@ impl<T> CannedErrors<T> {
 }
 
 /// The header lines to add, once per configuration.
-pub fn header_lines(headers: &HeaderMap) -> std::sync::Arc<[u8]> {
+pub(super) fn header_lines(headers: &HeaderMap) -> std::sync::Arc<[u8]> {
     let mut lines = Vec::new();
     for (name, value) in headers {
         lines.extend_from_slice(name.as_str().as_bytes());

@@ -39,7 +39,7 @@ impl Default for ConnectionLimits {
 }
 
 #[derive(Clone)]
-pub struct Connections {
+pub(crate) struct Connections {
     limits: Arc<ConnectionLimits>,
     state: Arc<Mutex<State>>,
 }
@@ -59,7 +59,7 @@ struct Entry {
 }
 
 impl Connections {
-    pub fn new(limits: ConnectionLimits) -> Connections {
+    pub(crate) fn new(limits: ConnectionLimits) -> Connections {
         Connections {
             limits: Arc::new(limits),
             state: Arc::default(),
@@ -68,7 +68,7 @@ impl Connections {
 
     /// Registers a connection from `client`, or `None` when that address
     /// already holds its share.
-    pub fn open(&self, client: IpAddr) -> Option<Connection> {
+    pub(crate) fn open(&self, client: IpAddr) -> Option<Connection> {
         let mut state = self.state.lock().expect("never poisoned");
         let held = state.per_client.get(&client).copied().unwrap_or(0);
         let capped = self.limits.per_client != 0
@@ -97,7 +97,7 @@ impl Connections {
     }
 
     /// Asks the `count` connections idle the longest to close: how many.
-    pub fn close_oldest_idle(&self, count: usize) -> usize {
+    pub(crate) fn close_oldest_idle(&self, count: usize) -> usize {
         let state = self.state.lock().expect("never poisoned");
         let mut idle: Vec<&Entry> = state
             .open
@@ -112,7 +112,7 @@ impl Connections {
     }
 
     /// Asks every connection idle for longer than the idle timeout to close.
-    pub fn close_expired(&self) {
+    pub(crate) fn close_expired(&self) {
         let state = self.state.lock().expect("never poisoned");
         let timeout = self.limits.idle_timeout;
         state
@@ -122,13 +122,13 @@ impl Connections {
             .for_each(|entry| entry.close.cancel());
     }
 
-    pub fn idle_timeout(&self) -> Duration {
+    pub(crate) fn idle_timeout(&self) -> Duration {
         self.limits.idle_timeout
     }
 }
 
 /// One open connection; dropping it unregisters it.
-pub struct Connection {
+pub(crate) struct Connection {
     id: u64,
     close: CancellationToken,
     state: Arc<Mutex<State>>,
@@ -136,12 +136,12 @@ pub struct Connection {
 
 impl Connection {
     /// Resolves when the connection should be closed.
-    pub fn closing(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+    pub(crate) fn closing(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.close.cancelled()
     }
 
     /// A handle that marks requests in flight on this connection.
-    pub fn activity(&self) -> Activity {
+    pub(crate) fn activity(&self) -> Activity {
         Activity {
             id: self.id,
             state: self.state.clone(),
@@ -164,7 +164,7 @@ impl Drop for Connection {
 }
 
 #[derive(Clone)]
-pub struct Activity {
+pub(crate) struct Activity {
     id: u64,
     state: Arc<Mutex<State>>,
 }
@@ -172,7 +172,7 @@ pub struct Activity {
 impl Activity {
     /// Marks the connection busy (a request in flight, so never closed as
     /// idle) until the returned guard drops.
-    pub fn request(&self) -> BusyGuard {
+    pub(crate) fn request(&self) -> BusyGuard {
         if let Some(entry) = self
             .state
             .lock()
@@ -186,7 +186,7 @@ impl Activity {
     }
 }
 
-pub struct BusyGuard(Activity);
+pub(crate) struct BusyGuard(Activity);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {

@@ -13,34 +13,34 @@ use http_body_util::BodyExt;
 use mhmanus_domain::health::{self, Check, Report};
 
 use crate::config::HostConfig;
-use crate::runtime::Runtime;
+use crate::runtime::Components;
 use crate::server::system_checks::SystemChecks;
 use mhmanus_edge::rate_limit::RateLimiter;
 
 /// A report larger than this is not a health report; it passes untouched.
 const MAX_REPORT_BYTES: usize = 1 << 20;
 
-pub struct HostHealth {
-    runtime: Arc<Runtime>,
+pub(super) struct HostHealth {
+    components: Arc<Components>,
     limiter: Arc<RateLimiter>,
     system: Arc<SystemChecks>,
 }
 
 impl HostHealth {
-    pub fn new(
+    pub(super) fn new(
         config: &HostConfig,
-        runtime: Arc<Runtime>,
+        components: Arc<Components>,
         limiter: Arc<RateLimiter>,
     ) -> anyhow::Result<Self> {
         Ok(HostHealth {
-            runtime,
+            components,
             limiter,
             system: Arc::new(SystemChecks::new(config)?),
         })
     }
 
     fn components(&self) -> Check {
-        let mut ids: Vec<&str> = self.runtime.component_ids().collect();
+        let mut ids: Vec<&str> = self.components.component_ids().collect();
         ids.sort_unstable();
         Check::pass()
             .component(ids.join(","), "component")
@@ -50,7 +50,7 @@ impl HostHealth {
     async fn add_host_checks(&self, report: &mut Report, full: bool) {
         // The component's own verdict stands even without checks to show it.
         let reported = report.status;
-        if self.runtime.is_draining() {
+        if self.components.is_draining() {
             report.add(
                 "host:draining",
                 Check::fail("shutting down: finishing in-flight requests, taking no new ones"),
@@ -71,7 +71,7 @@ impl HostHealth {
 }
 
 /// Middleware on `/health` and `/health/ready`.
-pub async fn augment(
+pub(super) async fn augment(
     State(health): State<Arc<HostHealth>>,
     request: Request,
     next: Next,
@@ -81,7 +81,7 @@ pub async fn augment(
         "/health/ready" => false,
         _ => return next.run(request).await,
     };
-    if !full && health.runtime.is_draining() {
+    if !full && health.components.is_draining() {
         // Answered at once: a draining host must leave the load balancer now.
         let mut report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
         health.add_host_checks(&mut report, false).await;

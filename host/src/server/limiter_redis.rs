@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use crate::redact;
 use crate::spin::redis::Clients;
 
-pub struct LimiterRedis {
+pub(super) struct LimiterRedis {
     pub clients: Arc<Clients>,
     pub url: String,
 }

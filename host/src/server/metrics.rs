@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use mhmanus_edge::routing::ServedBy;
 use mhmanus_edge::until_body_end;
 
-use crate::runtime::Runtime;
+use crate::runtime::Components;
 
 /// Latency buckets in seconds: a cached route answers in a millisecond,
 /// a login (argon2id) in tens, a timeout in tens of seconds.
@@ -37,9 +37,9 @@ fn handle() -> &'static PrometheusHandle {
         }
         // Histograms buffer samples until upkeep folds them in; without a
         // scrape they would pile up.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let Ok(executor) = tokio::runtime::Handle::try_current() {
             let handle = handle.clone();
-            runtime.spawn(async move {
+            executor.spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
                 loop {
                     every.tick().await;
@@ -52,14 +52,14 @@ fn handle() -> &'static PrometheusHandle {
 }
 
 #[derive(Clone)]
-pub struct Metrics {
-    runtime: Arc<Runtime>,
+pub(super) struct Metrics {
+    components: Arc<Components>,
 }
 
 impl Metrics {
-    pub fn new(runtime: Arc<Runtime>) -> Self {
+    pub(super) fn new(components: Arc<Components>) -> Self {
         handle();
-        Metrics { runtime }
+        Metrics { components }
     }
 }
 
@@ -123,7 +123,7 @@ impl Drop for RequestTimer {
 
 /// Middleware: counts every request, and times it to its body's end. On
 /// the host's own routes (a route layer) and around the components alike.
-pub async fn record(request: Request, next: Next) -> Response {
+pub(super) async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
     let mut timer = RequestTimer::start(method);
     let host_route = request.extensions().get::<MatchedPath>().cloned();
@@ -137,8 +137,8 @@ pub async fn record(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics` in the Prometheus text format.
-pub async fn render(State(metrics): State<Metrics>) -> Response {
-    metrics.runtime.record_pool_figures();
+pub(super) async fn render(State(metrics): State<Metrics>) -> Response {
+    metrics.components.record_pool_figures();
     (
         [(
             http::header::CONTENT_TYPE,

@@ -3,12 +3,12 @@
 //! checks), so liveness never waits on a component or a database.
 
 mod canned_errors;
-pub mod connections;
+pub(crate) mod connections;
 mod health;
 mod limiter_redis;
 mod metrics;
 mod openapi;
-pub mod system_checks;
+pub(crate) mod system_checks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ use mhmanus_edge::{
 };
 
 use crate::config::HostConfig;
-use crate::runtime::{self, Runtime};
+use crate::runtime::{self, Components};
 pub use connections::ConnectionLimits;
 use connections::Connections;
 
@@ -49,30 +49,30 @@ use connections::Connections;
 /// rewrite and the one match of the manifest's routes, read by every layer
 /// below), load shedding, the client's address, the rate limit, the body
 /// limit and the host's health checks.
-pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Router> {
+pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.as_ref().map(|url| {
         Arc::new(limiter_redis::LimiterRedis {
-            clients: runtime.redis_clients(),
+            clients: components.redis_clients(),
             url: url.expose_secret().to_owned(),
         }) as Arc<dyn rate_limit::Redis>
     });
     let limiter = Arc::new(rate_limit::RateLimiter::new(
         edge_config,
-        &runtime.routes(),
-        runtime.token_settings().cloned(),
+        &components.routes(),
+        components.token_settings().cloned(),
         redis,
     ));
     let host_health = Arc::new(health::HostHealth::new(
         config,
-        runtime.clone(),
+        components.clone(),
         limiter.clone(),
     )?);
     let resolver = Arc::new(routing::Resolver {
         versions: versioning::Versions::new(edge_config)?,
-        routes: runtime.routes(),
+        routes: components.routes(),
     });
-    let metrics = metrics::Metrics::new(runtime.clone());
+    let metrics = metrics::Metrics::new(components.clone());
     // The host's own routes are answered before any host layer: probes and
     // scrapes are never shed, limited or routed to a component.
     let mut host_routes = Router::new().route("/health/live", get(live));
@@ -115,7 +115,7 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
     let components = Router::new()
         .fallback(dispatch)
         .layer(host_layers)
-        .with_state(runtime);
+        .with_state(components);
     let routes = host_routes
         .route_layer(axum::middleware::from_fn(metrics::record))
         .fallback_service(components);
@@ -124,10 +124,10 @@ pub fn router(runtime: Arc<Runtime>, config: &HostConfig) -> anyhow::Result<Rout
 
 /// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
 /// public one does not expose.
-pub fn metrics_router(runtime: Arc<Runtime>) -> Router {
+pub(crate) fn metrics_router(components: Arc<Components>) -> Router {
     Router::new().route(
         "/metrics",
-        get(metrics::render).with_state(metrics::Metrics::new(runtime)),
+        get(metrics::render).with_state(metrics::Metrics::new(components)),
     )
 }
 
@@ -135,7 +135,7 @@ pub fn metrics_router(runtime: Arc<Runtime>) -> Router {
 /// accept for the first request (before the protocol is known) and from
 /// the first byte for later ones: a connection that sends nothing, or
 /// trickles its headers, would otherwise be held open for ever.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// HTTP/2 pings a quiet connection this often, and closes it when a ping
 /// is not answered within `HTTP2_PING_TIMEOUT`.
@@ -318,7 +318,7 @@ async fn live() -> Response {
 }
 
 async fn dispatch(
-    State(runtime): State<Arc<Runtime>>,
+    State(components): State<Arc<Components>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
 ) -> Response {
@@ -333,5 +333,8 @@ async fn dispatch(
         body.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))
             .boxed_unsync()
     });
-    runtime.handle(request, &route, client).await.map(Body::new)
+    components
+        .handle(request, &route, client)
+        .await
+        .map(Body::new)
 }

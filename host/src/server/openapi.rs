@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use axum::response::{IntoResponse, Response};
 
 /// The document as JSON text, or `None` when the application has none.
-pub fn load(manifest: &Path) -> anyhow::Result<Option<Arc<str>>> {
+pub(super) fn load(manifest: &Path) -> anyhow::Result<Option<Arc<str>>> {
     let path = manifest
         .parent()
         .unwrap_or_else(|| Path::new("."))
@@ -24,7 +24,7 @@ pub fn load(manifest: &Path) -> anyhow::Result<Option<Arc<str>>> {
     Ok(Some(document.to_string().into()))
 }
 
-pub async fn serve(document: Arc<str>) -> Response {
+pub(super) async fn serve(document: Arc<str>) -> Response {
     (
         [(http::header::CONTENT_TYPE, "application/json")],
         document.to_string(),

@@ -3,20 +3,20 @@
 //! a resource type kept in the store's table, and the generated host traits.
 //! Bindings come from the `spin-host` world in `wit/`.
 
-pub mod key_value;
-pub mod outbound;
-pub mod postgres;
-pub mod redis;
-pub mod sqlite;
+pub(crate) mod key_value;
+pub(crate) mod outbound;
+pub(crate) mod postgres;
+pub(crate) mod redis;
+pub(crate) mod sqlite;
 mod streams;
-pub mod variables;
+pub(crate) mod variables;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
-pub mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "mhmanus:edge/spin-host",
@@ -45,7 +45,7 @@ pub mod bindings {
 /// What one component's Spin imports may reach, shared by all its instances.
 /// Built from its manifest entry: only the stores, databases and hosts listed
 /// there are reachable, as under Spin.
-pub struct ComponentServices {
+pub(crate) struct ComponentServices {
     pub component_id: String,
     pub variables: variables::ComponentVariables,
     pub sqlite: HashMap<String, Arc<sqlite::Database>>,
@@ -56,19 +56,19 @@ pub struct ComponentServices {
 }
 
 /// The borrowed view the generated host traits are implemented on.
-pub struct SpinView<'a> {
+pub(crate) struct SpinView<'a> {
     pub services: &'a ComponentServices,
     pub table: &'a mut ResourceTable,
 }
 
 /// Marker for `add_to_linker`: the store data's Spin part is a [`SpinView`].
-pub struct Spin;
+pub(crate) struct Spin;
 
 impl HasData for Spin {
     type Data<'a> = SpinView<'a>;
 }
 
-pub fn add_to_linker<T: Send + 'static>(
+pub(crate) fn add_to_linker<T: Send + 'static>(
     linker: &mut Linker<T>,
     view: fn(&mut T) -> SpinView<'_>,
 ) -> anyhow::Result<()> {

@@ -9,13 +9,13 @@ struct AllowedHost {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct OutboundPolicy {
+pub(crate) struct OutboundPolicy {
     allowed: Vec<AllowedHost>,
 }
 
 impl OutboundPolicy {
     /// Parses the manifest entries (templates already expanded).
-    pub fn new<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+    pub(crate) fn new<'a>(entries: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
         let allowed = entries
             .into_iter()
             .map(|entry| {
@@ -38,7 +38,7 @@ impl OutboundPolicy {
     }
 
     /// Whether `url` (e.g. `redis://127.0.0.1:6379/0`) may be opened.
-    pub fn allows_url(&self, url: &str) -> bool {
+    pub(crate) fn allows_url(&self, url: &str) -> bool {
         let Ok(parsed) = url::Url::parse(url) else {
             return false;
         };
@@ -54,7 +54,7 @@ impl OutboundPolicy {
         self.allows(scheme, host, port)
     }
 
-    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+    pub(crate) fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         let host = host.to_ascii_lowercase();
         let port = port.to_string();
         self.allowed.iter().any(|allowed| {

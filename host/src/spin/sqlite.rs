@@ -28,14 +28,14 @@ const MAX_IDLE: usize = 32;
 
 /// A database file that connections are opened on.
 #[derive(Debug)]
-pub struct Database {
+pub(crate) struct Database {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
 impl Database {
     /// The file for `label` under `dir`, created (in WAL mode) if missing.
-    pub fn open(dir: &Path, label: &str) -> anyhow::Result<Self> {
+    pub(crate) fn open(dir: &Path, label: &str) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let file = if label == "default" {
             "sqlite_db.db".to_owned()
@@ -105,6 +105,7 @@ impl Drop for Lease {
 }
 
 /// The `connection` resource.
+#[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct Connection {
     conn: Arc<Mutex<Lease>>,
 }

@@ -10,9 +10,9 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Destination, StreamProducer, StreamResult};
 
 /// Rows in flight between the producing thread and the guest.
-pub const CHANNEL_CAPACITY: usize = 16;
+pub(super) const CHANNEL_CAPACITY: usize = 16;
 
-pub struct ChannelProducer<T>(pub mpsc::Receiver<T>);
+pub(super) struct ChannelProducer<T>(pub mpsc::Receiver<T>);
 
 impl<D, T: Send + Sync + 'static> StreamProducer<D> for ChannelProducer<T> {
     type Item = T;

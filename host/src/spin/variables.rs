@@ -10,21 +10,23 @@ use super::bindings::spin::variables::variables::{self as wit, Error};
 use super::{Spin, SpinView};
 use mhmanus_manifest::{Manifest, expand_template};
 
+use crate::config::SPIN_VARIABLE_PREFIX;
+
 /// One component's resolved variables.
 #[derive(Debug, Clone, Default)]
-pub struct ComponentVariables {
+pub(crate) struct ComponentVariables {
     values: HashMap<String, String>,
 }
 
 impl ComponentVariables {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 }
 
 /// Resolves every component's variables once, at start-up, so a required
 /// variable left unset stops the host before it serves anything.
-pub fn resolve(
+pub(crate) fn resolve(
     manifest: &Manifest,
     host_values: &BTreeMap<String, String>,
     env: impl Fn(&str) -> Option<String>,
@@ -33,7 +35,10 @@ pub fn resolve(
         if let Some(value) = host_values.get(name) {
             return Ok(value.clone());
         }
-        if let Some(value) = env(&format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase())) {
+        if let Some(value) = env(&format!(
+            "{SPIN_VARIABLE_PREFIX}{}",
+            name.to_ascii_uppercase()
+        )) {
             return Ok(value);
         }
         let declared = manifest
@@ -63,7 +68,7 @@ pub fn resolve(
 }
 
 /// Spin's rule for variable names: lowercase ASCII letters, digits and `_`, starting with a letter.
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -10,9 +10,9 @@ use std::sync::LazyLock;
 
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use mhmanus_host::config::HostConfig;
+use mhmanus_host::HostConfig;
 use mhmanus_manifest::LoadedManifest;
-use mhmanus_host::runtime::{Runtime, full_body};
+use mhmanus_host::{Components, full_body};
 use mhmanus_fuzz_checks::component_bodies;
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
@@ -21,7 +21,7 @@ const ADMIN_PASSWORD: &str = "a fuzzing admin passphrase";
 
 struct Service {
     executor: tokio::runtime::Runtime,
-    runtime: Runtime,
+    components: Components,
     /// A real Admin's bearer token, so the bodies of the routes behind the
     /// door are parsed too.
     bearer: String,
@@ -32,7 +32,7 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("a runtime");
+        .expect("an executor");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let manifest = root.join("spin.toml");
     let data = tempfile::tempdir().expect("a directory");
@@ -41,20 +41,20 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.cache_dir = Some(root.join("target/fuzz-compile-cache"));
-    let runtime = executor
-        .block_on(async { Runtime::start(&LoadedManifest::load(&manifest)?, &config).await })
-        .expect("the runtime starts (build the components first)");
-    let bearer = executor.block_on(sign_in_admin(&runtime));
+    let components = executor
+        .block_on(async { Components::start(&LoadedManifest::load(&manifest)?, &config).await })
+        .expect("the components load (build them first)");
+    let bearer = executor.block_on(sign_in_admin(&components));
     Service {
         executor,
-        runtime,
+        components,
         bearer,
         _data: data,
     }
 });
 
 /// Signs the bootstrap Admin in: its access token.
-async fn sign_in_admin(runtime: &Runtime) -> String {
+async fn sign_in_admin(components: &Components) -> String {
     let credentials = serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD});
     let request = http::Request::builder()
         .method("POST")
@@ -63,7 +63,7 @@ async fn sign_in_admin(runtime: &Runtime) -> String {
         .header("content-type", "application/json")
         .body(full_body(credentials.to_string().into_bytes()))
         .expect("a request");
-    let response = runtime
+    let response = components
         .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
         .await;
     assert!(response.status().is_success(), "login: {}", response.status());
@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
         .expect("a request");
     let (status, content_type) = service.executor.block_on(async {
         let response = service
-            .runtime
+            .components
             .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
             .await;
         let status = response.status().as_u16();

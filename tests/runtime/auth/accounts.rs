@@ -14,18 +14,18 @@ async fn register_login_and_read_the_profile(database: Database) {
             &json!({"email": format!("  {}  ", email.to_uppercase()), "password": PASSWORD, "name": " Ada "}),
         )
         .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
     let user = reply.json();
     assert_eq!(user["email"], email.to_uppercase(), "trimmed, as typed");
     assert_eq!(user["name"], "Ada");
     assert_eq!(user["roles"], json!(["User"]));
     assert!(user["id"].as_str().is_some_and(|id| id.len() == 36));
     assert!(user["createdAt"].as_str().unwrap().ends_with('Z'));
-    assert!(!reply.body.contains("argon2") && !reply.body.contains("password"));
+    assert!(!reply.text().contains("argon2") && !reply.text().contains("password"));
 
     // Emails compare case-insensitively.
     let reply = app.login(&email, PASSWORD).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let login = reply.json();
     assert_eq!(login["token_type"], "Bearer");
     assert_eq!(login["expires_in"], 3600);
@@ -39,7 +39,7 @@ async fn register_login_and_read_the_profile(database: Database) {
     let token = login["access_token"].as_str().unwrap();
     for path in ["/v1/auth/profile", "/auth/profile"] {
         let reply = app.get_with(path, token).await;
-        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
         assert_eq!(reply.json()["id"], user["id"]);
         assert_eq!(reply.json()["email"], user["email"]);
     }
@@ -65,14 +65,14 @@ async fn the_original_unversioned_routes_and_test_password_work() {
             &json!({"email":"test@example.com","password":"Test123!","name":"Test User"}),
         )
         .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
     let reply = app
         .post(
             "/auth/login",
             &json!({"email":"test@example.com","password":"Test123!"}),
         )
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let token = reply.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.get_with("/auth/profile", &token).await.status, 200);
 }
@@ -144,7 +144,7 @@ async fn the_password_policy_rejects_weak_passwords_and_accepts_long_ones() {
             &json!({"email": email, "password": longest, "name": "X"}),
         )
         .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
     assert_eq!(app.login(&email, &longest[..127]).await.status, 401);
     assert_eq!(app.login(&email, &longest).await.status, 200);
 }
@@ -164,7 +164,7 @@ async fn profile_updates_the_name_and_changes_the_password_with_the_current_one(
             Some(token),
         )
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["name"], "Renamed");
     assert_eq!(
         app.get_with("/v1/auth/profile", token).await.json()["name"],
@@ -201,7 +201,7 @@ async fn profile_updates_the_name_and_changes_the_password_with_the_current_one(
             Some(token),
         )
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(app.login(&email, PASSWORD).await.status, 401);
     assert_eq!(app.login(&email, new_password).await.status, 200);
     // Changing the password ends every refresh session.
@@ -243,7 +243,7 @@ async fn nobody_grants_themselves_a_role() {
 async fn a_deleted_account_ends_its_sessions() {
     let app = AuthApp::start(Database::Sqlite).await;
     let (email, login) = app.session().await;
-    let db = rusqlite::Connection::open(app.runtime.data_dir().join("data/sqlite_db.db")).unwrap();
+    let db = rusqlite::Connection::open(app.host.data_dir().join("data/sqlite_db.db")).unwrap();
     db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     db.execute(
         "DELETE FROM users WHERE email_key = ?1",
@@ -284,7 +284,7 @@ async fn look_alike_emails_are_one_account_or_none(database: Database) {
     // plain letter, so the account shows what it is.
     let kelvin = format!("\u{212a}{}", &email[1..]);
     let reply = register(kelvin.clone()).await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
     assert_eq!(reply.json()["email"], format!("K{}", &email[1..]));
     problem(&register(email.clone()).await, 409);
     let fullwidth: String = local

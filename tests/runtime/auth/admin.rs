@@ -19,7 +19,7 @@ async fn admin_app(database: Database) -> (AuthApp, String) {
 
 async fn token(app: &AuthApp, email: &str, password: &str) -> String {
     let reply = app.login(email, password).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     reply.json()["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -66,7 +66,7 @@ async fn admin_bootstrap_and_role_management(database: Database) {
 
     // An Admin may.
     let reply = set_roles(&app, &admin_token, id, json!(["Developer", "User"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["roles"], json!(["User", "Developer"]));
     let relogin = token(&app, &email, PASSWORD).await;
     let profile = app.get_with("/v1/auth/profile", &relogin).await.json();
@@ -95,13 +95,13 @@ async fn admin_bootstrap_and_role_management(database: Database) {
     let reply = app
         .get_with("/v1/users?page=1&perPage=2", &admin_token)
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let page = reply.json();
     assert_eq!(page["page"], 1);
     assert_eq!(page["perPage"], 2);
     assert!(page["total"].as_u64().unwrap() >= 2);
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
-    assert!(!reply.body.contains("argon2"));
+    assert!(!reply.text().contains("argon2"));
     assert_eq!(
         invalid_fields(&app.get_with("/v1/users?perPage=1000", &admin_token).await),
         ["perPage"]
@@ -172,7 +172,7 @@ async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
             &json!({"email": admin, "password": PASSWORD, "name": "Squatter"}),
         )
         .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
     drop(early);
 
     let app = AuthApp::start_with(Database::Sqlite, |config| {
@@ -188,15 +188,15 @@ async fn the_bootstrap_does_not_promote_a_stranger_s_account() {
 
     // Nothing claims an Admin was bootstrapped: the configuration report
     // says so, and /health warns (still 200: the service serves).
-    let config = app.runtime.get("/v1/production-test/config").await.json();
+    let config = app.host.get("/v1/production-test/config").await.json();
     assert_eq!(config["admin"]["configured"], false, "{config}");
     assert_eq!(config["admin"]["state"], "not-promoted");
-    let health = app.runtime.get("/health").await;
-    assert_eq!(health.status, 200, "{}", health.body);
+    let health = app.host.get("/health").await;
+    assert_eq!(health.status, 200, "{}", health.text());
     let check = &health.json()["checks"]["admin:bootstrap"][0];
-    assert_eq!(check["status"], "warn", "{}", health.body);
+    assert_eq!(check["status"], "warn", "{}", health.text());
     assert_eq!(check["observedValue"], "not-promoted");
-    assert!(!health.body.contains(&admin));
+    assert!(!health.text().contains(&admin));
 }
 
 /// ASVS 7.4.5: an Admin ends every session of one account, at once; other
@@ -219,7 +219,7 @@ async fn an_admin_ends_a_user_s_sessions(database: Database) {
     problem(&end_sessions(&app, admin_token, &missing).await, 404);
 
     let reply = end_sessions(&app, admin_token, &id).await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
     for session in [&first, &second] {
         let refresh = app
             .post(
@@ -238,7 +238,7 @@ async fn an_admin_ends_a_user_s_sessions(database: Database) {
             &json!({"refresh_token": admin_login["refresh_token"]}),
         )
         .await;
-    assert_eq!(refresh.status, 200, "{}", refresh.body);
+    assert_eq!(refresh.status, 200, "{}", refresh.text());
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 

@@ -10,14 +10,14 @@ async fn malformed_wrong_type_and_oversized_bodies_are_refused() {
     let json_header = [("content-type", "application/json")];
 
     let reply = app
-        .runtime
+        .host
         .call("POST", "/v1/auth/register", &json_header, "{\"email\": ")
         .await;
     problem(&reply, 400);
 
     let body = json!({"email": unique_email(), "password": PASSWORD, "name": "X"}).to_string();
     let reply = app
-        .runtime
+        .host
         .call(
             "POST",
             "/v1/auth/register",
@@ -29,17 +29,17 @@ async fn malformed_wrong_type_and_oversized_bodies_are_refused() {
 
     let huge = json!({"email": "a".repeat(10 * 1024 * 1024), "password": PASSWORD, "name": "X"});
     let reply = app
-        .runtime
+        .host
         .call("POST", "/v1/auth/register", &json_header, huge.to_string())
         .await;
     problem(&reply, 413);
 
     // None of that registered anything; the well-formed request still can.
     let reply = app
-        .runtime
+        .host
         .call("POST", "/v1/auth/register", &json_header, body)
         .await;
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.status, 201, "{}", reply.text());
 }
 
 #[tokio::test]
@@ -68,14 +68,18 @@ async fn invalid_fields_are_all_named_in_one_422() {
     assert_eq!(fields, ["email", "password"]);
 
     let reply = app.post("/v1/auth/register", &json!(["a", "list"])).await;
-    assert!(reply.status == 400 || reply.status == 422, "{}", reply.body);
+    assert!(
+        reply.status == 400 || reply.status == 422,
+        "{}",
+        reply.text()
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems() {
     let app = AuthApp::start(Database::Sqlite).await;
-    problem(&app.runtime.get("/v1/auth/nope").await, 404);
-    let reply = app.runtime.get("/v1/auth/login").await;
+    problem(&app.host.get("/v1/auth/nope").await, 404);
+    let reply = app.host.get("/v1/auth/login").await;
     problem(&reply, 405);
     assert!(header(&reply, "allow").contains("POST"));
 }
@@ -159,8 +163,11 @@ async fn an_unreachable_database_is_a_503() {
         )
         .await;
     let problem = problem(&reply, 503);
-    assert!(!reply.body.contains("127.0.0.1"), "no internals: {problem}");
+    assert!(
+        !reply.text().contains("127.0.0.1"),
+        "no internals: {problem}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let reply = app.login(&unique_email(), PASSWORD).await;
-    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.status, 503, "{}", reply.text());
 }

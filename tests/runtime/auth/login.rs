@@ -14,39 +14,35 @@ async fn every_bad_credential_gets_the_same_401() {
     let unknown = app.login(&unique_email(), PASSWORD).await;
     let wrong = app.login(&email, "wrong password!").await;
     problem(&unknown, 401);
-    assert_eq!(unknown.body, wrong.body);
+    assert_eq!(unknown.text(), wrong.text());
     assert_eq!(
         header(&unknown, "www-authenticate"),
         header(&wrong, "www-authenticate")
     );
     assert!(header(&unknown, "www-authenticate").starts_with("Bearer"));
-    assert!(!unknown.body.contains(&email));
+    assert!(!unknown.text().contains(&email));
 }
 
-/// An unknown email runs a real argon2id verification too. (Median of a few
-/// each, with a wide margin: skipping the hash would be ~50x faster.)
+/// An unknown email runs a real argon2id verification too. (The fastest
+/// of a few each, since load only ever adds time, with a wide margin:
+/// skipping the hash would be ~50x faster.)
 #[tokio::test]
 async fn an_unknown_email_costs_what_a_wrong_password_costs() {
     let app = AuthApp::start(Database::Sqlite).await;
     let (email, _) = app.register().await;
-    fn median(mut samples: Vec<Duration>) -> Duration {
-        samples.sort();
-        samples[samples.len() / 2]
-    }
-    let mut unknown = Vec::new();
-    let mut wrong = Vec::new();
+    let mut unknown = Duration::MAX;
+    let mut wrong = Duration::MAX;
     // Four failures: under the slow-down threshold of the real account.
     for _ in 0..4 {
         let started = Instant::now();
         assert_eq!(app.login(&unique_email(), PASSWORD).await.status, 401);
-        unknown.push(started.elapsed());
+        unknown = unknown.min(started.elapsed());
         let started = Instant::now();
         assert_eq!(app.login(&email, "wrong password!").await.status, 401);
-        wrong.push(started.elapsed());
+        wrong = wrong.min(started.elapsed());
     }
-    let (unknown, wrong) = (median(unknown), median(wrong));
     assert!(
-        unknown * 2 > wrong,
+        unknown * 4 > wrong,
         "unknown email {unknown:?} vs wrong password {wrong:?}"
     );
 }
@@ -62,7 +58,7 @@ async fn five_failures_slow_the_account_down_and_a_success_resets_it() {
     let early = app.login(&email, PASSWORD).await;
     let wrong = app.login(&email, "wrong password!").await;
     assert_eq!(early.status, 401);
-    assert_eq!(early.body, wrong.body);
+    assert_eq!(early.text(), wrong.text());
     // The early attempts did not count: one delay (1 s) after the fifth failure suffices.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
@@ -96,7 +92,7 @@ async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database
         lock.release().await;
     };
     let (replies, ()) = tokio::join!(guesses, release);
-    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
     assert!(statuses.iter().all(|&status| status == 401), "{statuses:?}");
     // The free ones are all checked, then at most one more: the sixth is
     // checked if its claim comes before the fifth failure starts the
@@ -130,7 +126,7 @@ const NEST_BCRYPT: &str = "$2b$10$4Jm20qw9kfSmnm19Dbndmut9gUPKzrohmjqst2.THYvIhB
 async fn a_bcrypt_hash_from_the_original_system_is_upgraded_on_sqlite() {
     let app = AuthApp::start(Database::Sqlite).await;
     let (email, user) = app.register().await; // also migrates the schema
-    let db = rusqlite::Connection::open(app.runtime.data_dir().join("data/sqlite_db.db")).unwrap();
+    let db = rusqlite::Connection::open(app.host.data_dir().join("data/sqlite_db.db")).unwrap();
     let stored = |db: &rusqlite::Connection| -> String {
         db.query_row(
             "SELECT password_hash FROM users WHERE id = ?1",

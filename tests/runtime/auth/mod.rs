@@ -13,30 +13,30 @@ use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
 use mhmanus_tests::{InProcessHost, POSTGRES_URL, Reply};
 use serde_json::{Value, json};
 
-pub const SECRET: &str = "component-tests-secret-of-32-bytes-or-more";
-pub const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const SECRET: &str = "component-tests-secret-of-32-bytes-or-more";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Which database the component uses.
 #[derive(Debug, Clone, Copy)]
-pub enum Database {
+pub(crate) enum Database {
     Sqlite,
     Postgres,
 }
 
-pub struct AuthApp {
-    pub runtime: InProcessHost,
+pub(crate) struct AuthApp {
+    pub host: InProcessHost,
     pub database: Database,
 }
 
 /// A write lock an operator's transaction holds; see `AuthApp::lock_account`.
-pub enum AccountLock {
+pub(crate) enum AccountLock {
     Sqlite(rusqlite::Connection),
     /// The client and its backend's pid.
     Postgres(tokio_postgres::Client, i32),
 }
 
 impl AccountLock {
-    pub async fn release(self) {
+    pub(crate) async fn release(self) {
         match self {
             AccountLock::Sqlite(db) => db.execute_batch("COMMIT").unwrap(),
             AccountLock::Postgres(db, _) => db.batch_execute("COMMIT").await.unwrap(),
@@ -46,7 +46,7 @@ impl AccountLock {
     /// Waits until `count` sessions wait behind this lock, directly or
     /// behind another waiter (PostgreSQL only: SQLite does not show its
     /// waiters).
-    pub async fn wait_for_waiters(&self, count: usize) {
+    pub(crate) async fn wait_for_waiters(&self, count: usize) {
         let AccountLock::Postgres(_, holder) = self else {
             unreachable!("only PostgreSQL shows its lock waiters");
         };
@@ -70,15 +70,15 @@ impl AccountLock {
 }
 
 impl AuthApp {
-    pub async fn start(database: Database) -> AuthApp {
+    pub(crate) async fn start(database: Database) -> AuthApp {
         Self::start_with(database, |_| {}).await
     }
 
-    pub async fn start_with(
+    pub(crate) async fn start_with(
         database: Database,
-        configure: impl FnOnce(&mut mhmanus_host::config::HostConfig),
+        configure: impl FnOnce(&mut mhmanus_host::HostConfig),
     ) -> AuthApp {
-        let runtime = InProcessHost::start_repo(|config| {
+        let host = InProcessHost::start_repo(|config| {
             config.jwt_secret = Some(SECRET.into());
             if let Database::Postgres = database {
                 config.database_url = Some(POSTGRES_URL.into());
@@ -87,15 +87,15 @@ impl AuthApp {
         })
         .await
         .unwrap();
-        AuthApp { runtime, database }
+        AuthApp { host, database }
     }
 
     /// Runs one statement with one text parameter (`$1`) on the
     /// component's database, as an operator would.
-    pub async fn sql(&self, statement: &str, param: &str) {
+    pub(crate) async fn sql(&self, statement: &str, param: &str) {
         match self.database {
             Database::Sqlite => {
-                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let path = self.host.data_dir().join("data/sqlite_db.db");
                 let db = rusqlite::Connection::open(path).unwrap();
                 db.execute(statement, [param]).unwrap();
             }
@@ -110,7 +110,7 @@ impl AuthApp {
     }
 
     /// The `roles` column of account `id`, as stored.
-    pub async fn stored_roles(&self, id: &str) -> String {
+    pub(crate) async fn stored_roles(&self, id: &str) -> String {
         self.read_one("SELECT roles FROM users WHERE id = $1", id)
             .await
     }
@@ -122,7 +122,7 @@ impl AuthApp {
     {
         match self.database {
             Database::Sqlite => {
-                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let path = self.host.data_dir().join("data/sqlite_db.db");
                 let db = rusqlite::Connection::open(path).unwrap();
                 db.query_row(statement, [id], |row| row.get(0)).unwrap()
             }
@@ -138,10 +138,10 @@ impl AuthApp {
 
     /// Holds a write lock on account `id` (the whole file on SQLite) until
     /// the lock is released: the component's writes to it queue meanwhile.
-    pub async fn lock_account(&self, id: &str) -> AccountLock {
+    pub(crate) async fn lock_account(&self, id: &str) -> AccountLock {
         match self.database {
             Database::Sqlite => {
-                let path = self.runtime.data_dir().join("data/sqlite_db.db");
+                let path = self.host.data_dir().join("data/sqlite_db.db");
                 let db = rusqlite::Connection::open(path).unwrap();
                 db.execute_batch("BEGIN IMMEDIATE").unwrap();
                 AccountLock::Sqlite(db)
@@ -166,16 +166,16 @@ impl AuthApp {
     }
 
     /// The failed-login count stored for account `id`.
-    pub async fn failed_logins(&self, id: &str) -> i64 {
+    pub(crate) async fn failed_logins(&self, id: &str) -> i64 {
         self.read_one("SELECT failed_logins FROM users WHERE id = $1", id)
             .await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
         self.json_call("POST", path, body, None).await
     }
 
-    pub async fn json_call(
+    pub(crate) async fn json_call(
         &self,
         method: &str,
         path: &str,
@@ -187,25 +187,25 @@ impl AuthApp {
         if let Some(bearer) = &bearer {
             headers.push(("authorization", bearer));
         }
-        self.runtime
+        self.host
             .call(method, path, &headers, body.to_string())
             .await
     }
 
-    pub async fn get_with(&self, path: &str, token: &str) -> Reply {
+    pub(crate) async fn get_with(&self, path: &str, token: &str) -> Reply {
         self.call_with("GET", path, token).await
     }
 
     /// A bodiless request with the bearer token.
-    pub async fn call_with(&self, method: &str, path: &str, token: &str) -> Reply {
+    pub(crate) async fn call_with(&self, method: &str, path: &str, token: &str) -> Reply {
         let bearer = format!("Bearer {token}");
-        self.runtime
+        self.host
             .call(method, path, &[("authorization", &bearer)], "")
             .await
     }
 
     /// Registers a fresh account and returns (email, user JSON).
-    pub async fn register(&self) -> (String, Value) {
+    pub(crate) async fn register(&self) -> (String, Value) {
         let email = unique_email();
         let reply = self
             .post(
@@ -213,11 +213,11 @@ impl AuthApp {
                 &json!({"email": email, "password": PASSWORD, "name": "Test User"}),
             )
             .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        assert_eq!(reply.status, 201, "{}", reply.text());
         (email, reply.json())
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Reply {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Reply {
         self.post(
             "/v1/auth/login",
             &json!({"email": email, "password": password}),
@@ -226,21 +226,21 @@ impl AuthApp {
     }
 
     /// Registers and logs in: (email, login JSON).
-    pub async fn session(&self) -> (String, Value) {
+    pub(crate) async fn session(&self) -> (String, Value) {
         let (email, _) = self.register().await;
         let reply = self.login(&email, PASSWORD).await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.status, 200, "{}", reply.text());
         (email, reply.json())
     }
 }
 
 /// An address no other test (or earlier run against the shared PostgreSQL) uses.
-pub fn unique_email() -> String {
+pub(crate) fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 
 /// The settings the component signs with, for checking and forging tokens.
-pub fn jwt() -> JwtSettings {
+pub(crate) fn jwt() -> JwtSettings {
     JwtSettings::new(
         SECRET.as_bytes(),
         DEFAULT_ISSUER,
@@ -251,14 +251,14 @@ pub fn jwt() -> JwtSettings {
     .unwrap()
 }
 
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-pub fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
+pub(crate) fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
     reply
         .headers
         .get(name)
@@ -267,8 +267,8 @@ pub fn header<'a>(reply: &'a Reply, name: &str) -> &'a str {
 }
 
 /// Asserts a problem+json answer with `status` and returns it.
-pub fn problem(reply: &Reply, status: u16) -> Value {
-    assert_eq!(reply.status, status, "{}", reply.body);
+pub(crate) fn problem(reply: &Reply, status: u16) -> Value {
+    assert_eq!(reply.status, status, "{}", reply.text());
     assert_eq!(reply.content_type(), "application/problem+json");
     let problem = reply.json();
     assert_eq!(problem["status"], status);
@@ -277,11 +277,11 @@ pub fn problem(reply: &Reply, status: u16) -> Value {
 }
 
 /// The field names a 422 problem lists.
-pub fn invalid_fields(reply: &Reply) -> Vec<String> {
+pub(crate) fn invalid_fields(reply: &Reply) -> Vec<String> {
     let problem = problem(reply, 422);
     problem["errors"]
         .as_array()
-        .unwrap_or_else(|| panic!("no errors member: {}", reply.body))
+        .unwrap_or_else(|| panic!("no errors member: {}", reply.text()))
         .iter()
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect()

@@ -20,7 +20,7 @@ async fn app_with_admin(database: Database) -> (AuthApp, String) {
     })
     .await;
     let login = app.login(&admin, ADMIN_PASSWORD).await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.status, 200, "{}", login.text());
     (app, text(&login.json()["access_token"]).to_owned())
 }
 
@@ -32,7 +32,7 @@ fn text(value: &Value) -> &str {
 async fn account(app: &AuthApp) -> (String, Value) {
     let (email, user) = app.register().await;
     let login = app.login(&email, PASSWORD).await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.status, 200, "{}", login.text());
     (text(&user["id"]).to_owned(), login.json())
 }
 
@@ -56,7 +56,7 @@ fn refused(reply: &mhmanus_tests::Reply) {
     assert!(
         header(reply, "www-authenticate").contains("error=\"invalid_token\""),
         "{}",
-        reply.body
+        reply.text()
     );
 }
 
@@ -67,18 +67,18 @@ async fn a_demoted_admin_loses_admin_powers_at_once(database: Database) {
     let (bob, _) = account(&app).await;
     let (carol, _) = account(&app).await;
     let reply = set_roles(&app, &admin, &bob, json!(["Admin", "User"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let bob_email = reply.json()["email"].as_str().unwrap().to_owned();
     let bob_login = app.login(&bob_email, PASSWORD).await.json();
     let bob_token = access(&bob_login);
     assert_eq!(app.get_with("/v1/users", bob_token).await.status, 200);
 
     let reply = set_roles(&app, &admin, &bob, json!(["User"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let reply = app
         .call_with("DELETE", &format!("/v1/users/{bob}/sessions"), &admin)
         .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
 
     refused(&set_roles(&app, bob_token, &carol, json!(["Admin", "User"])).await);
     refused(&app.get_with("/v1/users", bob_token).await);
@@ -141,7 +141,7 @@ async fn a_deleted_account_s_token_opens_nothing(database: Database) {
     let (victim, _) = account(&app).await;
     let (gone, _) = account(&app).await;
     let reply = set_roles(&app, &admin, &gone, json!(["Admin", "User"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let gone_email = reply.json()["email"].as_str().unwrap().to_owned();
     let token = access(&app.login(&gone_email, PASSWORD).await.json()).to_owned();
     assert_eq!(app.get_with("/v1/users", &token).await.status, 200);
@@ -183,7 +183,7 @@ async fn access_tokens_end_with_their_sessions(database: Database) {
             let reply = app
                 .json_call("POST", "/v1/auth/logout", &body, Some(&token))
                 .await;
-            assert_eq!(reply.status, 204, "{}", reply.body);
+            assert_eq!(reply.status, 204, "{}", reply.text());
         }
     };
     let opens = |token: String| {
@@ -227,7 +227,7 @@ async fn access_tokens_end_with_their_sessions(database: Database) {
             Some(access(&login)),
         )
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(!opens(access(&login).to_owned()).await);
     assert!(!opens(access(&other).to_owned()).await);
 
@@ -237,7 +237,7 @@ async fn access_tokens_end_with_their_sessions(database: Database) {
     let reply = app
         .call_with("DELETE", &format!("/v1/users/{id}/sessions"), &admin)
         .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
     assert!(!opens(access(&login).to_owned()).await);
     // The Admin's own token was not touched by any of it.
     assert_eq!(app.get_with("/v1/users", &admin).await.status, 200);
@@ -260,7 +260,7 @@ async fn a_role_change_ends_access_tokens_but_not_the_session() {
     let (app, admin) = app_with_admin(Database::Sqlite).await;
     let (id, login) = account(&app).await;
     let reply = set_roles(&app, &admin, &id, json!(["Developer", "User"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     refused(&app.get_with("/v1/auth/profile", access(&login)).await);
     let renewed = app
         .post(
@@ -268,7 +268,7 @@ async fn a_role_change_ends_access_tokens_but_not_the_session() {
             &json!({"refresh_token": login["refresh_token"]}),
         )
         .await;
-    assert_eq!(renewed.status, 200, "{}", renewed.body);
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
     let token = access(&renewed.json()).to_owned();
     let claims = super::jwt().verify(&token).unwrap();
     assert_eq!(claims.roles, vec![Role::User, Role::Developer]);
@@ -303,6 +303,6 @@ async fn a_token_from_before_sessions_is_honoured_until_every_session_ends() {
             Some(access(&login)),
         )
         .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
     refused(&app.get_with("/v1/auth/profile", &legacy).await);
 }

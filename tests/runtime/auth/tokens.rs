@@ -23,7 +23,7 @@ async fn rotation_and_reuse_detection(database: Database) {
     let first = text(&login["refresh_token"]);
 
     let reply = refresh(&app, first).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let rotated = reply.json();
     let second = text(&rotated["refresh_token"]);
     assert_ne!(first, second);
@@ -53,15 +53,16 @@ async fn a_configured_grace_spares_a_duplicate(database: Database) {
     let (_, login) = app.session().await;
     let first = text(&login["refresh_token"]);
     let reply = refresh(&app, first).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let second = reply.json();
 
     problem(&refresh(&app, first).await, 401);
     let reply = refresh(&app, text(&second["refresh_token"])).await;
     assert_eq!(
-        reply.status, 200,
+        reply.status,
+        200,
         "within the grace the family lives: {}",
-        reply.body
+        reply.text()
     );
     let third = reply.json();
 
@@ -104,7 +105,7 @@ async fn parallel_refreshes(database: Database, grace_secs: &str) {
     let (_, login) = app.session().await;
     let token = text(&login["refresh_token"]);
     let replies = join_all((0..10).map(|_| refresh(&app, token))).await;
-    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
     assert!(
         statuses.iter().all(|s| matches!(s, 200 | 401)),
         "{statuses:?}"
@@ -123,7 +124,10 @@ async fn parallel_refreshes(database: Database, grace_secs: &str) {
             .await;
         let successor = refresh(&app, text(&tokens["refresh_token"])).await;
         let expected = if session_lives { 200 } else { 401 };
-        assert_eq!((profile.status, successor.status), (expected, expected));
+        assert_eq!(
+            (profile.status.as_u16(), successor.status.as_u16()),
+            (expected, expected)
+        );
     }
 }
 
@@ -162,11 +166,11 @@ async fn logout_revokes_the_presented_token_or_all_of_them() {
             Some(access),
         )
         .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
     problem(&refresh(&app, text(&login["refresh_token"])).await, 401);
     // Another session of the same account lives on ...
     let reply = refresh(&app, text(&other["refresh_token"])).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let live = reply.json();
 
     // Logout needs a bearer token, and a token that can exist.
@@ -192,7 +196,7 @@ async fn logout_revokes_the_presented_token_or_all_of_them() {
             Some(live_access),
         )
         .await;
-    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
     problem(&refresh(&app, text(&live["refresh_token"])).await, 401);
 }
 
@@ -224,7 +228,7 @@ async fn bearer_tokens_are_verified_at_the_door(database: Database) {
     let claims = jwt().verify(text(&login["access_token"])).unwrap();
     let now = now_secs();
 
-    let reply = app.runtime.get("/v1/auth/profile").await;
+    let reply = app.host.get("/v1/auth/profile").await;
     problem(&reply, 401);
     assert_eq!(
         header(&reply, "www-authenticate"),
@@ -289,7 +293,7 @@ async fn bearer_tokens_are_verified_at_the_door(database: Database) {
 
     let forged = jwt().issue(grant(&claims), now).0;
     let reply = app.get_with("/v1/auth/profile", &forged).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(
         app.get_with("/v1/auth/profile", &signed(&typed, &as_json))
             .await
@@ -318,9 +322,9 @@ async fn a_session_ends_at_its_maximum_lifetime() {
     let reply = app
         .post("/v1/auth/refresh", &refresh(&login["refresh_token"]))
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let renewed = reply.json();
-    let db = rusqlite::Connection::open(app.runtime.data_dir().join("data/sqlite_db.db")).unwrap();
+    let db = rusqlite::Connection::open(app.host.data_dir().join("data/sqlite_db.db")).unwrap();
     let day_ms: i64 = 24 * 3600 * 1000;
     let now_ms = now_secs() * 1000;
     let backdate = |days: i64| {
@@ -336,7 +340,7 @@ async fn a_session_ends_at_its_maximum_lifetime() {
     let reply = app
         .post("/v1/auth/refresh", &refresh(&renewed["refresh_token"]))
         .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.status, 200, "{}", reply.text());
     let last = reply.json();
     let expires: i64 = db
         .query_row(

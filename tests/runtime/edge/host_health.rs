@@ -1,19 +1,19 @@
 //! What the host adds to the health component's reports: memory, disk,
 //! loaded components, and readiness that fails as soon as it drains.
 
-use mhmanus_host::config::HealthThresholds;
-use mhmanus_tests::InProcessHost;
+use mhmanus_host::HealthThresholds;
 
 use super::*;
 
 async fn repo(health: impl FnOnce(&mut HealthThresholds)) -> Edge {
-    let runtime = InProcessHost::start_repo(|config| {
-        config.jwt_secret = Some("host-health-tests-secret-32-bytes!!".into());
-        health(&mut config.health);
-    })
+    Edge::repo_with(
+        |config| {
+            config.jwt_secret = Some("host-health-tests-secret-32-bytes!!".into());
+            health(&mut config.health);
+        },
+        |_| {},
+    )
     .await
-    .unwrap();
-    Edge::over(runtime, |_| {})
 }
 
 #[tokio::test]
@@ -26,7 +26,7 @@ async fn health_reports_memory_disk_and_components_next_to_the_database() {
     );
     let report = answer.json();
     // Anonymous callers do not learn where the data lives.
-    let data_dir = app._dir.path().to_str().unwrap();
+    let data_dir = app.host.data_dir().to_str().unwrap();
     assert!(!report.to_string().contains(data_dir), "{report}");
     assert_eq!(
         report["checks"]["disk:utilization"][0]["componentId"],
@@ -86,7 +86,7 @@ async fn a_full_disk_fails_health_and_a_busy_memory_warns() {
 async fn readiness_fails_at_once_while_draining_and_liveness_stays() {
     let app = repo(|_| {}).await;
     assert_eq!(app.get("/health/ready", &[]).await.status, 200);
-    app.runtime.drain();
+    app.host.components().drain();
     let ready = app.get("/health/ready", &[]).await;
     assert_eq!(ready.status, 503);
     let report = ready.json();

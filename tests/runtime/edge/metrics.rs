@@ -1,21 +1,14 @@
 //! `/metrics`: what was served, by route and status, in the Prometheus
 //! format, with the limiter's decisions, guest instantiations and pools.
 
-use mhmanus_tests::{InProcessHost, POSTGRES_URL};
+use mhmanus_tests::POSTGRES_URL;
 
 use super::*;
 
 /// A route no other test uses, so its counters are this test's alone.
-const COUNTED: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "counted"
-[[trigger.http]]
-route = "/counted/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-"#;
+fn counted() -> TestManifest {
+    TestManifest::new("counted").route("/counted/...", "probe", "spin-probe")
+}
 
 fn line<'a>(metrics: &'a str, prefix: &str) -> Option<&'a str> {
     metrics.lines().find(|line| line.starts_with(prefix))
@@ -35,7 +28,7 @@ fn value(metrics: &str, prefix: &str) -> f64 {
 #[tokio::test]
 async fn requests_are_counted_by_route_and_status_and_timed() {
     let app = Edge::start(
-        COUNTED,
+        &counted(),
         |_| {},
         |config| {
             config.rate_limit = "2/60s".parse().unwrap();
@@ -101,13 +94,14 @@ async fn requests_are_counted_by_route_and_status_and_timed() {
 
 #[tokio::test]
 async fn database_pools_are_reported() {
-    let runtime = InProcessHost::start_repo(|config| {
-        config.jwt_secret = Some("metrics-tests-secret-of-32-bytes-ok".into());
-        config.database_url = Some(POSTGRES_URL.into());
-    })
-    .await
-    .unwrap();
-    let app = Edge::over(runtime, |_| {});
+    let app = Edge::repo_with(
+        |config| {
+            config.jwt_secret = Some("metrics-tests-secret-of-32-bytes-ok".into());
+            config.database_url = Some(POSTGRES_URL.into());
+        },
+        |_| {},
+    )
+    .await;
     assert_eq!(app.get("/health/ready", &[]).await.status, 200);
     let metrics = String::from_utf8(app.get("/metrics", &[]).await.body.to_vec()).unwrap();
     let open = format!(r#"db_pool_connections{{pool="{POSTGRES_URL}",state="open"}}"#);
@@ -117,20 +111,13 @@ async fn database_pools_are_reported() {
 }
 
 /// A route of its own, so its latency series are this test's alone.
-const TIMED: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "timed"
-[[trigger.http]]
-route = "/timed/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-"#;
+fn timed() -> TestManifest {
+    TestManifest::new("timed").route("/timed/...", "probe", "spin-probe")
+}
 
 #[tokio::test]
 async fn a_request_is_timed_until_its_body_is_sent() {
-    let app = Edge::start(TIMED, |_| {}, |_| {}).await;
+    let app = Edge::start(&timed(), |_| {}, |_| {}).await;
     let count = r#"http_request_duration_seconds_count{method="GET",route="/timed/..."}"#;
     let sum = r#"http_request_duration_seconds_sum{method="GET",route="/timed/..."}"#;
     let streaming = request_limits::head(&app.router, "/timed/stream?arg=600").await;

@@ -9,31 +9,23 @@ mod request_limits;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use http::{HeaderMap, Method, StatusCode};
+use http::Method;
 use http_body_util::BodyExt;
 use mhmanus_edge as edge;
 use mhmanus_edge::EdgeConfig;
 use mhmanus_edge::rate_limit::policy::Policy;
-use mhmanus_host::config::HostConfig;
-use mhmanus_host::runtime::Runtime;
-use mhmanus_tests::InProcessHost;
+use mhmanus_host::HostConfig;
+use mhmanus_tests::{InProcessHost, Reply, TestManifest};
 use tower::ServiceExt;
 
-const MANIFEST: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "edge"
-[[trigger.http]]
-route = "/probe/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-"#;
+/// The probe guest alone.
+fn probe_app() -> TestManifest {
+    TestManifest::new("edge").route("/probe/...", "probe", "spin-probe")
+}
 
 const ALLOWED: &str = "https://app.example.com";
 const OTHER_ALLOWED: &str = "http://localhost:5173";
@@ -76,11 +68,10 @@ fn edge_config() -> EdgeConfig {
     config
 }
 
-/// The router over a runtime, and the directory it keeps its data in.
+/// The host in-process, and its whole router.
 struct Edge {
     router: Router,
-    runtime: Arc<Runtime>,
-    _dir: tempfile::TempDir,
+    host: InProcessHost,
 }
 
 /// Where test requests come from unless a test says otherwise.
@@ -88,99 +79,96 @@ const PEER: &str = "127.0.0.1:40000";
 
 impl Edge {
     async fn probe(configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
-        Self::start(MANIFEST, |_| {}, configure).await
+        Self::start(&probe_app(), |_| {}, configure).await
     }
 
     async fn start(
-        manifest: &str,
+        manifest: &TestManifest,
         host: impl FnOnce(&mut HostConfig),
         edge: impl FnOnce(&mut EdgeConfig),
     ) -> Edge {
-        let runtime = InProcessHost::start(manifest, host).await.unwrap();
-        Self::over(runtime, edge)
+        let host = InProcessHost::start(manifest, with_edge(host, edge))
+            .await
+            .unwrap();
+        Self::over(host)
     }
 
     /// The repository's spin.toml: the auth component answers problems.
-    async fn repo(configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
-        let runtime = InProcessHost::start_repo(|config| {
-            config.jwt_secret = Some("edge-tests-secret-of-32-bytes-or-more".into());
-        })
-        .await
-        .unwrap();
-        Self::over(runtime, configure)
+    async fn repo(edge: impl FnOnce(&mut EdgeConfig)) -> Edge {
+        Self::repo_with(|_| {}, edge).await
     }
 
-    fn over(runtime: InProcessHost, configure: impl FnOnce(&mut EdgeConfig)) -> Edge {
-        let mut config = edge_config();
-        configure(&mut config);
-        let (router, runtime, dir) = runtime.into_router(&config).unwrap();
+    /// The repository's spin.toml, the host configured by `host` too.
+    async fn repo_with(
+        host: impl FnOnce(&mut HostConfig),
+        edge: impl FnOnce(&mut EdgeConfig),
+    ) -> Edge {
+        let host = InProcessHost::start_repo(with_edge(
+            |config| {
+                config.jwt_secret = Some("edge-tests-secret-of-32-bytes-or-more".into());
+                host(config);
+            },
+            edge,
+        ))
+        .await
+        .unwrap();
+        Self::over(host)
+    }
+
+    fn over(host: InProcessHost) -> Edge {
         Edge {
-            router,
-            runtime,
-            _dir: dir,
+            router: host.router(),
+            host,
         }
     }
 
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.send(Method::GET, path, headers).await
     }
 
-    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
+    async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> Reply {
         send(&self.router, method, path, headers).await
     }
 
     /// A GET from the TCP peer `peer`.
-    async fn get_from(&self, peer: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    async fn get_from(&self, peer: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         send_from(&self.router, peer, Method::GET, path, headers).await
     }
 }
 
-/// An answer, its body read whole (still encoded, if it was).
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: bytes::Bytes,
-}
-
-impl Answer {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-
-    /// Every value of `name`, comma-separated lists split, lowercased.
-    fn list(&self, name: &str) -> Vec<String> {
-        self.headers
-            .get_all(name)
-            .iter()
-            .flat_map(|v| v.to_str().unwrap().split(','))
-            .map(|item| item.trim().to_ascii_lowercase())
-            .filter(|item| !item.is_empty())
-            .collect()
-    }
-
-    fn cors_headers(&self) -> Vec<&str> {
-        self.headers
-            .keys()
-            .map(|name| name.as_str())
-            .filter(|name| name.starts_with("access-control-"))
-            .collect()
-    }
-
-    #[track_caller]
-    fn assert_security_headers(&self) {
-        for (name, value) in SECURITY_HEADERS {
-            let values: Vec<_> = self.headers.get_all(name).iter().collect();
-            assert_eq!(values, [value], "{name} on a {}", self.status);
-        }
-        assert!(!self.headers.contains_key("x-powered-by"));
+/// `host`'s settings, then the edge settings the tests start from, changed
+/// by `edge`.
+fn with_edge(
+    host: impl FnOnce(&mut HostConfig),
+    edge: impl FnOnce(&mut EdgeConfig),
+) -> impl FnOnce(&mut HostConfig) {
+    move |config| {
+        host(config);
+        config.edge = edge_config();
+        edge(&mut config.edge);
     }
 }
 
-async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &str)]) -> Answer {
+/// The CORS headers of an answer.
+fn cors_headers(reply: &Reply) -> Vec<&str> {
+    reply
+        .headers
+        .keys()
+        .map(|name| name.as_str())
+        .filter(|name| name.starts_with("access-control-"))
+        .collect()
+}
+
+#[track_caller]
+fn assert_security_headers(reply: &Reply) {
+    for (name, value) in SECURITY_HEADERS {
+        let values: Vec<_> = reply.headers.get_all(name).iter().collect();
+        assert_eq!(values, [value], "{name} on a {}", reply.status);
+    }
+    assert!(!reply.headers.contains_key("x-powered-by"));
+}
+
+async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &str)]) -> Reply {
     send_from(router, PEER, method, path, headers).await
 }
 
@@ -190,7 +178,7 @@ async fn send_from(
     method: Method,
     path: &str,
     headers: &[(&str, &str)],
-) -> Answer {
+) -> Reply {
     let mut request = http::Request::builder()
         .method(method)
         .uri(path)
@@ -203,13 +191,7 @@ async fn send_from(
     request
         .extensions_mut()
         .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-    let response = router.clone().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
+    Reply::read(router.clone().oneshot(request).await.unwrap()).await
 }
 
 // --- security headers ---
@@ -221,7 +203,7 @@ async fn security_headers_are_on_component_answers_and_host_answers() {
     let ok = app.get("/probe/headers", &[]).await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.header("content-type"), Some("application/json"));
-    ok.assert_security_headers();
+    assert_security_headers(&ok);
 
     // No route in the manifest: the runtime's 404 problem.
     let missing = app.get("/nowhere", &[]).await;
@@ -230,17 +212,17 @@ async fn security_headers_are_on_component_answers_and_host_answers() {
         missing.header("content-type"),
         Some("application/problem+json")
     );
-    missing.assert_security_headers();
+    assert_security_headers(&missing);
 
     // A version the host does not serve: the versioning layer's 404 problem.
     let unversioned = app.get("/v9/probe/headers", &[]).await;
     assert_eq!(unversioned.status, 404);
-    unversioned.assert_security_headers();
+    assert_security_headers(&unversioned);
 
     // The host's own route.
     let live = app.get("/health/live", &[]).await;
     assert_eq!(live.status, 200);
-    live.assert_security_headers();
+    assert_security_headers(&live);
 }
 
 #[tokio::test]
@@ -253,7 +235,7 @@ async fn security_headers_are_on_a_components_problem() {
         Some("application/problem+json")
     );
     assert!(unauthorized.header("www-authenticate").is_some());
-    unauthorized.assert_security_headers();
+    assert_security_headers(&unauthorized);
 }
 
 #[tokio::test]
@@ -287,7 +269,7 @@ async fn the_host_overrides_a_components_headers_and_drops_x_powered_by() {
     let answer = send(&router, Method::GET, "/", &[]).await;
     assert_eq!(answer.status, 200);
     assert_eq!(&answer.body[..], b"hello");
-    answer.assert_security_headers();
+    assert_security_headers(&answer);
 }
 
 // --- CORS ---
@@ -317,7 +299,7 @@ async fn an_allowed_origin_is_echoed_with_credentials() {
                 "x-request-id"
             ]
         );
-        answer.assert_security_headers();
+        assert_security_headers(&answer);
     }
 }
 
@@ -386,7 +368,7 @@ async fn a_preflight_answers_with_methods_headers_and_max_age() {
     );
     assert_eq!(preflight.header("access-control-max-age"), Some("900"));
     assert!(preflight.list("vary").contains(&"origin".into()));
-    preflight.assert_security_headers();
+    assert_security_headers(&preflight);
 }
 
 #[tokio::test]
@@ -394,7 +376,7 @@ async fn no_cors_headers_without_allowed_origins() {
     let app = Edge::probe(|config| config.cors_origins = vec![String::new()]).await;
     let answer = app.get("/probe/headers", &[("origin", ALLOWED)]).await;
     assert_eq!(answer.status, 200);
-    assert!(answer.cors_headers().is_empty(), "{:?}", answer.headers);
+    assert!(cors_headers(&answer).is_empty(), "{:?}", answer.headers);
     assert!(!answer.list("vary").contains(&"origin".into()));
     let preflight = app
         .send(
@@ -407,11 +389,11 @@ async fn no_cors_headers_without_allowed_origins() {
         )
         .await;
     assert!(
-        preflight.cors_headers().is_empty(),
+        cors_headers(&preflight).is_empty(),
         "{:?}",
         preflight.headers
     );
-    preflight.assert_security_headers();
+    assert_security_headers(&preflight);
 }
 
 #[test]
@@ -501,7 +483,7 @@ async fn gzip_br_and_zstd_decode_to_the_identity_body() {
             answer.body.len()
         );
         assert_eq!(decode(encoding, &answer.body), identity.body, "{encoding}");
-        answer.assert_security_headers();
+        assert_security_headers(&answer);
     }
 
     // The client's preference decides among the three.

@@ -4,32 +4,24 @@
 
 use mhmanus_domain::auth::role::Role;
 use mhmanus_edge::rate_limit::RouteLimit;
-use mhmanus_tests::{CuttableProxy, InProcessHost, REDIS_URL, access_token};
+use mhmanus_tests::{CuttableProxy, REDIS_URL, TestComponent, access_token};
 
 use super::*;
 
 const SECRET: &str = "rate-limit-tests-secret-of-32-bytes!";
 
 /// The probe, given the JWT settings the limiter verifies tokens with.
-const MANIFEST_WITH_SECRET: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "limits"
-[variables]
-jwt_secret = { required = true, secret = true }
-[[trigger.http]]
-route = "/probe/..."
-component = "probe"
-[component.probe]
-source = "{wasm:spin-probe}"
-[component.probe.variables]
-jwt_secret = "{{ jwt_secret }}"
-"#;
+fn probe_with_secret() -> TestManifest {
+    TestManifest::new("limits").secret("jwt_secret").component(
+        TestComponent::new("/probe/...", "probe", "spin-probe")
+            .variable("jwt_secret", "{{ jwt_secret }}"),
+    )
+}
 
 async fn limited(quota: &str, edge: impl FnOnce(&mut EdgeConfig)) -> Edge {
     let quota = quota.parse().unwrap();
     Edge::start(
-        MANIFEST_WITH_SECRET,
+        &probe_with_secret(),
         |host| host.jwt_secret = Some(SECRET.into()),
         |config| {
             config.rate_limit = quota;
@@ -98,7 +90,7 @@ async fn the_eleventh_request_in_a_window_is_a_429_problem() {
     let problem = refused.json();
     assert_eq!(problem["status"], 429);
     assert_eq!(problem["instance"], "/probe/headers");
-    refused.assert_security_headers();
+    assert_security_headers(&refused);
 
     // Per route: another route has its own quota; the host's own routes
     // are never limited.
@@ -283,7 +275,7 @@ async fn two_hosts_sharing_redis_share_one_limit() {
 async fn limited_over_redis(url: &str) -> Edge {
     let url = url.to_owned();
     Edge::start(
-        MANIFEST_WITH_SECRET,
+        &probe_with_secret(),
         |host| {
             host.jwt_secret = Some(SECRET.into());
             host.redis_url = Some(url.into());
@@ -297,15 +289,14 @@ async fn limited_over_redis(url: &str) -> Edge {
 async fn when_redis_goes_away_the_limiter_counts_in_process_and_health_says_so() {
     let proxy = CuttableProxy::start("127.0.0.1:6379").await.unwrap();
     let url = format!("redis://{}", proxy.addr);
-    let runtime = InProcessHost::start_repo(|config| {
-        config.jwt_secret = Some(SECRET.into());
-        config.redis_url = Some(url.into());
-    })
-    .await
-    .unwrap();
-    let app = Edge::over(runtime, |config| {
-        config.rate_limit = "3/60s".parse().unwrap();
-    });
+    let app = Edge::repo_with(
+        |config| {
+            config.jwt_secret = Some(SECRET.into());
+            config.redis_url = Some(url.into());
+        },
+        |config| config.rate_limit = "3/60s".parse().unwrap(),
+    )
+    .await;
     let peer = fresh_peer();
 
     let answer = app.get_from(&peer, "/v1/auth/profile", &[]).await;

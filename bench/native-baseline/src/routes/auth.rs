@@ -29,12 +29,15 @@ const PROFILE: &str = "/v1/auth/profile";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Credentials {
+pub(super) struct Credentials {
     email: String,
     password: String,
 }
 
-pub async fn login(State(app): State<Arc<App>>, Json(credentials): Json<Credentials>) -> Response {
+pub(super) async fn login(
+    State(app): State<Arc<App>>,
+    Json(credentials): Json<Credentials>,
+) -> Response {
     let user = match key_of(&credentials.email) {
         Some(key) => match app.store.user_by_email_key(key).await {
             Ok(user) => user,
@@ -107,7 +110,7 @@ pub async fn login(State(app): State<Arc<App>>, Json(credentials): Json<Credenti
     )
 }
 
-pub async fn profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub(super) async fn profile(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

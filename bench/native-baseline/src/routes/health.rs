@@ -12,15 +12,15 @@ use crate::App;
 
 const SERVICE_ID: &str = "mhmanus-edge";
 
-pub async fn live() -> Response {
+pub(super) async fn live() -> Response {
     respond(&Report::new(SERVICE_ID, env!("CARGO_PKG_VERSION")))
 }
 
-pub async fn ready(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn ready(State(app): State<Arc<App>>) -> Response {
     respond(&database_report(&app).await)
 }
 
-pub async fn full(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn full(State(app): State<Arc<App>>) -> Response {
     let mut report = database_report(&app).await;
     let (memory, disk) = app.system.measure().await;
     report.add("memory:utilization", memory);

@@ -14,7 +14,7 @@ use mhmanus_domain::problem::{self, Problem};
 
 use crate::App;
 
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

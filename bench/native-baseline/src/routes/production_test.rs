@@ -7,7 +7,7 @@ use axum::response::Response;
 use mhmanus_domain::selftest;
 use serde_json::json;
 
-pub async fn rate_limit(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+pub(super) async fn rate_limit(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
     super::json(
         200,
         &json!({
@@ -19,6 +19,6 @@ pub async fn rate_limit(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response 
     )
 }
 
-pub async fn compression() -> Response {
+pub(super) async fn compression() -> Response {
     super::json(200, &selftest::compression_payload())
 }

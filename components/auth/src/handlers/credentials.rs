@@ -28,7 +28,7 @@ use crate::store::users::{self, User};
 
 /// The outcome of a password check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Check {
+pub(super) enum Check {
     /// The right password, and it counted; `rehash` when the stored hash
     /// should be upgraded (see `password::verify`).
     Verified { rehash: bool },
@@ -39,7 +39,7 @@ pub enum Check {
 
 /// Checks `password` for `user` at `now_ms`, and records the outcome.
 /// Releases the request's connection before verifying.
-pub async fn check(
+pub(super) async fn check(
     ctx: &mut Ctx<'_>,
     user: &User,
     password: &str,
@@ -78,7 +78,7 @@ pub async fn check(
 
 /// A refusal that costs what a verification costs, without a connection
 /// held meanwhile. Also used for unknown accounts.
-pub fn refuse(ctx: &mut Ctx<'_>, password: &str) -> Check {
+pub(super) fn refuse(ctx: &mut Ctx<'_>, password: &str) -> Check {
     ctx.release_db();
     password::verify_dummy(password);
     Check::Refused

@@ -15,7 +15,7 @@ use crate::response::Response;
 use crate::store::{tokens, users};
 use crate::{auth_guard, clock, request};
 
-pub async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["email", "password"]);
     let email = fields.required_string("email");

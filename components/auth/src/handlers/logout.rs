@@ -15,7 +15,7 @@ use crate::fields::Fields;
 use crate::store::{tokens, users};
 use crate::{clock, request, response};
 
-pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let caller = ctx.caller().await?;
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["refresh_token", "all"]);

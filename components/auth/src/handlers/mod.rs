@@ -22,7 +22,7 @@ use crate::settings::Settings;
 use crate::store::{Db, StoreError};
 
 /// What every handler may use about the request being served.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub settings: &'a Settings,
     pub headers: &'a HeaderMap,
     /// The path as requested (the `instance` of problems).
@@ -35,7 +35,7 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(
+    pub(crate) fn new(
         settings: &'a Settings,
         headers: &'a HeaderMap,
         path: &'a str,
@@ -53,7 +53,7 @@ impl<'a> Ctx<'a> {
     /// The connection, opened when a handler first needs it: requests
     /// refused before that (bad body, bad token) never take one, and
     /// registration does not hold one while it hashes the password.
-    pub async fn db(&self) -> Result<&Db, StoreError> {
+    pub(crate) async fn db(&self) -> Result<&Db, StoreError> {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
@@ -64,7 +64,7 @@ impl<'a> Ctx<'a> {
     /// The caller behind the bearer token, let in by the shared door: the
     /// token verified first (no connection taken for a bad one), then the
     /// account read.
-    pub async fn caller(&self) -> Result<Caller, Failure> {
+    pub(crate) async fn caller(&self) -> Result<Caller, Failure> {
         let claims = auth_guard::verify(self.headers, &self.settings.jwt, self.path)?;
         auth_guard::admit(self.db().await?, claims, self.path).await
     }
@@ -73,16 +73,20 @@ impl<'a> Ctx<'a> {
     /// verifying a password: with PostgreSQL every open connection is one of
     /// a limited pool, and concurrent logins holding theirs through argon2
     /// would exhaust it. The next `db()` opens a new one.
-    pub fn release_db(&mut self) {
+    pub(crate) fn release_db(&mut self) {
         drop(self.db.take());
     }
 }
 
-pub type Outcome = Result<Response, Failure>;
+pub(crate) type Outcome = Result<Response, Failure>;
 
 /// `ctx` is mutable only so that the handlers that verify passwords can
 /// release its connection meanwhile.
-pub async fn dispatch(ctx: &mut Ctx<'_>, action: Action, body: IncomingRequestBody) -> Outcome {
+pub(crate) async fn dispatch(
+    ctx: &mut Ctx<'_>,
+    action: Action,
+    body: IncomingRequestBody,
+) -> Outcome {
     match action {
         Action::Register => register::handle(ctx, body).await,
         Action::Login => login::handle(ctx, body).await,

@@ -21,12 +21,12 @@ use crate::store::tokens;
 use crate::store::users::{self, User};
 use crate::{auth_guard, clock, request, view};
 
-pub async fn read(ctx: &Ctx<'_>) -> Outcome {
+pub(super) async fn read(ctx: &Ctx<'_>) -> Outcome {
     let caller = ctx.caller().await?;
     Ok(response::json(200, &view::caller(&caller)))
 }
 
-pub async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let caller = ctx.caller().await?;
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["name", "currentPassword", "newPassword"]);

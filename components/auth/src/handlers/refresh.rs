@@ -28,7 +28,7 @@ use crate::response::Response;
 use crate::store::{tokens, users};
 use crate::{auth_guard, clock, request};
 
-pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["refresh_token"]);
     let Some(token) = fields.required_string("refresh_token") else {

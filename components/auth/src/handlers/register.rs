@@ -14,7 +14,7 @@ use crate::fields::Fields;
 use crate::store::users::{self, NewUser};
 use crate::{clock, request, response, view};
 
-pub async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome {
     let object = request::json_object(ctx.headers, body, ctx.path).await?;
     let mut fields = Fields::new(object, &["email", "password", "name"]);
     let email = fields.required_string("email");

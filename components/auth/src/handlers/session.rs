@@ -15,7 +15,12 @@ use crate::{clock, response};
 /// new family (a login). A rotation whose family was revoked meanwhile, or
 /// whose session has reached its maximum lifetime, is refused like an
 /// invalid refresh token (and a successor already stored is revoked).
-pub async fn issue(ctx: &Ctx<'_>, user: &User, family: Option<Family>, now_ms: i64) -> Outcome {
+pub(super) async fn issue(
+    ctx: &Ctx<'_>,
+    user: &User,
+    family: Option<Family>,
+    now_ms: i64,
+) -> Outcome {
     let (family, renewal) = match family {
         Some(family) => (family, true),
         None => {

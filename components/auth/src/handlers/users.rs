@@ -18,10 +18,10 @@ use crate::response::{self, Response};
 use crate::store::{tokens, users};
 use crate::{clock, request, view};
 
-pub const DEFAULT_PER_PAGE: i64 = 20;
-pub const MAX_PER_PAGE: i64 = 100;
+pub(super) const DEFAULT_PER_PAGE: i64 = 20;
+pub(super) const MAX_PER_PAGE: i64 = 100;
 
-pub async fn list(ctx: &Ctx<'_>) -> Outcome {
+pub(super) async fn list(ctx: &Ctx<'_>) -> Outcome {
     ctx.caller().await?.require(Role::Admin, ctx.path)?;
     let (page, per_page) = paging(ctx.query, ctx.path)?;
     let offset = (page - 1).saturating_mul(per_page);
@@ -37,7 +37,7 @@ pub async fn list(ctx: &Ctx<'_>) -> Outcome {
     ))
 }
 
-pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) -> Outcome {
+pub(super) async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) -> Outcome {
     let caller = ctx.caller().await?;
     caller.require(Role::Admin, ctx.path)?;
     // Granting oneself roles is not administration, and an Admin removing
@@ -81,7 +81,7 @@ pub async fn set_roles(ctx: &Ctx<'_>, user_id: &str, body: IncomingRequestBody) 
 /// member): its refresh tokens are revoked and its access tokens refused,
 /// at once. Idempotent: 204 whether or not any was open; 404 only when
 /// there is no such account.
-pub async fn end_sessions(ctx: &Ctx<'_>, user_id: &str) -> Outcome {
+pub(super) async fn end_sessions(ctx: &Ctx<'_>, user_id: &str) -> Outcome {
     ctx.caller().await?.require(Role::Admin, ctx.path)?;
     let db = ctx.db().await?;
     if !users::end_access_tokens(db, user_id).await? {

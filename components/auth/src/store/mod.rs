@@ -10,7 +10,7 @@
 //! the slow-down threshold) say in their documentation why the outcome is
 //! still safe, in `tokens` and `users`.
 
-pub mod tokens;
-pub mod users;
+pub(crate) mod tokens;
+pub(crate) mod users;
 
-pub use mhmanus_guest::db::{Db, Row, StoreError, Val};
+pub(crate) use mhmanus_guest::db::{Db, Row, StoreError, Val};

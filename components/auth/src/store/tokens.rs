@@ -16,7 +16,7 @@ use super::{Db, StoreError, Val};
 
 /// A new token of `family` for `user_id`, in a session that began at
 /// `started_at`.
-pub async fn insert(
+pub(crate) async fn insert(
     db: &Db,
     token_hash: &str,
     user_id: &str,
@@ -41,7 +41,7 @@ pub async fn insert(
 
 /// A session: the family its tokens share, and when its login was.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Family {
+pub(crate) struct Family {
     pub id: String,
     pub started_at: i64,
 }
@@ -51,7 +51,7 @@ pub struct Family {
 ///
 /// One conditional UPDATE: of any number of concurrent uses of one token,
 /// exactly one gets the row.
-pub async fn rotate(
+pub(crate) async fn rotate(
     db: &Db,
     token_hash: &str,
     now_ms: i64,
@@ -83,7 +83,7 @@ pub async fn rotate(
 /// it sees every revocation that committed before the successor did; the
 /// revocations that commit later are the ones `revoke` catches by running
 /// twice (see there).
-pub async fn insert_successor(
+pub(crate) async fn insert_successor(
     db: &Db,
     token_hash: &str,
     user_id: &str,
@@ -111,7 +111,7 @@ pub async fn insert_successor(
 }
 
 /// What is known about a token that did not rotate.
-pub struct Spent {
+pub(crate) struct Spent {
     pub family_id: String,
     /// When it was used, if it was: presenting it again is reuse, or a
     /// duplicate of a request still in flight.
@@ -119,7 +119,7 @@ pub struct Spent {
 }
 
 /// What became of a token that did not rotate, if it exists.
-pub async fn state(db: &Db, token_hash: &str) -> Result<Option<Spent>, StoreError> {
+pub(crate) async fn state(db: &Db, token_hash: &str) -> Result<Option<Spent>, StoreError> {
     let row = db
         .query_opt(
             "SELECT rotated_at, family_id FROM refresh_tokens WHERE token_hash = $1",
@@ -136,7 +136,7 @@ pub async fn state(db: &Db, token_hash: &str) -> Result<Option<Spent>, StoreErro
 }
 
 /// Ends every live token of a family (reuse of a rotated token, RFC 9700 4.14).
-pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub(crate) async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), StoreError> {
     revoke(
         db,
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
@@ -150,7 +150,7 @@ pub async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Result<(), 
 /// help: it matches this one token only. If a rotation of that token races
 /// with its logout and issues a successor anyway, the successor cannot be
 /// rotated again, because its family now has a revoked row.
-pub async fn revoke_one(
+pub(crate) async fn revoke_one(
     db: &Db,
     token_hash: &str,
     user_id: &str,
@@ -165,7 +165,7 @@ pub async fn revoke_one(
 }
 
 /// Ends every token of the account (logout everywhere, password change).
-pub async fn revoke_all(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub(crate) async fn revoke_all(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
     revoke(
         db,
         "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
@@ -197,7 +197,7 @@ async fn revoke(db: &Db, sql: &str, params: &[Val]) -> Result<(), StoreError> {
 
 /// Drops the account's expired tokens: past expiry they can neither be used
 /// nor signal reuse, so keeping them only grows the table.
-pub async fn delete_expired(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+pub(crate) async fn delete_expired(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
         "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2",
         &[Val::from(user_id), Val::Int(now_ms)],

@@ -7,7 +7,7 @@ use super::{Db, Row, StoreError, Val};
 
 /// An account as stored. `password_hash` never leaves the component.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     pub id: String,
     pub email: String,
     pub name: String,
@@ -21,13 +21,13 @@ pub struct User {
 }
 
 impl User {
-    pub fn roles(&self) -> Vec<Role> {
+    pub(crate) fn roles(&self) -> Vec<Role> {
         role::from_column(&self.roles_column)
     }
 }
 
 /// What a new account is made of.
-pub struct NewUser<'a> {
+pub(crate) struct NewUser<'a> {
     pub id: &'a str,
     pub email: &'a str,
     pub email_key: &'a str,
@@ -58,19 +58,19 @@ fn one(row: Option<Row>) -> Result<Option<User>, StoreError> {
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn by_email_key(db: &Db, email_key: &str) -> Result<Option<User>, StoreError> {
+pub(crate) async fn by_email_key(db: &Db, email_key: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email_key = $1");
     one(db.query_opt(&sql, &[Val::from(email_key)]).await?)
 }
 
-pub async fn by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
+pub(crate) async fn by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     one(db.query_opt(&sql, &[Val::from(id)]).await?)
 }
 
 /// Creates the account unless its email key is taken; `None` means taken.
 /// One statement, so of two racing registrations exactly one wins.
-pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreError> {
+pub(crate) async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreError> {
     let sql = format!(
         "INSERT INTO users (id, email, email_key, name, password_hash, roles, failed_logins, \
          next_login_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $7) \
@@ -95,7 +95,7 @@ pub async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreErro
 /// holds the account until `hold_until`, so it is its window's one attempt.
 /// One statement, so every concurrent attempt gets its own count and at
 /// most one of them a window.
-pub async fn claim_check(
+pub(crate) async fn claim_check(
     db: &Db,
     id: &str,
     now_ms: i64,
@@ -121,7 +121,7 @@ pub async fn claim_check(
 /// own `hold` (see `claim_check`) if it is still there, and otherwise never
 /// shortens a delay a concurrent failure set (`GREATEST`/`MAX` differ
 /// between the two dialects, `CASE` is the same in both).
-pub async fn delay_next(
+pub(crate) async fn delay_next(
     db: &Db,
     id: &str,
     next_login_at: i64,
@@ -139,7 +139,7 @@ pub async fn delay_next(
 }
 
 /// A successful password check clears the slow-down.
-pub async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
+pub(crate) async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
     db.execute(
         "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
         &[Val::from(id)],
@@ -150,7 +150,12 @@ pub async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
 /// Upgrades a hash (bcrypt, old parameters) after a successful login, only
 /// if the stored hash is still the one that was verified: a password change
 /// in between wins.
-pub async fn upgrade_hash(db: &Db, id: &str, old: &str, new: &str) -> Result<(), StoreError> {
+pub(crate) async fn upgrade_hash(
+    db: &Db,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> Result<(), StoreError> {
     db.execute(
         "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
         &[Val::from(new), Val::from(id), Val::from(old)],
@@ -160,7 +165,7 @@ pub async fn upgrade_hash(db: &Db, id: &str, old: &str, new: &str) -> Result<(),
 
 /// A password change: the new hash, a clean slow-down state, and a new
 /// session generation (every access token ends).
-pub async fn set_password(
+pub(crate) async fn set_password(
     db: &Db,
     id: &str,
     hash: &str,
@@ -175,7 +180,7 @@ pub async fn set_password(
     one(db.query_opt(&sql, &params).await?)
 }
 
-pub async fn set_name(
+pub(crate) async fn set_name(
     db: &Db,
     id: &str,
     name: &str,
@@ -189,7 +194,7 @@ pub async fn set_name(
 
 /// New roles, and a new session generation: every access token carries
 /// the roles it was issued with, so each ends rather than show stale ones.
-pub async fn set_roles(
+pub(crate) async fn set_roles(
     db: &Db,
     id: &str,
     roles_column: &str,
@@ -206,7 +211,7 @@ pub async fn set_roles(
 /// Sets the roles only if they are still `expected` (the bootstrap's
 /// read-modify-write, so a concurrent Admin change is not overwritten);
 /// `false` when they were not.
-pub async fn replace_roles(
+pub(crate) async fn replace_roles(
     db: &Db,
     id: &str,
     expected: &str,
@@ -230,7 +235,7 @@ pub async fn replace_roles(
 
 /// Ends every access token of the account at once (logout everywhere, an
 /// Admin ending its sessions); `false` when there is no such account.
-pub async fn end_access_tokens(db: &Db, id: &str) -> Result<bool, StoreError> {
+pub(crate) async fn end_access_tokens(db: &Db, id: &str) -> Result<bool, StoreError> {
     let row = db
         .query_opt(
             "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 \
@@ -242,7 +247,7 @@ pub async fn end_access_tokens(db: &Db, id: &str) -> Result<bool, StoreError> {
 }
 
 /// One page, oldest first (ties by id, so pages never overlap).
-pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<Vec<User>, StoreError> {
+pub(crate) async fn page(db: &Db, limit: i64, offset: i64) -> Result<Vec<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
     db.query(&sql, &[Val::Int(limit), Val::Int(offset)])
         .await?
@@ -251,7 +256,7 @@ pub async fn page(db: &Db, limit: i64, offset: i64) -> Result<Vec<User>, StoreEr
         .collect()
 }
 
-pub async fn count(db: &Db) -> Result<i64, StoreError> {
+pub(crate) async fn count(db: &Db) -> Result<i64, StoreError> {
     match db.query_opt("SELECT COUNT(*) FROM users", &[]).await? {
         Some(row) => row.int(0),
         None => Ok(0),

@@ -12,7 +12,7 @@ use super::policy::Quota;
 
 /// The verdict on one request, with what the response headers report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
+pub(super) struct Decision {
     pub allowed: bool,
     /// Requests still admitted right now.
     pub remaining: u32,
@@ -23,13 +23,13 @@ pub struct Decision {
 }
 
 /// Milliseconds between two admissions at the sustained rate.
-pub fn interval_ms(quota: Quota) -> u64 {
+pub(super) fn interval_ms(quota: Quota) -> u64 {
     (quota.window.as_millis() as u64 / u64::from(quota.limit)).max(1)
 }
 
 /// Decides a request at `now` for a bucket whose TAT is `tat` (0 when new);
 /// returns the decision and the TAT to store when it was admitted.
-pub fn decide(quota: Quota, tat: u64, now: u64) -> (Decision, Option<u64>) {
+pub(super) fn decide(quota: Quota, tat: u64, now: u64) -> (Decision, Option<u64>) {
     let interval = interval_ms(quota);
     let window = quota.window.as_millis() as u64;
     let tat = tat.max(now);
@@ -56,7 +56,7 @@ pub fn decide(quota: Quota, tat: u64, now: u64) -> (Decision, Option<u64>) {
 /// Buckets in this process: a TAT per key. Expired buckets are swept when
 /// the map has doubled since the last sweep, so memory follows the number
 /// of clients active within one window.
-pub struct LocalStore {
+pub(super) struct LocalStore {
     epoch: Instant,
     buckets: Mutex<Buckets>,
 }
@@ -81,7 +81,7 @@ impl Default for LocalStore {
 }
 
 impl LocalStore {
-    pub fn decide(&self, key: &str, quota: Quota) -> Decision {
+    pub(super) fn decide(&self, key: &str, quota: Quota) -> Decision {
         // Starts at 1 ms so that a TAT of 0 always means "new bucket".
         let now = self.epoch.elapsed().as_millis() as u64 + 1;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());

@@ -13,15 +13,15 @@ use std::sync::RwLock;
 const CAPACITY: usize = 4096;
 
 #[derive(Default)]
-pub struct KnownPaths(RwLock<HashSet<String>>);
+pub(super) struct KnownPaths(RwLock<HashSet<String>>);
 
 impl KnownPaths {
-    pub fn contains(&self, path: &str) -> bool {
+    pub(super) fn contains(&self, path: &str) -> bool {
         self.0.read().expect("never poisoned").contains(path)
     }
 
     /// Records that `path` answered `status`.
-    pub fn learn(&self, path: String, status: http::StatusCode) {
+    pub(super) fn learn(&self, path: String, status: http::StatusCode) {
         if status.is_client_error() || status.is_server_error() {
             return;
         }

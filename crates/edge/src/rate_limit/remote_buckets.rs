@@ -47,7 +47,7 @@ const DECISION_TIMEOUT: Duration = Duration::from_millis(250);
 /// tried again, so a Redis that hangs costs one request a second, not all.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-pub struct RemoteBuckets {
+pub(super) struct RemoteBuckets {
     redis: Arc<dyn Redis>,
     fallback: LocalStore,
     degraded: Mutex<Option<Degraded>>,
@@ -60,7 +60,7 @@ struct Degraded {
 }
 
 impl RemoteBuckets {
-    pub fn new(redis: Arc<dyn Redis>) -> Self {
+    pub(super) fn new(redis: Arc<dyn Redis>) -> Self {
         RemoteBuckets {
             redis,
             fallback: LocalStore::default(),
@@ -69,7 +69,7 @@ impl RemoteBuckets {
     }
 
     /// The decision, and which store made it (`redis` or `fallback`).
-    pub async fn decide(&self, key: &str, quota: Quota) -> (Decision, &'static str) {
+    pub(super) async fn decide(&self, key: &str, quota: Quota) -> (Decision, &'static str) {
         if self.recently_failed() {
             return (self.fallback.decide(key, quota), "fallback");
         }
@@ -133,7 +133,7 @@ impl RemoteBuckets {
     }
 
     /// The limiter's line in `/health`: a warning while it counts in process.
-    pub fn check(&self) -> Check {
+    pub(super) fn check(&self) -> Check {
         let degraded = self
             .degraded
             .lock()

@@ -7,7 +7,7 @@ use super::Backend;
 use crate::spin::bindings::spin::key_value::key_value::Error;
 
 #[derive(Debug, Default)]
-pub struct InMemory(Mutex<HashMap<String, Vec<u8>>>);
+pub(crate) struct InMemory(Mutex<HashMap<String, Vec<u8>>>);
 
 impl InMemory {
     fn map(&self) -> MutexGuard<'_, HashMap<String, Vec<u8>>> {

@@ -15,12 +15,12 @@ use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::bindings::spin::key_value::key_value::{self as wit, Error};
 use super::{Spin, SpinView};
-pub use memory::InMemory;
-pub use redis::InRedis;
+pub(crate) use memory::InMemory;
+pub(crate) use redis::InRedis;
 
 /// One store: what `spin:key-value` asks of wherever the values live.
 #[async_trait::async_trait]
-pub trait Backend: fmt::Debug + Send + Sync {
+pub(crate) trait Backend: fmt::Debug + Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error>;
     async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), Error>;
     /// Deleting a missing key is no error.
@@ -35,6 +35,7 @@ fn other(e: impl fmt::Display) -> Error {
 }
 
 /// The `store` resource.
+#[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct Store {
     backend: Arc<dyn Backend>,
 }

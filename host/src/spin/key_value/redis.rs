@@ -12,7 +12,7 @@ use crate::spin::redis::{Clients, Handle};
 /// Keys asked for per `SCAN` round trip.
 const SCAN_COUNT: usize = 500;
 
-pub struct InRedis {
+pub(crate) struct InRedis {
     clients: Arc<Clients>,
     url: String,
     prefix: String,
@@ -30,7 +30,7 @@ impl fmt::Debug for InRedis {
 impl InRedis {
     /// The store `label` in the Redis at `url`: its keys are
     /// `spin-kv:<label>:<key>`. Connects on first use.
-    pub fn new(clients: Arc<Clients>, url: String, label: &str) -> Self {
+    pub(crate) fn new(clients: Arc<Clients>, url: String, label: &str) -> Self {
         InRedis {
             clients,
             url,

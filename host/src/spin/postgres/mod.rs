@@ -35,18 +35,20 @@ use super::bindings::spin::postgres::postgres::{
 use super::streams::ChannelProducer;
 use super::{Spin, SpinView};
 use address::check_outbound;
-pub use pools::Pools;
+pub(crate) use pools::Pools;
 use statements::execute;
 use statements::query;
 use statements::start_query;
 
 /// The `connection` resource: one pooled connection, returned to its pool
 /// when the guest drops it (or when the last query streaming from it ends).
+#[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct Connection {
     client: Arc<Object>,
 }
 
 /// The `connection-builder` resource.
+#[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct ConnectionBuilder {
     address: String,
 }

@@ -42,13 +42,13 @@ pub(super) type Params = Vec<Param>;
 
 /// Host-wide connection pools, one per address, created on first use.
 #[derive(Default)]
-pub struct Pools {
+pub(crate) struct Pools {
     pools: Mutex<HashMap<String, Pool>>,
 }
 
 impl Pools {
     /// Validates a database address at start-up: connects and runs `SELECT 1`.
-    pub async fn probe(&self, address: &str) -> anyhow::Result<()> {
+    pub(crate) async fn probe(&self, address: &str) -> anyhow::Result<()> {
         let client = self
             .connect(address)
             .await
@@ -65,7 +65,7 @@ impl Pools {
 
     /// Each pool's address (password redacted) with its size, idle
     /// connections and waiting callers, for the metrics.
-    pub fn figures(&self) -> Vec<(String, deadpool_postgres::Status)> {
+    pub(crate) fn figures(&self) -> Vec<(String, deadpool_postgres::Status)> {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools
             .iter()

@@ -15,11 +15,12 @@ use wasmtime::component::{Accessor, Resource};
 
 use crate::spin::bindings::spin::redis::redis::{self as wit, Error, RedisParameter, RedisResult};
 use crate::spin::{Spin, SpinView};
-pub use clients::Clients;
+pub(crate) use clients::Clients;
 pub(crate) use clients::Handle;
 use results::to_results;
 
 /// The `connection` resource.
+#[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct Connection {
     handle: Handle,
 }

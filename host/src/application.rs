@@ -1,0 +1,110 @@
+//! The application: the manifest's components loaded and the routers over
+//! them, built once by `mhmanus-host up` and by the in-process tests alike.
+//! Building opens no socket; `serve` binds the addresses and runs until
+//! shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use mhmanus_edge::security_headers::SecurityHeaders;
+use mhmanus_manifest::LoadedManifest;
+
+use crate::config::HostConfig;
+use crate::runtime::Components;
+use crate::server::{self, ConnectionLimits};
+
+pub struct Application {
+    name: String,
+    components: Arc<Components>,
+    router: Router,
+    listen: SocketAddr,
+    /// `/metrics` on an address of its own, when `METRICS_LISTEN` is set.
+    metrics: Option<(SocketAddr, Router)>,
+    limits: ConnectionLimits,
+    error_headers: http::HeaderMap,
+    grace: Duration,
+}
+
+impl Application {
+    /// Loads every component and composes the routers over them.
+    pub async fn build(loaded: &LoadedManifest, config: &HostConfig) -> anyhow::Result<Self> {
+        let components = Arc::new(Components::start(loaded, config).await?);
+        let router = server::router(components.clone(), config)?;
+        let metrics = config
+            .metrics_listen
+            .map(|addr| (addr, server::metrics_router(components.clone())));
+        Ok(Application {
+            name: loaded.manifest.application.name.clone(),
+            components,
+            router,
+            listen: config.listen_addr(),
+            metrics,
+            limits: config.connection_limits(),
+            error_headers: SecurityHeaders::new(&config.edge).headers().clone(),
+            grace: config.shutdown_grace(),
+        })
+    }
+
+    /// The loaded components, shared with the router.
+    pub fn components(&self) -> &Arc<Components> {
+        &self.components
+    }
+
+    /// The whole public router, edge layers included, as `serve` serves it.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves until `shutdown` resolves: readiness fails from then on, the
+    /// requests in flight get the grace period, and idle instances retire
+    /// before this returns.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            name,
+            components,
+            router,
+            listen,
+            metrics,
+            limits,
+            error_headers,
+            grace,
+        } = self;
+        let listener = bind(listen, "").await?;
+        let metrics = match metrics {
+            Some((addr, router)) => {
+                let listener = bind(addr, " for metrics").await?;
+                tracing::info!(address = %listener.local_addr()?, "serving metrics");
+                Some(tokio::spawn(axum::serve(listener, router).into_future()))
+            }
+            None => None,
+        };
+        let draining = components.clone();
+        let shutdown = async move {
+            shutdown.await;
+            draining.drain();
+        };
+        tracing::info!(address = %listener.local_addr()?, app = %name, "serving");
+        server::serve(listener, router, limits, &error_headers, shutdown, grace).await?;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+            let _ = metrics.await;
+        }
+        // The routers are gone, so the components are ours alone.
+        if let Some(components) = Arc::into_inner(components) {
+            components.shutdown().await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn bind(addr: SocketAddr, purpose: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}{purpose}: {e}"))
+}
