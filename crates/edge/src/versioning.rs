@@ -10,6 +10,8 @@ use mhmanus_domain::health;
 use mhmanus_domain::problem::Problem;
 use mhmanus_manifest::{RouteMatch, Routes};
 
+use mhmanus_edge_rules::versions::{self, version_of};
+
 use crate::config::EdgeConfig;
 use crate::problem;
 
@@ -69,42 +71,18 @@ impl Versions {
 
     /// The 404 for a request to `path` in a version not served.
     pub fn unsupported(&self, version: u32, path: &str) -> Response {
-        let names: Vec<String> = self.supported.iter().map(|v| format!("v{v}")).collect();
         problem::response(
             Problem::new(404)
-                .detail(format!(
-                    "API version v{version} is not served; supported: {}",
-                    names.join(", ")
-                ))
+                .detail(versions::unsupported_detail(version, &self.supported))
                 .instance(path)
-                .extension("supportedVersions", names),
+                .extension("supportedVersions", versions::names(&self.supported)),
         )
     }
-}
-
-/// `Some(N)` for a path whose first segment is `vN`.
-fn version_of(path: &str) -> Option<u32> {
-    let segment = path.strip_prefix('/')?.split('/').next()?;
-    let digits = segment.strip_prefix('v')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_version_segment_only() {
-        assert_eq!(version_of("/v1/auth/login"), Some(1));
-        assert_eq!(version_of("/v12"), Some(12));
-        assert_eq!(version_of("/videos/1"), None);
-        assert_eq!(version_of("/v/auth"), None);
-        assert_eq!(version_of("/auth/v1"), None);
-        assert_eq!(version_of("/"), None);
-    }
 
     #[test]
     fn unversioned_paths_take_the_default_version_only_where_it_serves_them() {

@@ -5,12 +5,10 @@
 //! Buckets live in Redis when `REDIS_URL` is set, else in process.
 //! Health and metrics are never limited.
 
-mod gcra;
 mod known_paths;
-pub mod policy;
+mod local_buckets;
 mod remote_buckets;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -22,17 +20,20 @@ use mhmanus_domain::health::{self, Check};
 use mhmanus_domain::problem::Problem;
 use mhmanus_manifest::Routes;
 
-use self::gcra::{Decision, LocalStore};
+use mhmanus_edge_rules::rate_limit::gcra::Decision;
+use mhmanus_edge_rules::rate_limit::policy::{Policy, Quota};
+use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, network_of, normalize};
+
 use self::known_paths::KnownPaths;
-use self::policy::{Policy, Quota};
+use self::local_buckets::LocalStore;
 use self::remote_buckets::RemoteBuckets;
 use super::client_addr::ClientAddr;
 use crate::config::EdgeConfig;
 use crate::problem;
 use crate::routing::Matched;
 
-pub use self::policy::RouteLimit;
 pub use self::remote_buckets::Redis;
+pub use mhmanus_edge_rules::rate_limit::policy::{self, RouteLimit};
 
 /// How one request is limited.
 struct Applied {
@@ -180,34 +181,6 @@ impl RateLimiter {
     }
 }
 
-/// An IPv4 address, or the /64 an IPv6 address belongs to: one host
-/// usually owns a whole /64 and could otherwise rotate through it.
-fn network_of(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", std::net::Ipv6Addr::from(network))
-        }
-    }
-}
-
-/// `path` without empty segments: `/v1//auth/login/` is `/v1/auth/login`.
-fn normalize(path: &str) -> String {
-    let mut normalized = String::with_capacity(path.len());
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
-        normalized.push('/');
-        normalized.push_str(segment);
-    }
-    if normalized.is_empty() {
-        normalized.push('/');
-    }
-    normalized
-}
-
-/// The bucket of the paths that are not (known to be) routes.
-const UNROUTED: &str = "(unrouted)";
-
 /// Middleware: admits or refuses the request, and reports the quota on the
 /// response either way.
 pub async fn limit(
@@ -245,14 +218,10 @@ pub async fn limit(
         }
         response
     } else {
-        let retry = seconds(decision.retry_after);
+        let retry = rules::seconds(decision.retry_after);
         tracing::info!(%route, %client, retry_after = retry, "rate limited");
         let problem = Problem::new(429)
-            .detail(format!(
-                "more than {} requests in {} s to this route; retry in {retry} s",
-                quota.limit,
-                quota.window.as_secs()
-            ))
+            .detail(rules::limited_detail(quota, &decision))
             .instance(path);
         let mut response = problem::response(problem);
         response
@@ -264,56 +233,11 @@ pub async fn limit(
     response
 }
 
-/// Seconds for a header: rounded up, so a client that waits that long is admitted.
-fn seconds(duration: std::time::Duration) -> u64 {
-    duration.as_millis().div_ceil(1000) as u64
-}
-
-/// draft-ietf-httpapi-ratelimit-headers (`RateLimit-Policy`, `RateLimit`)
-/// and the `X-RateLimit-*` headers older clients read.
+/// The quota's headers, replacing any a component set.
 fn set_headers(headers: &mut HeaderMap, name: &str, quota: Quota, decision: &Decision) {
-    let window = quota.window.as_secs();
-    let reset = seconds(decision.reset);
-    let values = [
-        (
-            "ratelimit-policy",
-            format!("\"{name}\";q={};w={window}", quota.limit),
-        ),
-        (
-            "ratelimit",
-            format!("\"{name}\";r={};t={reset}", decision.remaining),
-        ),
-        ("x-ratelimit-limit", quota.limit.to_string()),
-        ("x-ratelimit-remaining", decision.remaining.to_string()),
-        ("x-ratelimit-reset", reset.to_string()),
-    ];
-    for (header, value) in values {
+    for (header, value) in rules::headers(name, quota, decision) {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(header, value);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_are_grouped_by_64_and_mapped_ipv4_is_ipv4() {
-        let a = network_of("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = network_of("2001:db8:1:2:bbbb::9".parse().unwrap());
-        let c = network_of("2001:db8:1:3::1".parse().unwrap());
-        assert_eq!(a, "2001:db8:1:2::/64");
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(network_of("::ffff:192.0.2.7".parse().unwrap()), "192.0.2.7");
-    }
-
-    #[test]
-    fn paths_are_compared_without_empty_segments() {
-        assert_eq!(normalize("/v1//auth/login/"), "/v1/auth/login");
-        assert_eq!(normalize("//v1/auth/login"), "/v1/auth/login");
-        assert_eq!(normalize("/"), "/");
-        assert_eq!(normalize(""), "/");
     }
 }

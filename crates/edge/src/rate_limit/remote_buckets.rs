@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use mhmanus_domain::health::{Check, Status};
 
-use super::gcra::{self, Decision, LocalStore};
-use super::policy::Quota;
+use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
+use mhmanus_edge_rules::rate_limit::policy::Quota;
+
+use super::local_buckets::LocalStore;
 
 /// How the limiter reaches Redis. The host lends the connections its
 /// components use (cached per address, checked at start-up), so the

@@ -1,0 +1,10 @@
+//! The edge's rules, one implementation for two runtimes: the native host's
+//! axum layers (`mhmanus-edge`) and the edge middleware component Spin
+//! composes in front of the components (`components/edge-middleware`).
+//! Plain values and arithmetic only, so it builds for wasm32 too.
+
+pub mod compression;
+pub mod cors;
+pub mod rate_limit;
+pub mod security_headers;
+pub mod versions;
