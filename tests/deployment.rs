@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+use mhmanus_manifest::LoadedManifest;
 use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_yaml_ng::Value as Yaml;
 
@@ -81,16 +82,17 @@ fn all<'a>(instructions: &'a [Instruction], keyword: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The `.wasm` each component of spin.toml is served from, with its crate.
+/// The `.wasm` each component the host serves is loaded from, with its
+/// crate (the image runs the host, which does the work of the components
+/// marked native itself).
 fn manifest_components() -> Vec<(String, String)> {
-    let text = std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap();
-    let manifest: toml::Table = text.parse().unwrap();
-    manifest["component"]
-        .as_table()
-        .unwrap()
+    let loaded = LoadedManifest::load(&workspace_root().join("spin.toml")).unwrap();
+    loaded
+        .manifest
+        .served_components()
         .values()
         .map(|component| {
-            let source = component["source"].as_str().unwrap().to_owned();
+            let source = component.source.display().to_string();
             let file = source.rsplit('/').next().unwrap();
             let krate = file.trim_end_matches(".wasm").replace('_', "-");
             (source, krate)

@@ -4,11 +4,13 @@
 # builds it with the same list.
 
 # For wasm32-wasip2: the components and the test guests.
-wasm_crates=(-p health -p auth -p production-test -p spin-probe -p faulty -p p2-echo)
+wasm_crates=(-p health -p auth -p production-test -p edge-middleware -p not-found
+  -p spin-probe -p faulty -p p2-echo)
 # Native, debug: every crate and test but the cdylibs (their Wasm exports do
 # not link natively).
 native_crates=(--workspace --all-targets --exclude health --exclude spin-probe --exclude faulty
-  --exclude p2-echo --exclude auth --exclude production-test)
+  --exclude p2-echo --exclude auth --exclude production-test --exclude edge-middleware
+  --exclude not-found)
 # The components' native tests, in a selection of their own: production-test
 # turns on serde_json's preserve_order, which the host must not get.
 component_crates=(-p auth -p production-test)

@@ -61,7 +61,35 @@ pub struct Triggers {
 pub struct HttpTrigger {
     pub route: String,
     pub component: String,
+    #[serde(default)]
+    pub dependencies: TriggerDependencies,
 }
+
+/// `dependencies` of an HTTP trigger (Spin 4.1): the middleware components
+/// Spin composes in front of the trigger's component, outermost first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerDependencies {
+    #[serde(default)]
+    pub middleware: Vec<Middleware>,
+}
+
+/// One middleware entry. Spin also takes `path`, `url` and `package`
+/// entries; this host takes components of the manifest.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Middleware {
+    pub component: Option<String>,
+    /// What the middleware inherits of the trigger's component; Spin's
+    /// business, kept so that the entry parses.
+    #[serde(default)]
+    pub inherit_configuration: Option<toml::Value>,
+}
+
+/// The `tool` table this host reads in a component: `native = true` marks a
+/// component whose work the host does itself, natively (the edge
+/// middleware, the catch-all 404): the host neither loads it nor routes to
+/// it, and Spin serves it as usual.
+pub const HOST_TOOL: &str = "mhmanus-host";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Component {
@@ -77,6 +105,20 @@ pub struct Component {
     pub allowed_outbound_hosts: Vec<String>,
     #[serde(default)]
     pub build: Option<Build>,
+    /// Settings of tools other than Spin, by tool name.
+    #[serde(default)]
+    pub tool: BTreeMap<String, toml::Table>,
+}
+
+impl Component {
+    /// Whether the host does this component's work itself (see `HOST_TOOL`).
+    pub fn is_native_to_host(&self) -> bool {
+        self.tool
+            .get(HOST_TOOL)
+            .and_then(|table| table.get("native"))
+            .and_then(toml::Value::as_bool)
+            .unwrap_or(false)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -113,9 +155,7 @@ impl LoadedManifest {
         manifest.validate().map_err(invalid)?;
         let routes = Routes::new(
             manifest
-                .trigger
-                .http
-                .iter()
+                .served_triggers()
                 .map(|t| (t.route.as_str(), t.component.as_str())),
         )
         .map_err(invalid)?;
@@ -138,6 +178,21 @@ impl LoadedManifest {
 }
 
 impl Manifest {
+    /// The triggers this host serves: all but those of native components.
+    pub fn served_triggers(&self) -> impl Iterator<Item = &HttpTrigger> {
+        self.trigger
+            .http
+            .iter()
+            .filter(|t| !self.component[&t.component].is_native_to_host())
+    }
+
+    /// The components this host loads: those its triggers name.
+    pub fn served_components(&self) -> BTreeMap<&str, &Component> {
+        self.served_triggers()
+            .map(|t| (t.component.as_str(), &self.component[&t.component]))
+            .collect()
+    }
+
     fn validate(&self) -> Result<(), String> {
         if self.spin_manifest_version != 2 {
             return Err(format!(
@@ -151,6 +206,29 @@ impl Manifest {
                     "route {} names component {:?}, which is not defined",
                     trigger.route, trigger.component
                 ));
+            }
+            for middleware in &trigger.dependencies.middleware {
+                let Some(id) = &middleware.component else {
+                    return Err(format!(
+                        "route {}: middleware by path, url or package is not supported by this host; declare it as a [component]",
+                        trigger.route
+                    ));
+                };
+                match self.component.get(id) {
+                    None => {
+                        return Err(format!(
+                            "route {} names middleware {id:?}, which is not defined",
+                            trigger.route
+                        ));
+                    }
+                    Some(component) if !component.is_native_to_host() => {
+                        return Err(format!(
+                            "route {}: middleware {id:?} is not composed by this host yet; only middleware it replaces natively ([component.{id}.tool.{HOST_TOOL}] native = true)",
+                            trigger.route
+                        ));
+                    }
+                    Some(_) => {}
+                }
             }
         }
         for (id, component) in &self.component {
@@ -287,5 +365,69 @@ command = "cargo build"
         });
         assert_eq!(out.unwrap(), "postgres://127.0.0.1:5432/db");
         assert_eq!(template_references("{{ a }}-{{b}}").unwrap(), ["a", "b"]);
+    }
+
+    const WITH_MIDDLEWARE: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "edge"
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+dependencies.middleware = [{ component = "mw", inherit_configuration = ["variables"] }]
+[[trigger.http]]
+route = "/..."
+component = "fallback"
+[component.api]
+source = "api.wasm"
+[component.mw]
+source = "mw.wasm"
+[component.mw.tool.mhmanus-host]
+native = true
+[component.fallback]
+source = "fallback.wasm"
+[component.fallback.tool.mhmanus-host]
+native = true
+"#;
+
+    #[test]
+    fn components_native_to_the_host_are_neither_routed_nor_loaded() {
+        let loaded = LoadedManifest::parse(WITH_MIDDLEWARE, Path::new("spin.toml")).unwrap();
+        let trigger = &loaded.manifest.trigger.http[0];
+        assert_eq!(
+            trigger.dependencies.middleware[0].component.as_deref(),
+            Some("mw")
+        );
+        assert_eq!(
+            loaded
+                .manifest
+                .served_components()
+                .keys()
+                .collect::<Vec<_>>(),
+            [&"api"]
+        );
+        assert!(loaded.routes.serves("/api/x"));
+        assert!(
+            !loaded.routes.serves("/elsewhere"),
+            "the catch-all is Spin's"
+        );
+    }
+
+    #[test]
+    fn middleware_this_host_cannot_compose_is_refused_by_name() {
+        let foreign =
+            WITH_MIDDLEWARE.replace("[component.mw.tool.mhmanus-host]\nnative = true\n", "");
+        let error = LoadedManifest::parse(&foreign, Path::new("spin.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("\"mw\"") && error.contains("not composed"),
+            "{error}"
+        );
+        let by_path = WITH_MIDDLEWARE.replace(r#"{ component = "mw","#, r#"{ path = "mw.wasm","#);
+        let error = LoadedManifest::parse(&by_path, Path::new("spin.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("by path, url or package"), "{error}");
     }
 }

@@ -341,7 +341,8 @@ async fn build_services(
     let mut databases: HashMap<String, Arc<sqlite::Database>> = HashMap::new();
     let mut stores: HashMap<String, Arc<dyn key_value::Backend>> = HashMap::new();
     let mut services = BTreeMap::new();
-    for (id, component) in &manifest.component {
+    for (id, component) in manifest.served_components() {
+        let id = id.to_owned();
         let mut sqlite = HashMap::new();
         for label in &component.sqlite_databases {
             let database = match databases.get(label) {
@@ -385,7 +386,7 @@ async fn build_services(
             id.clone(),
             ComponentServices {
                 component_id: id.clone(),
-                variables: variables.remove(id).unwrap_or_default(),
+                variables: variables.remove(&id).unwrap_or_default(),
                 sqlite,
                 key_value,
                 outbound,

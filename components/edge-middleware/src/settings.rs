@@ -1,0 +1,123 @@
+//! The middleware's settings: Spin variables named as the host's settings
+//! (`cors_origins` for `CORS_ORIGINS`, ...), inherited from the component it
+//! runs in front of. A variable that is not declared there, or empty, means
+//! the host's default; one that does not parse is logged and the default
+//! used, so a typo never turns the edge off silently.
+
+use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_edge_rules::cors;
+use mhmanus_edge_rules::rate_limit::policy::{Policy, Quota, RouteLimit};
+use spin_sdk::variables;
+
+pub(crate) struct Settings {
+    pub(crate) cors_origins: Vec<String>,
+    pub(crate) cors_max_age_secs: u64,
+    pub(crate) hsts_max_age_secs: u64,
+    pub(crate) compression_min_bytes: usize,
+    /// The version an unversioned API path is served by.
+    pub(crate) api_default_version: u32,
+    pub(crate) rate_limit: Policy,
+    /// Most specific first.
+    pub(crate) rate_limit_routes: Vec<RouteLimit>,
+    /// How bearer tokens are verified, to key the limiter by subject.
+    pub(crate) tokens: Option<JwtSettings>,
+}
+
+impl Settings {
+    pub(crate) async fn load() -> Settings {
+        let cors_origins = match cors::allowed_origins(read("cors_origins").await.split(',')) {
+            Ok(origins) => origins,
+            Err(e) => {
+                eprintln!("edge-middleware: cors_origins: {e}; no origin is allowed");
+                Vec::new()
+            }
+        };
+        let mut rate_limit_routes = parsed::<Routes>(
+            "rate_limit_routes",
+            "/v1/auth/login=5/60s,/v1/auth/register=5/60s",
+        )
+        .await
+        .0;
+        rate_limit_routes.sort_by_key(RouteLimit::specificity);
+        Settings {
+            cors_origins,
+            cors_max_age_secs: parsed("cors_max_age_secs", "600").await,
+            hsts_max_age_secs: parsed("hsts_max_age_secs", "31536000").await,
+            compression_min_bytes: parsed("compression_min_bytes", "1024").await,
+            api_default_version: parsed("api_default_version", "1").await,
+            rate_limit: parsed("rate_limit", "10/60s").await,
+            rate_limit_routes,
+            tokens: tokens().await,
+        }
+    }
+}
+
+/// `PATH=POLICY,...` as `RATE_LIMIT_ROUTES` reads.
+struct Routes(Vec<RouteLimit>);
+
+impl std::str::FromStr for Routes {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .filter(|entry| !entry.trim().is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map(Routes)
+    }
+}
+
+/// The quota of a policy, when it limits at all.
+pub(crate) fn quota(policy: Policy) -> Option<Quota> {
+    match policy {
+        Policy::Limited(quota) => Some(quota),
+        Policy::Off => None,
+    }
+}
+
+/// The variable, empty when it is not declared.
+async fn read(name: &str) -> String {
+    variables::get(name).await.unwrap_or_default()
+}
+
+async fn parsed<T>(name: &str, default: &str) -> T
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let value = read(name).await;
+    let text = match value.trim() {
+        "" => default,
+        text => text,
+    };
+    text.parse().unwrap_or_else(|e| {
+        eprintln!("edge-middleware: {name} {text:?}: {e}; using {default:?}");
+        default
+            .parse()
+            .unwrap_or_else(|_| unreachable!("the defaults parse"))
+    })
+}
+
+/// The token rules the auth component issues with, when it has a secret.
+async fn tokens() -> Option<JwtSettings> {
+    let secret = read("jwt_secret").await;
+    if secret.is_empty() {
+        return None;
+    }
+    let or = |value: String, default: &str| {
+        if value.trim().is_empty() {
+            default.to_owned()
+        } else {
+            value
+        }
+    };
+    let issuer = or(read("jwt_issuer").await, jwt::DEFAULT_ISSUER);
+    let audience = or(read("jwt_audience").await, jwt::DEFAULT_AUDIENCE);
+    let ttl = read("access_token_ttl_secs")
+        .await
+        .trim()
+        .parse()
+        .unwrap_or(jwt::DEFAULT_TTL_SECS);
+    // Only verifying: the components apply the production secret rules.
+    JwtSettings::new(secret.as_bytes(), &issuer, &audience, ttl, false).ok()
+}
