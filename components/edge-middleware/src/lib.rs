@@ -2,7 +2,7 @@
 //! components, for Spin (4.1+), which composes this component in front of
 //! each trigger's component (`dependencies.middleware` in spin.toml).
 //! Outermost first: security headers, CORS, the rate limit, then the
-//! component, whose answer is compressed. The rules are the host's
+//! component, whose answer is compressed, and sent whole when small. The rules are the host's
 //! (`mhmanus_edge_rules`); the native host serves its own layers instead of
 //! this component (`[component.edge-middleware.tool.mhmanus-host]`).
 
@@ -65,11 +65,7 @@ async fn answer(
             parts.headers.remove(header::HOST);
             parts.headers.remove(header::CONNECTION);
             let answer = spin_sdk::http::next(Request::from_parts(parts, body)).await?;
-            if gzip {
-                compression::compress(answer, settings.compression_min_bytes).await
-            } else {
-                answer.map(box_body)
-            }
+            compression::finish(answer, gzip, settings.compression_min_bytes).await
         }
     };
     if let Verdict::Decided { headers, .. } = verdict {
