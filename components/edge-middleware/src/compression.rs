@@ -64,9 +64,13 @@ pub(crate) async fn finish(
         } else {
             start
         };
-        parts
-            .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        // A length the component declared stays: an answer to HEAD has no
+        // body but the length of the GET's.
+        if !parts.headers.contains_key(header::CONTENT_LENGTH) {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
         return http::Response::from_parts(parts, box_body(http_body_util::Full::new(body)));
     }
     let rest = futures::stream::iter([start]).chain(
