@@ -16,7 +16,9 @@ use futures::future::BoxFuture;
 use http::header;
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+
+use mhmanus_edge_rules::compression as rules;
 
 use crate::config::EdgeConfig;
 
@@ -40,23 +42,6 @@ pub fn layer(config: &EdgeConfig) -> CompressionLayers {
     )
 }
 
-/// Content types that gain nothing from compression: tower-http's default
-/// exclusions (images but SVG, gRPC, server-sent events) and archives,
-/// WOFF2 fonts, video and audio. Each matches as a prefix.
-fn already_compressed() -> [NotForContentType; 9] {
-    [
-        NotForContentType::IMAGES,
-        NotForContentType::GRPC,
-        NotForContentType::SSE,
-        NotForContentType::const_new("application/zip"),
-        NotForContentType::const_new("application/gzip"),
-        NotForContentType::const_new("application/zstd"),
-        NotForContentType::const_new("font/woff2"),
-        NotForContentType::const_new("video/"),
-        NotForContentType::const_new("audio/"),
-    ]
-}
-
 /// When a response is worth compressing.
 #[derive(Debug, Clone)]
 pub struct Compressible {
@@ -68,10 +53,14 @@ impl Compressible {
         Compressible { min_bytes }
     }
 
+    /// By the type rules the Spin middleware uses too.
     fn has_compressible_type<B: HttpBody>(response: &http::Response<B>) -> bool {
-        already_compressed()
-            .iter()
-            .all(|kind| kind.should_compress(response))
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        rules::compressible_type(content_type)
     }
 }
 
