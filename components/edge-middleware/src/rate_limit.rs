@@ -14,6 +14,7 @@ use mhmanus_domain::health;
 use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
 use mhmanus_edge_rules::rate_limit::policy::Quota;
 use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, network_of, normalize};
+use mhmanus_edge_rules::versions::version_of;
 use spin_sdk::key_value::Store;
 
 use crate::settings::{Settings, quota};
@@ -71,11 +72,7 @@ pub(crate) async fn decide(request: &Parts, settings: &Settings) -> Verdict {
 /// `/v1/auth/login`), as the host's versioning layer rewrites it before its
 /// limiter: both count in one bucket, and route entries name canonical paths.
 fn canonical(path: String, default_version: u32) -> String {
-    let first = path.split('/').nth(1).unwrap_or_default();
-    let versioned = first
-        .strip_prefix('v')
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-    if versioned || path == "/" {
+    if version_of(&path).is_some() || path == "/" {
         path
     } else {
         format!("/v{default_version}{path}")
