@@ -5,11 +5,11 @@
 
 # For wasm32-wasip2: the components and the test guests.
 wasm_crates=(-p health -p auth -p production-test -p edge-middleware -p not-found
-  -p spin-probe -p faulty -p p2-echo)
+  -p spin-probe -p faulty -p p2-echo -p tag-middleware)
 # Native, debug: every crate and test but the cdylibs (their Wasm exports do
 # not link natively).
 native_crates=(--workspace --all-targets --exclude health --exclude spin-probe --exclude faulty
-  --exclude p2-echo --exclude auth --exclude production-test --exclude edge-middleware
+  --exclude p2-echo --exclude tag-middleware --exclude auth --exclude production-test --exclude edge-middleware
   --exclude not-found)
 # The components' native tests, in a selection of their own: production-test
 # turns on serde_json's preserve_order, which the host must not get.

@@ -9,6 +9,7 @@ mod faults;
 mod fuzz_corpus;
 mod generations;
 mod health;
+mod middleware;
 mod openapi;
 mod production_test;
 mod spin_interfaces;

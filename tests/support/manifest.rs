@@ -10,6 +10,8 @@ pub struct TestManifest {
     name: String,
     variables: Table,
     components: Vec<TestComponent>,
+    /// Components without a route of their own: middleware, by id.
+    middleware: Table,
 }
 
 /// A component serving one route with a built guest, and what it may reach.
@@ -20,6 +22,8 @@ pub struct TestComponent {
     guest: String,
     entries: Table,
     variables: Table,
+    /// `dependencies.middleware` of the component's trigger.
+    middleware: Vec<Value>,
 }
 
 impl TestManifest {
@@ -28,7 +32,18 @@ impl TestManifest {
             name: name.to_owned(),
             variables: Table::new(),
             components: Vec::new(),
+            middleware: Table::new(),
         }
+    }
+
+    /// A middleware component `id`, the built guest `guest`, which
+    /// triggers name with `TestComponent::behind`.
+    pub fn middleware(mut self, id: &str, guest: &str) -> Self {
+        let mut entry = Table::new();
+        let source = crate::built_wasm(guest);
+        entry.insert("source".into(), source.display().to_string().into());
+        self.middleware.insert(id.into(), entry.into());
+        self
     }
 
     /// `route` served by the built guest `guest` (its crate name) as `id`.
@@ -67,7 +82,19 @@ impl TestComponent {
             guest: guest.to_owned(),
             entries: Table::new(),
             variables: Table::new(),
+            middleware: Vec::new(),
         }
+    }
+
+    /// Puts the middleware `id` in front of this component (inside those
+    /// named before), inheriting the capability sets `inherits`.
+    pub fn behind(mut self, id: &str, inherits: &[&str]) -> Self {
+        let mut entry = Table::new();
+        entry.insert("component".into(), id.into());
+        let inherits = inherits.iter().map(|set| Value::from(*set)).collect();
+        entry.insert("inherit_configuration".into(), Value::Array(inherits));
+        self.middleware.push(entry.into());
+        self
     }
 
     /// A list entry of the component: `sqlite_databases`,
@@ -96,6 +123,11 @@ impl std::fmt::Display for TestManifest {
             let mut trigger = Table::new();
             trigger.insert("route".into(), component.route.as_str().into());
             trigger.insert("component".into(), component.id.as_str().into());
+            if !component.middleware.is_empty() {
+                let mut dependencies = Table::new();
+                dependencies.insert("middleware".into(), component.middleware.clone().into());
+                trigger.insert("dependencies".into(), dependencies.into());
+            }
             triggers.push(Value::from(trigger));
             let mut entry = component.entries.clone();
             let source = crate::built_wasm(&component.guest);
@@ -105,6 +137,7 @@ impl std::fmt::Display for TestManifest {
             }
             components.insert(component.id.clone(), entry.into());
         }
+        components.extend(self.middleware.clone());
         let mut http = Table::new();
         http.insert("http".into(), Value::Array(triggers));
         let mut manifest = Table::new();

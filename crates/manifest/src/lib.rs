@@ -79,10 +79,28 @@ pub struct TriggerDependencies {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Middleware {
     pub component: Option<String>,
-    /// What the middleware inherits of the trigger's component; Spin's
-    /// business, kept so that the entry parses.
+    /// What the middleware may use of the trigger's component: `true` (all),
+    /// `false` or absent (nothing), or a list of capability sets
+    /// (`variables`, `key_value_stores`, ...; see `capability_set`).
     #[serde(default)]
     pub inherit_configuration: Option<toml::Value>,
+}
+
+impl Middleware {
+    /// The middleware's component id (`validate` refuses entries without one).
+    pub fn id(&self) -> &str {
+        self.component.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the middleware inherits the capability set `set` of the
+    /// trigger's component. Unknown names are ignored, as Spin ignores them.
+    pub fn inherits(&self, set: &str) -> bool {
+        match &self.inherit_configuration {
+            Some(toml::Value::Boolean(all)) => *all,
+            Some(toml::Value::Array(sets)) => sets.iter().any(|s| s.as_str() == Some(set)),
+            _ => false,
+        }
+    }
 }
 
 /// The `tool` table this host reads in a component: `native = true` marks a
@@ -153,10 +171,20 @@ impl LoadedManifest {
         let manifest: Manifest =
             toml::from_str(text).map_err(|e| invalid(e.message().to_owned()))?;
         manifest.validate().map_err(invalid)?;
-        let routes = Routes::new(
-            manifest
-                .served_triggers()
-                .map(|t| (t.route.as_str(), t.component.as_str())),
+        let handlers: Vec<_> = manifest
+            .served_triggers()
+            .map(|t| {
+                (
+                    t.route.as_str(),
+                    t.component.as_str(),
+                    manifest.handler_id(t),
+                )
+            })
+            .collect();
+        let routes = Routes::with_handlers(
+            handlers
+                .iter()
+                .map(|(route, component, handler)| (*route, *component, handler.as_str())),
         )
         .map_err(invalid)?;
         let base_dir = path
@@ -186,10 +214,41 @@ impl Manifest {
             .filter(|t| !self.component[&t.component].is_native_to_host())
     }
 
-    /// The components this host loads: those its triggers name.
+    /// The components whose services this host provides: those its
+    /// triggers name (a middleware uses its trigger's component's).
     pub fn served_components(&self) -> BTreeMap<&str, &Component> {
         self.served_triggers()
             .map(|t| (t.component.as_str(), &self.component[&t.component]))
+            .collect()
+    }
+
+    /// The middleware this host composes in front of a trigger's
+    /// component, outermost first: all but those it serves natively.
+    pub fn composed_middleware<'m>(
+        &'m self,
+        trigger: &'m HttpTrigger,
+    ) -> impl Iterator<Item = &'m Middleware> {
+        trigger
+            .dependencies
+            .middleware
+            .iter()
+            .filter(|m| !self.component[m.id()].is_native_to_host())
+    }
+
+    /// What serves a trigger in this host: its component alone, or composed
+    /// behind its middleware (`"outer > inner > component"`).
+    pub fn handler_id(&self, trigger: &HttpTrigger) -> String {
+        self.composed_middleware(trigger)
+            .map(Middleware::id)
+            .chain([trigger.component.as_str()])
+            .collect::<Vec<_>>()
+            .join(" > ")
+    }
+
+    /// Each handler this host loads, by id, with a trigger it serves.
+    pub fn served_handlers(&self) -> BTreeMap<String, &HttpTrigger> {
+        self.served_triggers()
+            .map(|t| (self.handler_id(t), t))
             .collect()
     }
 
@@ -207,6 +266,7 @@ impl Manifest {
                     trigger.route, trigger.component
                 ));
             }
+            let mut composed = None;
             for middleware in &trigger.dependencies.middleware {
                 let Some(id) = &middleware.component else {
                     return Err(format!(
@@ -214,20 +274,24 @@ impl Manifest {
                         trigger.route
                     ));
                 };
-                match self.component.get(id) {
-                    None => {
+                let Some(component) = self.component.get(id) else {
+                    return Err(format!(
+                        "route {} names middleware {id:?}, which is not defined",
+                        trigger.route
+                    ));
+                };
+                // The host's own layers wrap everything it serves: a
+                // middleware it replaces by them must come first, or the
+                // order would differ from Spin's.
+                match (component.is_native_to_host(), composed) {
+                    (false, _) => composed = Some(id),
+                    (true, Some(outer)) => {
                         return Err(format!(
-                            "route {} names middleware {id:?}, which is not defined",
+                            "route {}: middleware {id:?}, which this host serves natively, must come before {outer:?}",
                             trigger.route
                         ));
                     }
-                    Some(component) if !component.is_native_to_host() => {
-                        return Err(format!(
-                            "route {}: middleware {id:?} is not composed by this host yet; only middleware it replaces natively ([component.{id}.tool.{HOST_TOOL}] native = true)",
-                            trigger.route
-                        ));
-                    }
-                    Some(_) => {}
+                    (true, None) => {}
                 }
             }
         }
@@ -414,16 +478,50 @@ native = true
     }
 
     #[test]
-    fn middleware_this_host_cannot_compose_is_refused_by_name() {
-        let foreign =
-            WITH_MIDDLEWARE.replace("[component.mw.tool.mhmanus-host]\nnative = true\n", "");
-        let error = LoadedManifest::parse(&foreign, Path::new("spin.toml"))
+    fn other_middleware_is_composed_in_front_of_its_component() {
+        let foreign = WITH_MIDDLEWARE
+            .replace(
+                r#"[{ component = "mw","#,
+                r#"[{ component = "mw" }, { component = "user","#,
+            )
+            .replace(
+                "[component.fallback]",
+                "[component.user]\nsource = \"user.wasm\"\n[component.fallback]",
+            );
+        let loaded = LoadedManifest::parse(&foreign, Path::new("spin.toml")).unwrap();
+        let route = loaded.routes.find("/api/x").unwrap();
+        assert_eq!((&*route.component, &*route.handler), ("api", "user > api"));
+        let trigger = &loaded.manifest.trigger.http[0];
+        let user = loaded.manifest.composed_middleware(trigger).next().unwrap();
+        assert!(user.inherits("variables") && !user.inherits("key_value_stores"));
+        assert_eq!(
+            loaded.manifest.served_handlers().keys().collect::<Vec<_>>(),
+            ["user > api"]
+        );
+    }
+
+    #[test]
+    fn middleware_the_host_serves_natively_must_come_first() {
+        let misordered = WITH_MIDDLEWARE
+            .replace(
+                r#"[{ component = "mw","#,
+                r#"[{ component = "user" }, { component = "mw","#,
+            )
+            .replace(
+                "[component.fallback]",
+                "[component.user]\nsource = \"user.wasm\"\n[component.fallback]",
+            );
+        let error = LoadedManifest::parse(&misordered, Path::new("spin.toml"))
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("\"mw\"") && error.contains("not composed"),
+            error.contains("\"mw\"") && error.contains("must come before \"user\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn middleware_by_path_is_refused_by_name() {
         let by_path = WITH_MIDDLEWARE.replace(r#"{ component = "mw","#, r#"{ path = "mw.wasm","#);
         let error = LoadedManifest::parse(&by_path, Path::new("spin.toml"))
             .unwrap_err()

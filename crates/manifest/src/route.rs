@@ -91,7 +91,11 @@ impl RoutePattern {
 /// resolved once and travel with the request to every layer that needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteMatch {
+    /// The trigger's component.
     pub component: Arc<str>,
+    /// What serves the route: the component, or a composition of it behind
+    /// its trigger's middleware (`Manifest::handler_id`).
+    pub handler: Arc<str>,
     pub route: Arc<RoutePattern>,
     pub params: Vec<(String, String)>,
     pub path_info: String,
@@ -100,34 +104,61 @@ pub struct RouteMatch {
 /// The manifest's HTTP routes, most specific first.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
-    routes: Vec<(Arc<RoutePattern>, Arc<str>)>,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    pattern: Arc<RoutePattern>,
+    component: Arc<str>,
+    handler: Arc<str>,
 }
 
 impl Routes {
+    /// Routes to components, each its own handler: `(route, component)`.
     pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, String> {
-        let mut parsed: Vec<(Arc<RoutePattern>, Arc<str>)> = Vec::new();
-        for (route, component) in routes {
+        Self::with_handlers(
+            routes
+                .into_iter()
+                .map(|(route, component)| (route, component, component)),
+        )
+    }
+
+    /// Routes as `(route, component, handler)`.
+    pub fn with_handlers<'a>(
+        routes: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<Self, String> {
+        let mut parsed: Vec<Route> = Vec::new();
+        for (route, component, handler) in routes {
             let pattern = RoutePattern::parse(route)?;
-            if let Some((_, other)) = parsed.iter().find(|(p, _)| p.raw == pattern.raw) {
+            if let Some(other) = parsed.iter().find(|r| r.pattern.raw == pattern.raw) {
                 return Err(format!(
-                    "route {route} is given to both {other} and {component}"
+                    "route {route} is given to both {} and {component}",
+                    other.component
                 ));
             }
-            parsed.push((Arc::new(pattern), component.into()));
+            parsed.push(Route {
+                pattern: Arc::new(pattern),
+                component: component.into(),
+                handler: handler.into(),
+            });
         }
         // Most specific first, so the first match wins.
-        parsed.sort_by_key(|(pattern, _)| std::cmp::Reverse(pattern.specificity()));
+        parsed.sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         Ok(Routes { routes: parsed })
     }
 
     pub fn find(&self, path: &str) -> Option<RouteMatch> {
-        self.routes.iter().find_map(|(pattern, component)| {
-            pattern.matches(path).map(|(params, path_info)| RouteMatch {
-                component: component.clone(),
-                route: pattern.clone(),
-                params,
-                path_info,
-            })
+        self.routes.iter().find_map(|r| {
+            r.pattern
+                .matches(path)
+                .map(|(params, path_info)| RouteMatch {
+                    component: r.component.clone(),
+                    handler: r.handler.clone(),
+                    route: r.pattern.clone(),
+                    params,
+                    path_info,
+                })
         })
     }
 
@@ -135,7 +166,7 @@ impl Routes {
     pub fn serves(&self, path: &str) -> bool {
         self.routes
             .iter()
-            .any(|(pattern, _)| pattern.matches(path).is_some())
+            .any(|r| r.pattern.matches(path).is_some())
     }
 }
 

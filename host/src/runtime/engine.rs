@@ -53,16 +53,14 @@ fn spawn_epoch_ticker(engine: &Engine) {
         .expect("spawning the epoch thread");
 }
 
-/// Loads `wasm`, compiling it only when `cache_dir` has no compiled copy for
-/// these exact bytes and this engine configuration.
+/// Loads the component `bytes`, compiling them only when `cache_dir` has no
+/// compiled copy for these exact bytes and this engine configuration.
 pub(super) fn load_component(
     engine: &Engine,
-    wasm: &Path,
+    bytes: &[u8],
     cache_dir: &Path,
 ) -> anyhow::Result<Component> {
-    let bytes =
-        std::fs::read(wasm).with_context(|| format!("cannot read component {}", wasm.display()))?;
-    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
+    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
     if cached.exists() {
         // SAFETY: the cache directory holds only what `precompile_component`
         // wrote below for this engine configuration (the key covers both).
@@ -74,8 +72,8 @@ pub(super) fn load_component(
         }
     }
     let compiled = engine
-        .precompile_component(&bytes)
-        .map_err(|e| anyhow::anyhow!("{} is not a valid component: {e}", wasm.display()))?;
+        .precompile_component(bytes)
+        .map_err(|e| anyhow::anyhow!("not a valid component: {e}"))?;
     std::fs::create_dir_all(cache_dir)
         .with_context(|| format!("cannot create {}", cache_dir.display()))?;
     // Write then rename, so a concurrent start never reads half a file.

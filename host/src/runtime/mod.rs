@@ -1,6 +1,7 @@
 //! The components: every component of the manifest loaded, linked against WASI,
 //! wasi-http and the Spin interfaces, and ready to take requests by route.
 
+mod composition;
 mod engine;
 mod instances;
 mod outbound_http;
@@ -36,7 +37,7 @@ use crate::spin::{
     variables,
 };
 use mhmanus_edge::until_body_end;
-use mhmanus_manifest::{LoadedManifest, RouteMatch, Routes};
+use mhmanus_manifest::{HttpTrigger, LoadedManifest, RouteMatch, Routes};
 
 /// Which WASI HTTP generation a component exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,16 +85,13 @@ impl Components {
         let redis = Arc::new(redis::Clients::default());
         let services = build_services(loaded, config, &postgres, &redis).await?;
         let tokens = token_settings(&services);
+        let services: BTreeMap<String, Arc<ComponentServices>> = services
+            .into_iter()
+            .map(|(id, services)| (id, Arc::new(services)))
+            .collect();
         let mut components = HashMap::new();
-        for (id, services) in services {
-            let component = &loaded.manifest.component[&id];
-            let wasm = loaded.source_path(component);
-            if !wasm.exists() {
-                bail!(
-                    "component {id}: {} does not exist; build it first (mhmanus-host up --build)",
-                    wasm.display()
-                );
-            }
+        for (id, trigger) in loaded.manifest.served_handlers() {
+            let wasm = handler_wasm(loaded, trigger)?;
             let compiled = engine::load_component(&engine, &wasm, &config.cache_dir())
                 .with_context(|| format!("component {id}"))?;
             let instance_pre = linker.instantiate_pre(&compiled).map_err(|e| {
@@ -114,7 +112,8 @@ impl Components {
             let handler = ProxyHandler::new(ComponentInstances {
                 engine: engine.clone(),
                 pre,
-                services: Arc::new(services),
+                // A middleware uses what its trigger's component may use.
+                services: services[&trigger.component].clone(),
                 policy,
             });
             components.insert(
@@ -220,7 +219,7 @@ impl Components {
         client: SocketAddr,
     ) -> http::Response<WasiBody> {
         let path = request.uri().path().to_owned();
-        let Some(component) = self.components.get(&*route.component) else {
+        let Some(component) = self.components.get(&*route.handler) else {
             return problem_response(Problem::new(404).instance(path));
         };
         request::prepare(&mut request, route, client);
@@ -275,6 +274,42 @@ impl Components {
             }
         }
     }
+}
+
+/// The bytes that serve `trigger`: its component's, composed behind its
+/// middleware when it has some this host does not serve natively.
+fn handler_wasm(loaded: &LoadedManifest, trigger: &HttpTrigger) -> anyhow::Result<Vec<u8>> {
+    let component = read_wasm(loaded, &trigger.component)?;
+    let layers = loaded
+        .manifest
+        .composed_middleware(trigger)
+        .map(|entry| {
+            Ok(composition::Layer {
+                entry,
+                wasm: read_wasm(loaded, entry.id())?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if layers.is_empty() {
+        return Ok(component);
+    }
+    composition::compose(component, layers).with_context(|| {
+        format!(
+            "route {}: component {} cannot be composed behind its middleware",
+            trigger.route, trigger.component
+        )
+    })
+}
+
+fn read_wasm(loaded: &LoadedManifest, id: &str) -> anyhow::Result<Vec<u8>> {
+    let wasm = loaded.source_path(&loaded.manifest.component[id]);
+    std::fs::read(&wasm).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+            "component {id}: {} does not exist; build it first (mhmanus-host up --build)",
+            wasm.display()
+        ),
+        _ => anyhow::anyhow!("component {id}: cannot read {}: {e}", wasm.display()),
+    })
 }
 
 /// The token rules of the first component given a `jwt_secret`: the host

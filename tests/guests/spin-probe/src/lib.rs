@@ -28,6 +28,13 @@ async fn handle(req: Request) -> impl IntoResponse {
         .collect();
     let result = match req.uri().path() {
         "/probe/headers" => json!(headers),
+        // One request header by name, whatever its prefix.
+        "/probe/header" => json!({ "values": req
+            .headers()
+            .get_all(arg.as_str())
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default())
+            .collect::<Vec<_>>() }),
         "/probe/variable" => match variables::get(&arg).await {
             Ok(value) => json!({ "ok": value }),
             Err(e) => json!({ "error": format!("{e:?}") }),
