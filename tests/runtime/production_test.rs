@@ -327,3 +327,82 @@ async fn without_the_hosts_layers_their_features_are_unavailable_not_failed() {
         .json();
     assert_eq!(rate_limit["rateLimited"], false);
 }
+
+/// The repository's spin.toml as the host would take it from a user who
+/// wants the edge middleware composed, not replaced: the middleware no
+/// longer native, and production-test without the host's `edge_layers`.
+fn repo_manifest_composing_the_edge_middleware() -> String {
+    let root = mhmanus_tests::workspace_root();
+    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap();
+    let composed = text
+        .replace(
+            "[component.edge-middleware.tool.mhmanus-host]\nnative = true\n",
+            "",
+        )
+        .replace("edge_layers = \"{{ edge_layers }}\"\n", "")
+        .replace(
+            "source = \"target/",
+            &format!("source = \"{}/target/", root.display()),
+        );
+    assert!(
+        !composed.contains("edge-middleware.tool") && !composed.contains("{{ edge_layers }}"),
+        "spin.toml changed shape; update this test"
+    );
+    composed
+}
+
+#[tokio::test]
+async fn the_edge_middleware_attests_its_layers_to_all_features() {
+    let manifest = repo_manifest_composing_the_edge_middleware();
+    let app = InProcessHost::start(&manifest, |config| {
+        config.jwt_secret = Some(SECRET.into());
+    })
+    .await
+    .unwrap();
+    let token = user_token(&app).await;
+    let reply = get(&app, "/v1/production-test/all-features", Some(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let report = reply.json();
+    for layer in ["compression", "security-headers", "rate-limit"] {
+        let entry = feature(&report, layer);
+        assert_eq!(entry["status"], "pass", "{layer}: {report}");
+        assert_eq!(entry["evidence"]["providedBy"], "edge-middleware");
+    }
+
+    // A client's own attestation, even one signed right, is replaced.
+    let claimed = mhmanus_edge_rules::attestation::Attestation {
+        by: "a-client".into(),
+        layers: vec!["security-headers".into()],
+    }
+    .sign(SECRET.as_bytes());
+    let header = [(mhmanus_edge_rules::attestation::HEADER, claimed.as_str())];
+    let reply = app
+        .call("GET", "/v1/production-test/config", &header, "")
+        .await;
+    assert_eq!(reply.json()["edgeProvidedBy"], "edge-middleware");
+}
+
+#[tokio::test]
+async fn without_the_middleware_a_clients_attestation_counts_for_nothing() {
+    let manifest = repo_manifest_composing_the_edge_middleware()
+        .replace(
+            "dependencies.middleware = [{ component = \"edge-middleware\", inherit_configuration = [\"variables\", \"key_value_stores\"] }]\n",
+            "",
+        );
+    let app = InProcessHost::start(&manifest, |config| {
+        config.jwt_secret = Some(SECRET.into());
+    })
+    .await
+    .unwrap();
+    let forged = mhmanus_edge_rules::attestation::Attestation {
+        by: "edge-middleware".into(),
+        layers: vec!["rate-limit".into()],
+    }
+    .sign(b"a secret the client guessed");
+    let header = [(mhmanus_edge_rules::attestation::HEADER, forged.as_str())];
+    let reply = app
+        .call("GET", "/v1/production-test/rate-limit", &header, "")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["rateLimited"], false, "{}", reply.text());
+}

@@ -10,8 +10,6 @@ use mhmanus_host::HostConfig;
 use mhmanus_host::{Components, full_body};
 use mhmanus_manifest::LoadedManifest;
 
-use crate::TestManifest;
-
 pub struct InProcessHost {
     app: Application,
     pub config: HostConfig,
@@ -71,9 +69,10 @@ impl Reply {
 }
 
 impl InProcessHost {
-    /// Builds the host over `manifest`, configured by `configure`.
+    /// Builds the host over `manifest` (a `TestManifest`, or a manifest's
+    /// text), configured by `configure`.
     pub async fn start(
-        manifest: &TestManifest,
+        manifest: &impl std::fmt::Display,
         configure: impl FnOnce(&mut HostConfig),
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;

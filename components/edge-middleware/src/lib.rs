@@ -14,6 +14,7 @@ mod settings;
 
 use http::{HeaderValue, StatusCode, header};
 use mhmanus_domain::problem::{self, Problem};
+use mhmanus_edge_rules::attestation;
 use spin_sdk::http::{BoxBody, Request, box_body};
 use spin_sdk::http_service;
 use spin_sdk::wasip3::http::types::ErrorCode;
@@ -64,6 +65,13 @@ async fn answer(
             // from the URI.
             parts.headers.remove(header::HOST);
             parts.headers.remove(header::CONNECTION);
+            // Only this middleware says which layers are in front.
+            parts.headers.remove(attestation::HEADER);
+            if let Some(signed) = &settings.attestation
+                && let Ok(value) = HeaderValue::try_from(signed.as_str())
+            {
+                parts.headers.insert(attestation::HEADER, value);
+            }
             let answer = spin_sdk::http::next(Request::from_parts(parts, body)).await?;
             compression::finish(answer, gzip, settings.compression_min_bytes).await
         }

@@ -5,6 +5,7 @@
 //! used, so a typo never turns the edge off silently.
 
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_edge_rules::attestation::Attestation;
 use mhmanus_edge_rules::cors;
 use mhmanus_edge_rules::rate_limit::policy::{Policy, Quota, RouteLimit};
 use spin_sdk::variables;
@@ -21,6 +22,9 @@ pub(crate) struct Settings {
     pub(crate) rate_limit_routes: Vec<RouteLimit>,
     /// How bearer tokens are verified, to key the limiter by subject.
     pub(crate) tokens: Option<JwtSettings>,
+    /// The signed `attestation::HEADER` value for the component behind,
+    /// when it shares a JWT secret to check it with.
+    pub(crate) attestation: Option<String>,
 }
 
 impl Settings {
@@ -39,7 +43,7 @@ impl Settings {
         .await
         .0;
         rate_limit_routes.sort_by_key(RouteLimit::specificity);
-        Settings {
+        let mut settings = Settings {
             cors_origins,
             cors_max_age_secs: parsed("cors_max_age_secs", "600").await,
             hsts_max_age_secs: parsed("hsts_max_age_secs", "31536000").await,
@@ -48,7 +52,31 @@ impl Settings {
             rate_limit: parsed("rate_limit", "10/60s").await,
             rate_limit_routes,
             tokens: tokens().await,
+            attestation: None,
+        };
+        let secret = read("jwt_secret").await;
+        if !secret.is_empty() {
+            let attestation = Attestation {
+                by: "edge-middleware".to_owned(),
+                layers: settings.layers().into_iter().map(str::to_owned).collect(),
+            };
+            settings.attestation = Some(attestation.sign(secret.as_bytes()));
         }
+        settings
+    }
+
+    /// The layers this middleware applies with these settings, named as
+    /// the host names its own.
+    fn layers(&self) -> Vec<&'static str> {
+        let mut layers = vec!["security-headers", "compression"];
+        if !self.cors_origins.is_empty() {
+            layers.push("cors");
+        }
+        let limited = |policy: &Policy| *policy != Policy::Off;
+        if limited(&self.rate_limit) || self.rate_limit_routes.iter().any(|r| limited(&r.policy)) {
+            layers.push("rate-limit");
+        }
+        layers
     }
 }
 

@@ -5,11 +5,17 @@ use mhmanus_domain::auth::refresh;
 use mhmanus_guest::admin::AdminState;
 use serde_json::{Value, json};
 
+use crate::edge::EdgeInFront;
 use crate::redact;
 use crate::settings::Settings;
 
 /// The report; `for_admin` adds the URLs (their secrets still hidden).
-pub(crate) fn report(settings: &Settings, admin: AdminState, for_admin: bool) -> Value {
+pub(crate) fn report(
+    settings: &Settings,
+    edge: &EdgeInFront,
+    admin: AdminState,
+    for_admin: bool,
+) -> Value {
     let url = |value: &str| {
         if for_admin {
             json!(redact::url(value))
@@ -54,6 +60,7 @@ pub(crate) fn report(settings: &Settings, admin: AdminState, for_admin: bool) ->
             "state": admin.as_str(),
             "password": redact::secret(&settings.admin_password),
         },
-        "edgeLayers": settings.edge_layers,
+        "edgeLayers": edge.layers,
+        "edgeProvidedBy": edge.provided_by,
     })
 }

@@ -12,6 +12,7 @@ use mhmanus_guest::db::{Db, StoreError};
 use serde_json::{Value, json};
 use spin_sdk::{key_value, redis};
 
+use crate::edge::EdgeInFront;
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,12 @@ impl Feature {
 }
 
 /// Runs every check; the bearer door has already let `caller` in.
-pub(crate) async fn run(settings: &Settings, jwt: &JwtSettings, caller: &Caller) -> (u16, Value) {
+pub(crate) async fn run(
+    settings: &Settings,
+    edge: &EdgeInFront,
+    jwt: &JwtSettings,
+    caller: &Caller,
+) -> (u16, Value) {
     let features = [
         authentication(caller),
         timed("database", database(settings)).await,
@@ -63,16 +69,19 @@ pub(crate) async fn run(settings: &Settings, jwt: &JwtSettings, caller: &Caller)
         timed("password-hashing", async { hashing() }).await,
         edge_layer(
             settings,
+            edge,
             "compression",
             "responses are compressed by Accept-Encoding (gzip, br, zstd)",
         ),
         edge_layer(
             settings,
+            edge,
             "security-headers",
             "helmet-default security headers on every answer",
         ),
         edge_layer(
             settings,
+            edge,
             "rate-limit",
             "requests are limited per client and route",
         ),
@@ -286,23 +295,24 @@ fn hashing() -> Result<Value, String> {
     }
 }
 
-/// An edge layer is the host's: pass when the host says it is in front of
-/// us; unavailable when no host layers are (plain Spin: the platform in
-/// front may provide it) or the host's configuration turned it off.
-fn edge_layer(settings: &Settings, layer: &'static str, what: &str) -> Feature {
-    let (status, evidence) = if settings.has_layer(layer) {
+/// An edge layer passes when the host or the edge middleware is in front
+/// of us with it (`EdgeInFront`); it is unavailable when no layers are
+/// (plain Spin: the platform in front may provide it) or the configuration
+/// turned it off.
+fn edge_layer(settings: &Settings, edge: &EdgeInFront, layer: &'static str, what: &str) -> Feature {
+    let (status, evidence) = if edge.has(layer) {
         (
             Status::Pass,
-            json!({ "providedBy": settings.host_runtime, "what": what }),
+            json!({ "providedBy": edge.provided_by, "what": what }),
         )
-    } else if settings.edge_layers.is_empty() {
+    } else if edge.layers.is_empty() {
         let reason = format!(
             "{} provides no edge layers; the platform in front may",
             settings.host_runtime
         );
         (Status::Unavailable, json!({ "reason": reason }))
     } else {
-        let reason = format!("{} runs with {layer} turned off", settings.host_runtime);
+        let reason = format!("{} runs with {layer} turned off", edge.provided_by);
         (Status::Unavailable, json!({ "reason": reason }))
     };
     Feature {

@@ -3,11 +3,12 @@
 //! rate limiter, bearer and role checks, a large body for compression, and
 //! `all-features`, which runs every check for real.
 //!
-//! Runs unchanged under Spin and under the native host; the host tells it
-//! which edge layers are in front through the `edge_layers` variable
-//! (empty under Spin), never through anything a client sends.
+//! Runs unchanged under Spin and under the native host; which edge layers
+//! are in front it learns from the host's variables or the edge
+//! middleware's signed attestation (`edge`), never from a client's word.
 
 mod config;
+mod edge;
 mod features;
 mod redact;
 mod settings;
@@ -26,6 +27,7 @@ use serde_json::json;
 use spin_sdk::http::Request;
 use spin_sdk::http_service;
 
+use crate::edge::EdgeInFront;
 use crate::settings::Settings;
 
 const ROUTES: [&str; 6] = [
@@ -63,11 +65,12 @@ async fn handle(req: Request) -> Response {
         );
     }
     let settings = Settings::current().await;
+    let edge = EdgeInFront::of(settings, req.headers());
     match route {
-        "config" => config(settings, req.headers(), &path).await,
-        "rate-limit" => rate_limit(settings, req.headers()),
+        "config" => config(settings, &edge, req.headers(), &path).await,
+        "rate-limit" => rate_limit(settings, &edge, req.headers()),
         "compression" => response::json(200, &selftest::compression_payload()),
-        _ => authenticated(route, settings, req.headers(), &path).await,
+        _ => authenticated(route, settings, &edge, req.headers(), &path).await,
     }
 }
 
@@ -84,7 +87,12 @@ fn route_of(path: &str) -> Option<&'static str> {
 /// The configuration report; its URLs (passwords hidden) only for an
 /// Admin's bearer token, as they name hosts and users. A missing or
 /// unusable token gets the public report: the route is not a bearer door.
-async fn config(settings: &Settings, headers: &http::HeaderMap, path: &str) -> Response {
+async fn config(
+    settings: &Settings,
+    edge: &EdgeInFront,
+    headers: &http::HeaderMap,
+    path: &str,
+) -> Response {
     let db = Db::open(&settings.database_url).await.ok();
     let admin_state = admin::state(db.as_ref(), &settings.admin_email).await;
     let mut for_admin = false;
@@ -94,26 +102,30 @@ async fn config(settings: &Settings, headers: &http::HeaderMap, path: &str) -> R
     {
         for_admin = caller.roles().contains(&Role::Admin);
     }
-    response::json(200, &config::report(settings, admin_state, for_admin))
+    response::json(200, &config::report(settings, edge, admin_state, for_admin))
 }
 
 /// What the limiter is watching: the client address the runtime gave us
 /// (without its port: that is the connection's, not the client's), and
 /// whether a limiter is in front at all.
-fn rate_limit(settings: &Settings, headers: &http::HeaderMap) -> Response {
+fn rate_limit(settings: &Settings, edge: &EdgeInFront, headers: &http::HeaderMap) -> Response {
     let client = headers
         .get("spin-client-addr")
         .and_then(|v| v.to_str().ok())
         .map_or_else(|| "unknown".to_owned(), without_port);
-    let limited = settings.has_layer("rate-limit");
+    let limited = edge.has("rate-limit");
+    let message = if limited {
+        format!(
+            "rate limited by {}: watch the RateLimit headers, and a 429 once the quota is spent",
+            edge.provided_by
+        )
+    } else {
+        "no rate limiter in this runtime; the platform in front may have one".to_owned()
+    };
     response::json(
         200,
         &json!({
-            "message": if limited {
-                "rate limited by the host: watch the RateLimit headers, and a 429 once the quota is spent"
-            } else {
-                "no rate limiter in this runtime; the platform in front may have one"
-            },
+            "message": message,
             "clientAddr": client,
             "runtime": settings.host_runtime,
             "rateLimited": limited,
@@ -150,6 +162,7 @@ async fn caller(
 async fn authenticated(
     route: &str,
     settings: &Settings,
+    edge: &EdgeInFront,
     headers: &http::HeaderMap,
     path: &str,
 ) -> Response {
@@ -181,7 +194,7 @@ async fn authenticated(
             Err(refused) => refused,
         },
         _ => {
-            let (status, body) = features::run(settings, &jwt, &caller).await;
+            let (status, body) = features::run(settings, edge, &jwt, &caller).await;
             response::json(status, &body)
         }
     }

@@ -23,8 +23,8 @@ pub(crate) struct Settings {
     pub admin_password: String,
     /// `mhmanus-host` when the native host runs us; the manifest says `spin`.
     pub host_runtime: String,
-    /// The edge layers in front of us, as the host declares them (never
-    /// anything a client sends); empty under Spin.
+    /// The edge layers in front of us, as the native host declares them;
+    /// empty under Spin (see `edge`).
     pub edge_layers: Vec<String>,
 }
 
@@ -87,10 +87,6 @@ impl Settings {
             self.production,
         )
         .map_err(|e: SecretError| e.to_string())
-    }
-
-    pub(crate) fn has_layer(&self, layer: &str) -> bool {
-        self.edge_layers.iter().any(|l| l == layer)
     }
 
     pub(crate) fn database_backend(&self) -> &'static str {

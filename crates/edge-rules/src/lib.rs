@@ -3,6 +3,7 @@
 //! composes in front of the components (`components/edge-middleware`).
 //! Plain values and arithmetic only, so it builds for wasm32 too.
 
+pub mod attestation;
 pub mod compression;
 pub mod cors;
 pub mod rate_limit;
