@@ -9,11 +9,10 @@ use std::net::SocketAddr;
 
 use http::HeaderMap;
 use http::request::Parts;
-use mhmanus_domain::auth::jwt::bearer_token;
 use mhmanus_domain::health;
 use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
 use mhmanus_edge_rules::rate_limit::policy::Quota;
-use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, network_of, normalize};
+use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, normalize};
 use mhmanus_edge_rules::versions::version_of;
 use spin_sdk::key_value::Store;
 
@@ -79,27 +78,15 @@ fn canonical(path: String, default_version: u32) -> String {
     }
 }
 
-/// `user:<sub>` for a valid bearer token (unless the route counts by
-/// address), else `ip:<address or /64>` from Spin's `spin-client-addr`.
+/// The client, its address from Spin's `spin-client-addr`.
 fn client_key(headers: &HeaderMap, settings: &Settings, by_address: bool) -> String {
-    let subject = settings
-        .tokens
-        .as_ref()
-        .filter(|_| !by_address)
-        .and_then(|tokens| {
-            let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-            tokens
-                .verify(bearer_token(header)?)
-                .ok()
-                .map(|claims| claims.sub)
-        });
-    if let Some(sub) = subject {
-        return format!("user:{sub}");
-    }
-    match last(headers, "spin-client-addr").and_then(|addr| addr.parse::<SocketAddr>().ok()) {
-        Some(addr) => format!("ip:{}", network_of(addr.ip())),
-        None => "ip:unknown".to_owned(),
-    }
+    let authorization = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let address = last(headers, "spin-client-addr")
+        .and_then(|addr| addr.parse::<SocketAddr>().ok())
+        .map(|addr| addr.ip());
+    rules::client_key(authorization, settings.tokens.as_ref(), by_address, address)
 }
 
 /// The last value of a header: Spin appends its `spin-*` headers after

@@ -4,10 +4,10 @@
 //! the host's default; one that does not parse is logged and the default
 //! used, so a typo never turns the edge off silently.
 
-use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_edge_rules::attestation::Attestation;
 use mhmanus_edge_rules::cors;
-use mhmanus_edge_rules::rate_limit::policy::{Policy, Quota, RouteLimit};
+use mhmanus_edge_rules::rate_limit::policy::{self, Policy, Quota, RouteLimit};
 use spin_sdk::variables;
 
 pub(crate) struct Settings {
@@ -72,8 +72,7 @@ impl Settings {
         if !self.cors_origins.is_empty() {
             layers.push("cors");
         }
-        let limited = |policy: &Policy| *policy != Policy::Off;
-        if limited(&self.rate_limit) || self.rate_limit_routes.iter().any(|r| limited(&r.policy)) {
+        if policy::limits_anything(self.rate_limit, &self.rate_limit_routes) {
             layers.push("rate-limit");
         }
         layers
@@ -128,24 +127,14 @@ where
 
 /// The token rules the auth component issues with, when it has a secret.
 async fn tokens() -> Option<JwtSettings> {
-    let secret = read("jwt_secret").await;
-    if secret.is_empty() {
-        return None;
+    let mut values = std::collections::HashMap::new();
+    for name in [
+        "jwt_secret",
+        "jwt_issuer",
+        "jwt_audience",
+        "access_token_ttl_secs",
+    ] {
+        values.insert(name, read(name).await);
     }
-    let or = |value: String, default: &str| {
-        if value.trim().is_empty() {
-            default.to_owned()
-        } else {
-            value
-        }
-    };
-    let issuer = or(read("jwt_issuer").await, jwt::DEFAULT_ISSUER);
-    let audience = or(read("jwt_audience").await, jwt::DEFAULT_AUDIENCE);
-    let ttl = read("access_token_ttl_secs")
-        .await
-        .trim()
-        .parse()
-        .unwrap_or(jwt::DEFAULT_TTL_SECS);
-    // Only verifying: the components apply the production secret rules.
-    JwtSettings::new(secret.as_bytes(), &issuer, &audience, ttl, false).ok()
+    JwtSettings::verifier(|name| values.get(name).cloned())
 }

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use crate::client_addr::ForwardedHeader;
 use crate::rate_limit::RouteLimit;
-use crate::rate_limit::policy::Policy;
+use crate::rate_limit::policy::{self, Policy};
 
 /// Settings of what the host adds around the components: the edge layers
 /// (this crate's modules).
@@ -112,8 +112,7 @@ impl EdgeConfig {
         {
             layers.push("cors");
         }
-        let limited = |policy: &Policy| *policy != Policy::Off;
-        if limited(&self.rate_limit) || self.rate_limit_routes.iter().any(|r| limited(&r.policy)) {
+        if policy::limits_anything(self.rate_limit, &self.rate_limit_routes) {
             layers.push("rate-limit");
         }
         layers

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use mhmanus_domain::auth::jwt::{self, JwtSettings};
+use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_domain::problem::{self, Problem};
 use secrecy::ExposeSecret;
 use wasmtime::Engine;
@@ -315,23 +315,9 @@ fn read_wasm(loaded: &LoadedManifest, id: &str) -> anyhow::Result<Vec<u8>> {
 /// The token rules of the first component given a `jwt_secret`: the host
 /// verifies bearer tokens (to key the rate limiter) exactly as it does.
 fn token_settings(services: &BTreeMap<String, ComponentServices>) -> Option<JwtSettings> {
-    let variables = services.values().map(|s| &s.variables).find(|v| {
-        v.get(app_variables::JWT_SECRET)
-            .is_some_and(|secret| !secret.is_empty())
-    })?;
-    let secret = variables.get(app_variables::JWT_SECRET)?;
-    let issuer = variables.get("jwt_issuer").unwrap_or(jwt::DEFAULT_ISSUER);
-    let audience = variables
-        .get("jwt_audience")
-        .unwrap_or(jwt::DEFAULT_AUDIENCE);
-    // A token living longer than the components issue is refused, as they
-    // refuse it.
-    let ttl_secs = variables
-        .get("access_token_ttl_secs")
-        .and_then(|ttl| ttl.trim().parse().ok())
-        .unwrap_or(jwt::DEFAULT_TTL_SECS);
-    // Only verifying: the production secret rules were applied at start-up.
-    JwtSettings::new(secret.as_bytes(), issuer, audience, ttl_secs, false).ok()
+    services
+        .values()
+        .find_map(|s| JwtSettings::verifier(|name| s.variables.get(name).map(str::to_owned)))
 }
 
 fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {

@@ -171,6 +171,31 @@ fn period(bytes: &[u8]) -> usize {
 }
 
 impl JwtSettings {
+    /// The rules for a layer that only checks the components' tokens (the
+    /// host's rate limiter, the edge middleware), from the variables the
+    /// components read: `jwt_secret`, `jwt_issuer`, `jwt_audience`,
+    /// `access_token_ttl_secs`, blank meaning the default, as the
+    /// components take them. `None` without a secret. A token living
+    /// longer than the components issue is refused, as they refuse it;
+    /// the production secret rules are the components' to apply.
+    pub fn verifier(variable: impl Fn(&str) -> Option<String>) -> Option<JwtSettings> {
+        let value = |name: &str| variable(name).filter(|value| !value.trim().is_empty());
+        let secret = variable("jwt_secret").filter(|secret| !secret.is_empty())?;
+        let issuer = value("jwt_issuer").unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
+        let audience = value("jwt_audience").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        let ttl_secs = value("access_token_ttl_secs")
+            .and_then(|ttl| ttl.trim().parse().ok())
+            .unwrap_or(DEFAULT_TTL_SECS);
+        JwtSettings::new(
+            secret.as_bytes(),
+            issuer.trim(),
+            audience.trim(),
+            ttl_secs,
+            false,
+        )
+        .ok()
+    }
+
     /// Refuses an empty secret always, and in `production` one that
     /// `check_production_secret` refuses.
     pub fn new(

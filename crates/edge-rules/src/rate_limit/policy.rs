@@ -47,6 +47,12 @@ impl FromStr for Policy {
     }
 }
 
+/// Whether a limiter with these policies limits anything: the rate-limit
+/// layer is then in front, as the edge reports it.
+pub fn limits_anything(default: Policy, routes: &[RouteLimit]) -> bool {
+    default != Policy::Off || routes.iter().any(|route| route.policy != Policy::Off)
+}
+
 /// One `PATTERN=POLICY` entry of `RATE_LIMIT_ROUTES`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteLimit {

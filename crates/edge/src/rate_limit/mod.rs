@@ -15,14 +15,14 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue};
-use mhmanus_domain::auth::jwt::{JwtSettings, bearer_token};
+use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_domain::health::{self, Check};
 use mhmanus_domain::problem::Problem;
 use mhmanus_manifest::Routes;
 
 use mhmanus_edge_rules::rate_limit::gcra::Decision;
 use mhmanus_edge_rules::rate_limit::policy::{Policy, Quota};
-use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, network_of, normalize};
+use mhmanus_edge_rules::rate_limit::{self as rules, UNROUTED, normalize};
 
 use self::known_paths::KnownPaths;
 use self::local_buckets::LocalStore;
@@ -134,27 +134,21 @@ impl RateLimiter {
         }
     }
 
-    /// `user:<sub>` for a valid bearer token (unless the route counts by
-    /// address), else `ip:<address or /64>`.
     fn client_key(
         &self,
         applied: &Applied,
         headers: &HeaderMap,
         client: Option<ClientAddr>,
     ) -> String {
-        let subject = self
-            .tokens
-            .as_ref()
-            .filter(|_| !applied.by_address)
-            .and_then(|tokens| {
-                let header = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-                tokens.verify(bearer_token(header)?).ok().map(|c| c.sub)
-            });
-        match (subject, client) {
-            (Some(sub), _) => format!("user:{sub}"),
-            (None, Some(ClientAddr(addr))) => format!("ip:{}", network_of(addr.ip())),
-            (None, None) => "ip:unknown".to_owned(),
-        }
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        rules::client_key(
+            authorization,
+            self.tokens.as_ref(),
+            applied.by_address,
+            client.map(|ClientAddr(addr)| addr.ip()),
+        )
     }
 
     async fn decide(&self, key: &str, quota: Quota) -> Decision {
