@@ -7,6 +7,7 @@ mod dependency_faults;
 mod durability;
 mod hostile_input;
 mod production_test;
+mod replicas;
 mod shutdown;
 mod startup;
 mod telemetry;

@@ -4,6 +4,7 @@
 
 mod database;
 mod in_process;
+mod load_balancer;
 mod manifest;
 mod proxy;
 mod spawned;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 pub use database::TestDatabase;
 pub use in_process::{InProcessHost, Reply};
+pub use load_balancer::{LoadBalancer, free_port};
 pub use manifest::{TestComponent, TestManifest};
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, spawn_app, start_failure};

@@ -35,7 +35,12 @@ impl SpawnedHost {
     /// Runs `mhmanus-host up` from `dir` (which holds spin.toml) with `env`,
     /// and waits until it logs the address it serves on.
     pub fn start(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        Self::start_limited(dir, env, None)
+        Self::start_limited(dir, "127.0.0.1:0", env, None)
+    }
+
+    /// `start`, listening on `listen` (a replica restarted on its port).
+    pub fn start_on(dir: &Path, listen: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_limited(dir, listen, env, None)
     }
 
     /// `start`, with the process's open files capped at `max_files`
@@ -45,18 +50,19 @@ impl SpawnedHost {
         env: &[(&str, &str)],
         max_files: u64,
     ) -> anyhow::Result<Self> {
-        Self::start_limited(dir, env, Some(max_files))
+        Self::start_limited(dir, "127.0.0.1:0", env, Some(max_files))
     }
 
     fn start_limited(
         dir: &Path,
+        listen: &str,
         env: &[(&str, &str)],
         max_files: Option<u64>,
     ) -> anyhow::Result<Self> {
         let started = Instant::now();
         let mut command = Command::new(crate::host_binary());
         command
-            .args(["up", "--listen", "127.0.0.1:0"])
+            .args(["up", "--listen", listen])
             .current_dir(dir)
             .envs_remove_host_settings()
             .env(
