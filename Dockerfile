@@ -49,7 +49,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends tini curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 app \
- && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /app app
+ && useradd --no-log-init --uid 10001 --gid 10001 --create-home --home-dir /app app
 WORKDIR /app
 COPY --from=build /src/target/release/mhmanus-host /usr/local/bin/mhmanus-host
 COPY --from=build /src/target/wasm32-wasip2/release/health.wasm \
@@ -59,13 +59,16 @@ COPY --from=build /src/target/wasm32-wasip2/release/health.wasm \
 COPY spin.toml openapi.yaml ./
 RUN mkdir -p /app/data && chown app:app /app/data
 USER 10001:10001
+# BIND_ADDRESS, not LISTEN: then `-e PORT=...` alone moves the port.
 ENV APP_ENV=production \
-    LISTEN=0.0.0.0:3000 \
+    BIND_ADDRESS=0.0.0.0 \
+    PORT=3000 \
     DATA_DIR=/app/data
 EXPOSE 3000
-# Shell form on purpose: any curl failure must become exit 1 (unhealthy).
+# Shell form on purpose: any curl failure must become exit 1 (unhealthy),
+# and the port is the one the host serves (LISTEN's, else PORT).
 # hadolint ignore=DL3025
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
-  CMD curl -fsS http://127.0.0.1:3000/health/live || exit 1
+  CMD port="${LISTEN##*:}"; curl -fsS "http://127.0.0.1:${port:-$PORT}/health/live" || exit 1
 ENTRYPOINT ["tini", "--", "mhmanus-host"]
 CMD ["up"]

@@ -185,12 +185,12 @@ fn the_image_is_non_root_in_production_mode_with_no_secrets() {
     assert!(uid != "root" && uid != "0", "runs as {user}");
     let env = all(&runtime, "ENV").join(" ");
     assert!(env.contains("APP_ENV=production"), "{env}");
-    let listen_port = env
+    assert!(env.contains("BIND_ADDRESS=0.0.0.0"), "{env}");
+    let port = env
         .split(' ')
-        .find_map(|pair| pair.strip_prefix("LISTEN="))
-        .and_then(|addr| addr.rsplit(':').next())
-        .expect("LISTEN in ENV");
-    assert_eq!(all(&runtime, "EXPOSE"), [listen_port]);
+        .find_map(|pair| pair.strip_prefix("PORT="))
+        .expect("PORT in ENV");
+    assert_eq!(all(&runtime, "EXPOSE"), [port]);
     for (_, instructions) in stages() {
         for keyword in ["ENV", "ARG"] {
             for args in all(&instructions, keyword) {
@@ -215,9 +215,9 @@ fn the_image_is_non_root_in_production_mode_with_no_secrets() {
 fn health_path(command: &str) -> String {
     let url = command
         .split_whitespace()
-        .find(|word| word.starts_with("http://"))
+        .find_map(|word| word.split_once("http://"))
         .unwrap_or_else(|| panic!("no URL in {command}"));
-    let after_scheme = url.trim_start_matches("http://");
+    let after_scheme = url.1;
     after_scheme[after_scheme.find('/').unwrap()..]
         .trim_end_matches(['"', '\''])
         .to_owned()
@@ -251,6 +251,38 @@ async fn the_healthchecks_ask_routes_the_host_serves() {
             .unwrap();
         assert_eq!(response.status(), 200, "{path} from {command}");
     }
+}
+
+/// The image's HEALTHCHECK, run by `sh` as Docker runs it, against a host
+/// on the port `LISTEN` or `PORT` gives: healthy either way, and unhealthy
+/// when nothing serves there.
+#[test]
+fn the_image_healthcheck_asks_the_port_the_host_serves() {
+    let healthcheck = all(&runtime_stage(), "HEALTHCHECK")[0].to_owned();
+    let (_, command) = healthcheck
+        .split_once(" CMD ")
+        .expect("HEALTHCHECK ... CMD");
+    let host = mhmanus_tests::spawn_app(&[]);
+    let port = host.base_url.rsplit(':').next().unwrap().to_owned();
+    let healthy = |env: &[(&str, &str)]| {
+        std::process::Command::new("sh")
+            .args(["-c", command])
+            .env_remove("LISTEN")
+            .env_remove("PORT")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("sh and curl run")
+            .success()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    assert!(
+        healthy(&[("LISTEN", &listen), ("PORT", "1")]),
+        "LISTEN wins"
+    );
+    assert!(healthy(&[("PORT", &port)]), "PORT alone");
+    assert!(!healthy(&[("PORT", "1")]), "nothing serves port 1");
 }
 
 fn compose() -> Yaml {

@@ -44,7 +44,7 @@ pub struct HostConfig {
     )]
     pub manifest: PathBuf,
 
-    /// Address to listen on; `PORT` alone sets 127.0.0.1:PORT.
+    /// Address to listen on; else `BIND_ADDRESS`:`PORT`.
     #[arg(long, env = "LISTEN")]
     pub listen: Option<SocketAddr>,
 
@@ -52,9 +52,14 @@ pub struct HostConfig {
     #[arg(long, env = "METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Port on 127.0.0.1 when --listen is not given.
+    /// Port on `BIND_ADDRESS` when --listen is not given.
     #[arg(long, env = "PORT", default_value_t = 3000)]
     pub port: u16,
+
+    /// The address `PORT` is served on: this machine only by default; the
+    /// container image sets 0.0.0.0, so `PORT` alone moves it.
+    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1")]
+    pub bind_address: std::net::IpAddr,
 
     /// Where the default SQLite database and the compile cache live.
     #[arg(long, env = "DATA_DIR", default_value = ".mhmanus")]
@@ -163,7 +168,7 @@ fn parse_variable(text: &str) -> Result<(String, String), String> {
 impl HostConfig {
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .unwrap_or_else(|| SocketAddr::new(self.bind_address, self.port))
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -281,6 +286,8 @@ mod tests {
             .collect();
         let mut known = HostConfig::variable_names();
         known.insert("RUST_LOG".into());
+        // docker-compose.yml's, for its database.
+        known.insert("POSTGRES_PASSWORD".into());
         assert_eq!(listed, known);
     }
 
