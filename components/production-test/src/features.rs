@@ -71,7 +71,7 @@ pub(crate) async fn run(
             settings,
             edge,
             "compression",
-            "responses are compressed by Accept-Encoding (gzip, br, zstd)",
+            "responses are compressed by Accept-Encoding",
         ),
         edge_layer(
             settings,
