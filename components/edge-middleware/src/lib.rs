@@ -24,8 +24,8 @@ use settings::Settings;
 
 #[http_service]
 async fn handle(request: Request) -> Result<http::Response<BoxBody>, ErrorCode> {
-    let settings = Settings::load().await;
-    let mut response = answer(request, &settings).await?;
+    let settings = Settings::current().await;
+    let mut response = answer(request, settings).await?;
     security_headers::apply(response.headers_mut(), settings.hsts_max_age_secs);
     Ok(response)
 }

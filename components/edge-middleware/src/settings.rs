@@ -2,7 +2,11 @@
 //! (`cors_origins` for `CORS_ORIGINS`, ...), inherited from the component it
 //! runs in front of. A variable that is not declared there, or empty, means
 //! the host's default; one that does not parse is logged and the default
-//! used, so a typo never turns the edge off silently.
+//! used, so a typo never turns the edge off silently. Read once per
+//! instance, as the components read theirs: Spin reuses an instance for a
+//! bounded number of requests, so a changed variable reaches the next one.
+
+use std::sync::OnceLock;
 
 use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_edge_rules::attestation::Attestation;
@@ -27,8 +31,19 @@ pub(crate) struct Settings {
     pub(crate) attestation: Option<String>,
 }
 
+static CURRENT: OnceLock<Settings> = OnceLock::new();
+
 impl Settings {
-    pub(crate) async fn load() -> Settings {
+    /// This instance's settings, read on its first request.
+    pub(crate) async fn current() -> &'static Settings {
+        if let Some(settings) = CURRENT.get() {
+            return settings;
+        }
+        let loaded = Settings::load().await;
+        CURRENT.get_or_init(|| loaded)
+    }
+
+    async fn load() -> Settings {
         let cors_origins = match cors::allowed_origins(read("cors_origins").await.split(',')) {
             Ok(origins) => origins,
             Err(e) => {
