@@ -290,6 +290,42 @@ fn compose() -> Yaml {
     serde_yaml_ng::from_str(&text).unwrap()
 }
 
+/// A real Compose implementation reads the file: Debian's docker-compose
+/// (v1, 1.29), the strictest one a user may have, accepts it with both
+/// secrets set and refuses it, naming the first, without them.
+#[test]
+fn docker_compose_accepts_the_file_and_asks_for_its_secrets() {
+    // An empty env file: a developer's .env must not answer for the
+    // environment.
+    let no_env_file = tempfile::NamedTempFile::new().unwrap();
+    let config = |env: &[(&str, &str)]| {
+        std::process::Command::new("docker-compose")
+            .args(["--project-directory", "."])
+            .arg("--env-file")
+            .arg(no_env_file.path())
+            .args(["-f", "docker-compose.yml", "config", "-q"])
+            .current_dir(workspace_root())
+            .env_remove("JWT_SECRET")
+            .env_remove("POSTGRES_PASSWORD")
+            .envs(env.iter().copied())
+            .output()
+            .expect("docker-compose is installed (scripts/setup test installs it)")
+    };
+    let accepted = config(&[("JWT_SECRET", "x"), ("POSTGRES_PASSWORD", "y")]);
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let refused = config(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("set JWT_SECRET in .env"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
 #[test]
 fn compose_waits_for_healthy_dependencies_and_takes_secrets_from_the_environment() {
     let compose = compose();
