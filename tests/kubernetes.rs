@@ -320,17 +320,7 @@ async fn the_probes_ask_routes_the_host_serves_on_the_port_the_image_listens_on(
     .await
     .unwrap();
     for path in paths {
-        let mut request = http::Request::get(path)
-            .header("host", "localhost")
-            .body(axum::body::Body::empty())
-            .unwrap();
-        request.extensions_mut().insert(axum::extract::ConnectInfo(
-            "127.0.0.1:50000".parse::<std::net::SocketAddr>().unwrap(),
-        ));
-        let response = tower::ServiceExt::oneshot(host.router(), request)
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(host.probe(path).await, 200, "{path}");
     }
 }
 

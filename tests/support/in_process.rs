@@ -172,4 +172,20 @@ impl InProcessHost {
     pub fn router(&self) -> axum::Router {
         self.app.router()
     }
+
+    /// The status of `GET path` through the whole router, from a client
+    /// on 127.0.0.1, as a probe or a healthcheck asks it.
+    pub async fn probe(&self, path: &str) -> http::StatusCode {
+        let mut request = http::Request::get(path)
+            .header("host", "localhost")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            "127.0.0.1:50000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        tower::ServiceExt::oneshot(self.router(), request)
+            .await
+            .unwrap()
+            .status()
+    }
 }
