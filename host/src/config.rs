@@ -286,6 +286,9 @@ mod tests {
             .collect();
         let mut known = HostConfig::variable_names();
         known.insert("RUST_LOG".into());
+        // Read by the OpenTelemetry SDK (telemetry.rs), not clap.
+        known.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into());
+        known.insert("OTEL_SERVICE_NAME".into());
         // docker-compose.yml's, for its database.
         known.insert("POSTGRES_PASSWORD".into());
         assert_eq!(listed, known);

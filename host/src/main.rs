@@ -70,8 +70,16 @@ fn main() -> ExitCode {
         HostConfig::unset_empty_variables();
         cli = Cli::parse();
     }
-    telemetry::init();
-    match run(cli) {
+    let telemetry = match telemetry::init() {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = run(cli);
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -1,17 +1,117 @@
+//! Logs and traces.
+//!
 //! Logs: JSON lines on stderr when they are collected, readable text in a
 //! terminal, filtered by `RUST_LOG` (`info` by default).
+//!
+//! Traces: when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (as Spin decides), each
+//! request's span goes over OTLP (http/protobuf) to that collector, whatever
+//! `RUST_LOG` says. The exporter and the SDK read the other standard
+//! variables themselves: `OTEL_EXPORTER_OTLP_HEADERS`, `..._TIMEOUT`,
+//! `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`,
+//! `OTEL_BSP_*`. `OTEL_SDK_DISABLED=true` turns traces off.
 
 use std::io::IsTerminal;
 
-pub fn init() {
+use anyhow::{Context as _, bail};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
+
+/// What must outlive serving: the trace exporter, flushed by `shutdown`.
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still buffered.
+    pub fn shutdown(self) {
+        if let Some(traces) = self.traces
+            && let Err(error) = traces.shutdown()
+        {
+            tracing::warn!(%error, "could not send the last traces");
+        }
+    }
+}
+
+pub fn init() -> anyhow::Result<Telemetry> {
+    let traces = tracer_provider()?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::io::stderr().is_terminal() {
-        builder.init();
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = if std::io::stderr().is_terminal() {
+        logs.boxed()
     } else {
-        builder.json().init();
+        logs.json().boxed()
+    };
+    // The request spans (and what is logged in them), not every library's.
+    let exported = Targets::new()
+        .with_target("mhmanus_edge", LevelFilter::INFO)
+        .with_target("mhmanus_host", LevelFilter::INFO);
+    let spans = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("mhmanus-host"))
+            .with_location(false)
+            .with_threads(false)
+            .with_filter(exported)
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(spans)
+        .init();
+    if traces.is_some() {
+        tracing::info!("exporting traces over OTLP");
     }
+    Ok(Telemetry { traces })
+}
+
+fn variable(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+fn tracer_provider() -> anyhow::Result<Option<SdkTracerProvider>> {
+    let endpoint = variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .or_else(|| variable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let disabled = variable("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let Some(endpoint) = endpoint.filter(|_| !disabled) else {
+        return Ok(None);
+    };
+    let protocol = variable("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        .or_else(|| variable("OTEL_EXPORTER_OTLP_PROTOCOL"));
+    if let Some(protocol) = protocol.filter(|p| p != "http/protobuf") {
+        bail!(
+            "OTEL_EXPORTER_OTLP_PROTOCOL={protocol}: this host exports http/protobuf only \
+             (the default); point it at the collector's OTLP/HTTP port (4318)"
+        );
+    }
+    let url = url::Url::parse(&endpoint)
+        .with_context(|| format!("OTEL_EXPORTER_OTLP_ENDPOINT={endpoint} is not a URL"))?;
+    if url.scheme() != "http" {
+        bail!(
+            "OTEL_EXPORTER_OTLP_ENDPOINT={endpoint}: only http:// is supported; \
+             send to a collector beside the host (a sidecar or node agent), which can forward over TLS"
+        );
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .build()
+        .context("the OTLP trace exporter")?;
+    let mut resource = Resource::builder();
+    let named = variable("OTEL_SERVICE_NAME").is_some()
+        || variable("OTEL_RESOURCE_ATTRIBUTES").is_some_and(|a| a.contains("service.name="));
+    if !named {
+        resource = resource.with_service_name("mhmanus-host");
+    }
+    Ok(Some(
+        SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource.build())
+            .build(),
+    ))
 }

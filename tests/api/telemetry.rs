@@ -1,8 +1,14 @@
-//! What operators see: JSON log lines that carry each request's id.
+//! What operators see: JSON log lines that carry each request's id, and
+//! each request's span in their trace collector.
 
+use std::path::Path;
 use std::time::Duration;
 
-use mhmanus_tests::{POSTGRES_ADDRESS, spawn_app};
+use mhmanus_tests::{
+    OtlpReceiver, POSTGRES_ADDRESS, SpawnedHost, TestManifest, spawn_app, start_failure,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
 #[tokio::test]
 async fn every_request_is_logged_as_json_with_its_request_id() {
@@ -189,4 +195,160 @@ async fn no_secret_password_or_token_is_ever_logged() {
     ] {
         assert!(!log.contains(secret), "the {what} is in the log");
     }
+}
+
+/// With an OTLP endpoint, each request's span reaches the collector (the
+/// real protobuf, decoded) with its route, component, admission wait and
+/// the component's time; a trusted caller's `traceparent` is continued and
+/// anyone else's is not, and the component is handed the span's own context.
+#[tokio::test]
+async fn request_spans_are_exported_over_otlp_continuing_trusted_callers() {
+    const SENT_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const SENT_PARENT: &str = "00f067aa0ba902b7";
+    let collector = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = start_traced(
+        dir.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+            ("TRUSTED_PROXIES", "127.0.0.1/32"),
+        ],
+    );
+    // What the component saw as its `traceparent`: version, trace, span, flags.
+    let seen_by_guest = |client: reqwest::Client, sent: String| {
+        let url = host.url("/probe/header?arg=traceparent");
+        async move {
+            let reply = client
+                .get(url)
+                .header("traceparent", sent)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 200);
+            let json: serde_json::Value = reply.json().await.unwrap();
+            let values = json["values"].as_array().expect("the header's values");
+            assert_eq!(values.len(), 1, "{json}");
+            let parts: Vec<String> = values[0]
+                .as_str()
+                .unwrap()
+                .split('-')
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(parts.len(), 4, "{json}");
+            parts
+        }
+    };
+
+    let trusted = reqwest::Client::new();
+    let parts = seen_by_guest(trusted, format!("00-{SENT_TRACE}-{SENT_PARENT}-01")).await;
+    assert_eq!(parts[1], SENT_TRACE, "the caller's trace goes on");
+    assert_ne!(
+        parts[2], SENT_PARENT,
+        "the guest's parent is the host's span"
+    );
+    let span = collector
+        .wait_for(|s| hex(&s.span.trace_id) == SENT_TRACE)
+        .await;
+    assert_eq!(hex(&span.span.parent_span_id), SENT_PARENT);
+    assert_eq!(hex(&span.span.span_id), parts[2]);
+    assert_eq!(span.span.kind, SpanKind::Server as i32);
+    assert_eq!(span.span.name, "GET /probe/...", "{span:#?}");
+    assert_eq!(span.service.as_deref(), Some("mhmanus-host"));
+    assert_eq!(
+        span.attribute("http.route"),
+        Some(&Value::StringValue("/probe/...".into()))
+    );
+    assert_eq!(
+        span.attribute("component"),
+        Some(&Value::StringValue("probe".into()))
+    );
+    assert_eq!(
+        span.attribute("http.response.status_code"),
+        Some(&Value::IntValue(200))
+    );
+    let micros = |key| match span.attribute(key) {
+        Some(Value::IntValue(us)) => *us,
+        other => panic!("{key}: {other:?} in {span:#?}"),
+    };
+    assert!(micros("admission_wait_us") >= 0);
+    assert!(micros("guest_us") > 0, "the component took some time");
+    assert!(
+        span.span.end_time_unix_nano > span.span.start_time_unix_nano,
+        "{span:#?}"
+    );
+
+    // From another address, not a trusted proxy: a trace of the host's own.
+    let untrusted = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let forged = "11111111111111111111111111111111";
+    let parts = seen_by_guest(untrusted, format!("00-{forged}-{SENT_PARENT}-01")).await;
+    assert_ne!(parts[1], forged, "an untrusted caller picks no trace id");
+    let own = collector
+        .wait_for(|s| hex(&s.span.trace_id) == parts[1])
+        .await;
+    assert!(own.span.parent_span_id.is_empty(), "{own:#?}");
+    assert_eq!(hex(&own.span.span_id), parts[2]);
+}
+
+/// Spans not yet sent when SIGTERM comes are sent before the process exits.
+#[tokio::test]
+async fn spans_still_buffered_are_sent_on_shutdown() {
+    let collector = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut host = start_traced(
+        dir.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.endpoint),
+            // Longer than the test: only the shutdown can send it.
+            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        ],
+    );
+    let reply = reqwest::get(host.url("/probe/headers")).await.unwrap();
+    assert_eq!(reply.status(), 200);
+    host.terminate();
+    let status = host.wait(Duration::from_secs(20)).expect("the host exits");
+    assert!(status.success(), "{status:?}");
+    collector
+        .wait_for(|s| s.attribute("path") == Some(&Value::StringValue("/probe/headers".into())))
+        .await;
+}
+
+/// gRPC is not built in: a host told to use it says so instead of
+/// serving without the traces the operator asked for.
+#[test]
+fn an_unsupported_otlp_protocol_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    write_probe_manifest(dir.path());
+    let stderr = start_failure(
+        dir.path(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    );
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc") && stderr.contains("http/protobuf"),
+        "{stderr}"
+    );
+}
+
+fn write_probe_manifest(dir: &Path) {
+    let manifest = TestManifest::new("traces").route("/probe/...", "probe", "spin-probe");
+    std::fs::write(dir.join("spin.toml"), manifest.to_string()).unwrap();
+}
+
+/// The probe component alone, served with `env`.
+fn start_traced(dir: &Path, env: &[(&str, &str)]) -> SpawnedHost {
+    write_probe_manifest(dir);
+    let data = dir.join("data");
+    let mut all = vec![("DATA_DIR", data.to_str().unwrap())];
+    all.extend_from_slice(env);
+    SpawnedHost::start(dir, &all).unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -6,6 +6,7 @@ mod database;
 mod in_process;
 mod load_balancer;
 mod manifest;
+mod otlp;
 mod proxy;
 mod spawned;
 
@@ -15,6 +16,7 @@ pub use database::TestDatabase;
 pub use in_process::{InProcessHost, Reply};
 pub use load_balancer::{LoadBalancer, free_port};
 pub use manifest::{TestComponent, TestManifest};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, spawn_app, start_failure};
 

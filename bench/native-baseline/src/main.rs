@@ -39,7 +39,7 @@ pub struct App {
 static ALLOCATOR: Jemalloc = Jemalloc;
 
 fn main() -> anyhow::Result<()> {
-    mhmanus_host::telemetry::init();
+    let _telemetry = mhmanus_host::telemetry::init()?;
     let listen: SocketAddr = std::env::var("LISTEN")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()

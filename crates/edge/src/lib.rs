@@ -13,14 +13,16 @@ pub mod rate_limit;
 pub mod request_id;
 pub mod routing;
 pub mod security_headers;
+pub mod trace_context;
 pub mod until_body_end;
 pub mod versioning;
 
 use axum::Router;
-use axum::body::Body;
 use tower_http::LatencyUnit;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::{Level, Span};
+use tracing::Level;
+
+use crate::client_addr::TrustedProxies;
 
 pub use crate::config::EdgeConfig;
 
@@ -31,18 +33,21 @@ pub use crate::config::EdgeConfig;
 /// request without a host is refused inside all of them.
 pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
     let trace = TraceLayer::new_for_http()
-        .make_span_with(request_id::span as fn(&http::Request<Body>) -> Span)
+        .make_span_with(trace_context::RequestSpan {
+            trusted: TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
+        })
         .on_request(())
-        .on_response(
+        .on_response(trace_context::RecordStatus(
             DefaultOnResponse::new()
                 .level(Level::INFO)
                 .latency_unit(LatencyUnit::Micros),
-        );
+        ));
     Ok(router
         .layer(axum::middleware::from_fn(host_header::require))
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
         .layer(security_headers::layer(config))
+        .layer(axum::middleware::from_fn(trace_context::hand_on))
         .layer(trace)
         .layer(axum::middleware::from_fn(request_id::assign)))
 }

@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
 use tracing::Span;
+use tracing::field::Empty;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -35,7 +36,11 @@ fn is_sensible(id: &HeaderValue) -> bool {
     !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(u8::is_ascii_graphic)
 }
 
-/// The span each request is served in (after [`assign`]).
+/// The span each request is served in (after [`assign`]). The layers
+/// below fill in what they learn: the manifest route and its component
+/// (`routing`), the wait for a place in the component and the time the
+/// component took to answer (the runtime); `otel.*` and the status only
+/// when the span is exported (`trace_context`).
 pub fn span(request: &http::Request<Body>) -> Span {
     let id = request
         .headers()
@@ -47,5 +52,12 @@ pub fn span(request: &http::Request<Body>) -> Span {
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
+        http.route = Empty,
+        component = Empty,
+        admission_wait_us = Empty,
+        guest_us = Empty,
+        otel.kind = Empty,
+        otel.status_code = Empty,
+        http.response.status_code = Empty,
     )
 }

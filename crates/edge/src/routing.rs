@@ -61,6 +61,10 @@ pub async fn resolve(
         return next.run(request).await;
     };
     let pattern = route.route.clone();
+    let span = tracing::Span::current();
+    span.record("http.route", pattern.as_str());
+    span.record("component", &*route.component);
+    crate::trace_context::name(&span, request.method(), pattern.as_str());
     request.extensions_mut().insert(Matched(route));
     let mut response = next.run(request).await;
     response.extensions_mut().insert(ServedBy(pattern));

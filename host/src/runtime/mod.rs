@@ -225,9 +225,13 @@ impl Components {
         request::prepare(&mut request, route, client);
         // One deadline for admission and handling together: a request is
         // answered within the request timeout, however long it queued.
-        let deadline = tokio::time::Instant::now() + self.policy.request_timeout;
+        let arrived = tokio::time::Instant::now();
+        let deadline = arrived + self.policy.request_timeout;
         let admitted =
             tokio::time::timeout_at(deadline, component.admission.clone().acquire_owned()).await;
+        let span = tracing::Span::current();
+        let admitted_at = tokio::time::Instant::now();
+        span.record("admission_wait_us", micros(admitted_at - arrived));
         let Ok(Ok(place)) = admitted else {
             tracing::warn!(
                 component = &*route.component,
@@ -244,7 +248,10 @@ impl Components {
             );
             return busy;
         };
-        match component.handler.handle(deadline, request).await {
+        let handled = component.handler.handle(deadline, request).await;
+        // To the response's head: a streamed body's time is the request's.
+        span.record("guest_us", micros(admitted_at.elapsed()));
+        match handled {
             Ok(response) => until_body_end::hold(response, place).map(BodyExt::boxed_unsync),
             Err(error) => {
                 let timed_out = error.downcast_ref::<ExpirationError>().is_some()
@@ -440,4 +447,9 @@ pub fn full_body(bytes: impl Into<Bytes>) -> WasiBody {
     Full::new(bytes.into())
         .map_err(|never| match never {})
         .boxed_unsync()
+}
+
+/// Whole microseconds, as a signed integer: what OpenTelemetry attributes hold.
+fn micros(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }

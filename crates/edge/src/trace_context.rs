@@ -1,0 +1,106 @@
+//! W3C trace context (`traceparent`, `tracestate`). A request's span
+//! continues the caller's trace only when the caller is one of
+//! `TRUSTED_PROXIES`: anyone else could otherwise pick the trace ids an
+//! operator's traces are grouped by. The component is then handed the
+//! request span's own context, so what it calls continues the trace.
+//!
+//! With no OpenTelemetry layer installed (no `OTEL_EXPORTER_OTLP_*`
+//! endpoint), spans have no context and the headers pass through untouched.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use opentelemetry::Context;
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use tower_http::trace::{MakeSpan, OnResponse};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::client_addr::TrustedProxies;
+use crate::request_id;
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+
+/// Makes each request's span ([`request_id::span`]), as the child of the
+/// caller's span when a trusted caller sent one.
+#[derive(Clone)]
+pub struct RequestSpan {
+    pub trusted: TrustedProxies,
+}
+
+impl MakeSpan<Body> for RequestSpan {
+    fn make_span(&mut self, request: &http::Request<Body>) -> Span {
+        let span = request_id::span(request);
+        let trusted_caller = || {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .is_some_and(|ConnectInfo(peer)| self.trusted.trusts(peer.ip().to_canonical()))
+        };
+        let parent = if request.headers().contains_key(TRACEPARENT) && trusted_caller() {
+            TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()))
+        } else {
+            Context::new()
+        };
+        // Fails only when no OpenTelemetry layer is installed: then the
+        // `otel.*` fields stay out of the logs too.
+        if span.set_parent(parent).is_ok() {
+            span.record("otel.kind", "server");
+        }
+        span
+    }
+}
+
+/// Whether `span` goes to an OpenTelemetry exporter.
+pub fn is_exported(span: &Span) -> bool {
+    span.context().span().span_context().is_valid()
+}
+
+/// Names an exported request span as OpenTelemetry's conventions do:
+/// `{method} {route}`, the route as the manifest writes it.
+pub fn name(span: &Span, method: &http::Method, route: &str) {
+    let context = span.context();
+    let exported = context.span();
+    if exported.span_context().is_valid() {
+        exported.update_name(format!("{method} {route}"));
+    }
+}
+
+/// The response's status on an exported span (5xx marks it failed), then
+/// the usual response log line.
+#[derive(Clone)]
+pub struct RecordStatus<O>(pub O);
+
+impl<B, O: OnResponse<B>> OnResponse<B> for RecordStatus<O> {
+    fn on_response(self, response: &http::Response<B>, latency: Duration, span: &Span) {
+        if is_exported(span) {
+            let status = response.status();
+            span.record("http.response.status_code", i64::from(status.as_u16()));
+            if status.is_server_error() {
+                span.record("otel.status_code", "error");
+            }
+        }
+        self.0.on_response(response, latency, span);
+    }
+}
+
+/// Middleware (inside the request span): replaces the caller's trace
+/// headers by the request span's context, for the component.
+pub async fn hand_on(mut request: Request, next: Next) -> Response {
+    let context = Span::current().context();
+    if context.span().span_context().is_valid() {
+        let headers = request.headers_mut();
+        headers.remove(TRACEPARENT);
+        headers.remove(TRACESTATE);
+        TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
+    }
+    next.run(request).await
+}
