@@ -14,9 +14,6 @@ pub(super) fn pool_error(e: PoolError, address: &str) -> Error {
             "timed out waiting for a free connection to {address} (all {MAX_POOL_SIZE} in use)"
         ),
         PoolError::Timeout(TimeoutType::Create) => format!("timed out connecting to {address}"),
-        PoolError::Timeout(TimeoutType::Recycle) => {
-            format!("timed out checking a pooled connection to {address}")
-        }
         e => format!("cannot connect to {address}: {e}"),
     })
 }

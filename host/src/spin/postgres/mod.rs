@@ -26,7 +26,6 @@ mod tests;
 
 use std::sync::Arc;
 
-use deadpool_postgres::Object;
 use wasmtime::component::{Accessor, FutureReader, Resource, StreamReader};
 
 use super::bindings::spin::postgres::postgres::{
@@ -35,16 +34,18 @@ use super::bindings::spin::postgres::postgres::{
 use super::streams::ChannelProducer;
 use super::{Spin, SpinView};
 use address::check_outbound;
+use pools::Lent;
 pub(crate) use pools::Pools;
 use statements::execute;
 use statements::query;
 use statements::start_query;
 
-/// The `connection` resource: one pooled connection, returned to its pool
-/// when the guest drops it (or when the last query streaming from it ends).
+/// The `connection` resource: one pooled connection, reset and returned to
+/// its pool when the guest drops it (or when the last query streaming from
+/// it ends).
 #[allow(unreachable_pub)] // the generated bindings re-export it
 pub struct Connection {
-    client: Arc<Object>,
+    client: Arc<Lent>,
 }
 
 /// The `connection-builder` resource.
@@ -60,7 +61,7 @@ impl SpinView<'_> {
         Ok(self.services.postgres.clone())
     }
 
-    fn push_pg_connection(&mut self, client: Object) -> Result<Resource<Connection>, Error> {
+    fn push_pg_connection(&mut self, client: Lent) -> Result<Resource<Connection>, Error> {
         self.table
             .push(Connection {
                 client: Arc::new(client),
@@ -68,7 +69,7 @@ impl SpinView<'_> {
             .map_err(|e| Error::Other(e.to_string()))
     }
 
-    fn pg_client(&self, this: &Resource<Connection>) -> Result<Arc<Object>, Error> {
+    fn pg_client(&self, this: &Resource<Connection>) -> Result<Arc<Lent>, Error> {
         self.table
             .get(this)
             .map(|c| c.client.clone())

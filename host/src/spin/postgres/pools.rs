@@ -1,14 +1,14 @@
 //! Host-wide connection pools, one per address, and the session reset
-//! that runs before a pooled connection is handed out again.
+//! that runs when a guest gives a connection back, before it returns to
+//! its pool: off the path of the request that borrows it next.
 
 use std::collections::HashMap;
+use std::ops::Deref;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use deadpool_postgres::{
-    Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
-};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
@@ -24,13 +24,13 @@ pub(super) const MAX_POOL_SIZE: usize = 16;
 /// all are in use, before the guest gets `connection-failed`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const WAIT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long resetting a pooled connection for its next user may take.
-const RECYCLE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long resetting a connection for its next user may take.
+const RESET_TIMEOUT: Duration = Duration::from_secs(5);
 /// Past this many addresses, pools with no connection in use are dropped.
 const MAX_POOLS: usize = 64;
 
-/// Run on a pooled connection before it is handed out again, so no session
-/// state leaks between guests (as deadpool's `Clean`, which keeps prepared
+/// Run on a connection a guest gave back, before it returns to its pool,
+/// so no session state leaks between guests (as deadpool's `Clean`, which keeps prepared
 /// statements). The first statement tells whether the previous user left a
 /// transaction open: only outside one is `now()` this query's own start.
 const RESET_SQL: &str = "SELECT now() = statement_timestamp(); \
@@ -74,9 +74,10 @@ impl Pools {
     }
 
     /// A pooled connection to `address` (the caller checks the outbound policy).
-    pub(super) async fn connect(&self, address: &str) -> Result<Object, Error> {
+    pub(super) async fn connect(&self, address: &str) -> Result<Lent, Error> {
         let pool = self.pool(address)?;
-        pool.get().await.map_err(|e| pool_error(e, address))
+        let object = pool.get().await.map_err(|e| pool_error(e, address))?;
+        Ok(Lent(Some(object)))
     }
 
     fn pool(&self, address: &str) -> Result<Pool, Error> {
@@ -126,24 +127,54 @@ fn create_pool(address: &str) -> Result<Pool, Error> {
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(WAIT_TIMEOUT))
         .create_timeout(Some(CONNECT_TIMEOUT))
-        .recycle_timeout(Some(RECYCLE_TIMEOUT))
-        .pre_recycle(Hook::async_fn(|client, _| {
-            Box::pin(async move {
-                match tokio::time::timeout(RECYCLE_TIMEOUT, reset_session(client)).await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(e)) => Err(HookError::Backend(e)),
-                    Err(_) => Err(HookError::message(
-                        "timed out resetting a pooled connection",
-                    )),
-                }
-            })
-        }))
         .build()
         .map_err(|e| Error::Other(format!("cannot create a connection pool: {e}")))
 }
 
+/// A connection lent to a guest. Given back (dropped), it is reset by a
+/// task of its own and only then returns to its pool; a connection whose
+/// reset fails or times out is closed instead. Every connection in a pool
+/// is therefore new or reset, and the next borrower waits for neither.
+pub(crate) struct Lent(Option<Object>);
+
+impl Deref for Lent {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        self.0
+            .as_ref()
+            .expect("a lent connection is only taken on drop")
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let Some(object) = self.0.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to reset it on (the host is stopping): close it.
+            drop(Object::take(object));
+            return;
+        };
+        runtime.spawn(async move {
+            match tokio::time::timeout(RESET_TIMEOUT, reset_session(&object)).await {
+                Ok(Ok(())) => drop(object),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "closing a connection that could not be reset");
+                    drop(Object::take(object));
+                }
+                Err(_) => {
+                    tracing::debug!("closing a connection whose reset timed out");
+                    drop(Object::take(object));
+                }
+            }
+        });
+    }
+}
+
 /// Returns a session to its pristine state, rolling back whatever
-/// transaction the previous user left open. A failure drops the connection.
+/// transaction the previous user left open.
 async fn reset_session(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
     let fresh = match client.simple_query(RESET_SQL).await {
         Ok(messages) => messages.iter().any(|m| match m {

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use deadpool_postgres::Object;
 use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::Statement;
@@ -11,6 +10,7 @@ use tokio_postgres::types::ToSql;
 
 use super::errors::query_failed;
 use super::params::to_sql_params;
+use super::pools::Lent;
 use super::pools::Params;
 use super::rows::{convert_row, data_type};
 use crate::spin::bindings::spin::postgres::postgres::{
@@ -67,7 +67,7 @@ pub(super) async fn execute(
 /// goes away); the outcome arrives last. Errors before the first row fail
 /// the call itself.
 pub(super) async fn start_query(
-    client: Arc<Object>,
+    client: Arc<Lent>,
     statement: &str,
     params: Vec<ParameterValue>,
 ) -> Result<

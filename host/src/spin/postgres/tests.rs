@@ -3,12 +3,10 @@ use std::time::Instant;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::Object;
-
 use super::address::{check_outbound, parse_address, redact};
 use super::errors::error_text;
 use super::numeric::{NumericParam, NumericText};
-use super::pools::Pools;
+use super::pools::{Lent, Pools};
 use super::statements::{execute, query, start_query};
 use crate::spin::bindings::spin::postgres::postgres::{
     DbDataType, DbValue, Error, Interval, ParameterValue, QueryError, RangeBoundKind,
@@ -33,8 +31,21 @@ async fn backend_pid(client: &tokio_postgres::Client) -> i32 {
 /// The local test server (trust authentication).
 const URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-async fn client(pools: &Pools) -> Object {
+async fn client(pools: &Pools) -> Lent {
     pools.connect(URL).await.expect("the test database is up")
+}
+
+/// Waits until every connection lent from `pools` is reset and back.
+async fn all_given_back(pools: &Pools) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pools
+        .figures()
+        .iter()
+        .any(|(_, status)| status.available < status.size)
+    {
+        assert!(Instant::now() < deadline, "a connection never came back");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 fn text(e: Error) -> String {
@@ -614,6 +625,7 @@ async fn pooled_connections_come_back_clean() {
         .await
         .unwrap();
     drop(first);
+    all_given_back(&pools).await;
 
     let second = client(&pools).await;
     assert_eq!(
@@ -640,6 +652,7 @@ async fn pooled_connections_come_back_clean() {
     second.batch_execute("BEGIN").await.unwrap();
     second.batch_execute("SELECT 1/0").await.unwrap_err();
     drop(second);
+    all_given_back(&pools).await;
     let third = client(&pools).await;
     assert_eq!(backend_pid(&third).await, first_pid);
     let row = third.query_one("SELECT 1", &[]).await.unwrap();
