@@ -9,57 +9,9 @@
 use std::collections::BTreeSet;
 
 use mhmanus_manifest::LoadedManifest;
+use mhmanus_tests::dockerfile::{Instruction, all, runtime_stage, stages};
 use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_yaml_ng::Value as Yaml;
-
-/// One instruction: its keyword and its arguments, continuation lines joined.
-#[derive(Debug)]
-struct Instruction {
-    keyword: String,
-    args: String,
-}
-
-/// The instructions of each stage, by stage name (`FROM ... AS name`).
-fn stages() -> Vec<(String, Vec<Instruction>)> {
-    let text = std::fs::read_to_string(workspace_root().join("Dockerfile")).unwrap();
-    let mut logical = Vec::new();
-    let mut current = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(start) => {
-                current.push_str(start);
-                current.push(' ');
-            }
-            None => {
-                current.push_str(line);
-                logical.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    let mut stages: Vec<(String, Vec<Instruction>)> = Vec::new();
-    for line in logical {
-        let (keyword, args) = line.split_once(' ').unwrap_or((&line, ""));
-        let instruction = Instruction {
-            keyword: keyword.to_ascii_uppercase(),
-            args: args.split_whitespace().collect::<Vec<_>>().join(" "),
-        };
-        if instruction.keyword == "FROM" {
-            let name = instruction
-                .args
-                .split_once(" AS ")
-                .map(|(_, name)| name.trim().to_owned())
-                .unwrap_or_default();
-            stages.push((name, Vec::new()));
-        } else if let Some((_, instructions)) = stages.last_mut() {
-            instructions.push(instruction);
-        }
-    }
-    stages
-}
 
 fn stage(name: &str) -> Vec<Instruction> {
     stages()
@@ -67,19 +19,6 @@ fn stage(name: &str) -> Vec<Instruction> {
         .find(|(stage, _)| stage == name)
         .unwrap_or_else(|| panic!("no stage {name}"))
         .1
-}
-
-/// The last stage: the image that ships.
-fn runtime_stage() -> Vec<Instruction> {
-    stages().pop().expect("a stage").1
-}
-
-fn all<'a>(instructions: &'a [Instruction], keyword: &str) -> Vec<&'a str> {
-    instructions
-        .iter()
-        .filter(|i| i.keyword == keyword)
-        .map(|i| i.args.as_str())
-        .collect()
 }
 
 /// The `.wasm` each component the host serves is loaded from, with its

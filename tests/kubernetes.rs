@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use mhmanus_tests::dockerfile::{Instruction, all, runtime_stage};
 use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_yaml_ng::Value as Yaml;
 
@@ -185,39 +186,10 @@ fn the_kustomization_lists_every_resource_but_the_examples() {
     kubernetes_validate(&[file], Some(OLDEST_KUBERNETES));
 }
 
-/// One logical instruction per line, continuations joined, of the image's
-/// (last) stage.
-fn runtime_stage() -> Vec<String> {
-    let text = std::fs::read_to_string(workspace_root().join("Dockerfile")).unwrap();
-    let mut stages: Vec<Vec<String>> = Vec::new();
-    let mut current = String::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(start) => current.push_str(&format!("{start} ")),
-            None => {
-                current.push_str(line);
-                let instruction = std::mem::take(&mut current);
-                if instruction.to_ascii_uppercase().starts_with("FROM ") {
-                    stages.push(Vec::new());
-                }
-                // ARGs before the first FROM belong to no stage.
-                if let Some(stage) = stages.last_mut() {
-                    stage.push(instruction);
-                }
-            }
-        }
-    }
-    stages.pop().expect("a stage")
-}
-
 /// `KEY=value` of the image's `ENV` instructions.
-fn image_env(stage: &[String]) -> BTreeMap<String, String> {
-    stage
-        .iter()
-        .filter_map(|i| i.strip_prefix("ENV "))
+fn image_env(stage: &[Instruction]) -> BTreeMap<String, String> {
+    all(stage, "ENV")
+        .into_iter()
         .flat_map(str::split_whitespace)
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -270,10 +242,9 @@ async fn the_probes_ask_routes_the_host_serves_on_the_port_the_image_listens_on(
         || env["PORT"].parse().expect("PORT in the image's ENV"),
         |listen| port_of(listen),
     );
-    let exposed: Vec<i64> = stage
-        .iter()
-        .filter_map(|i| i.strip_prefix("EXPOSE "))
-        .map(|p| p.trim().parse().unwrap())
+    let exposed: Vec<i64> = all(&stage, "EXPOSE")
+        .into_iter()
+        .map(|p| p.parse().unwrap())
         .collect();
     assert_eq!(exposed, [image_listen]);
     if let Some(Some(listen)) = container_env(container).get("LISTEN") {
@@ -330,11 +301,7 @@ fn the_pod_runs_locked_down_and_outlasts_the_hosts_shutdown_grace() {
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
     let stage = runtime_stage();
-    let user = stage
-        .iter()
-        .rev()
-        .find_map(|i| i.strip_prefix("USER "))
-        .expect("a USER");
+    let user = *all(&stage, "USER").last().expect("a USER");
     let uid: i64 = user.split(':').next().unwrap().parse().unwrap();
 
     for context in [&pod["securityContext"], &container["securityContext"]] {
@@ -413,10 +380,10 @@ fn the_pod_runs_locked_down_and_outlasts_the_hosts_shutdown_grace() {
     let pre_stop = &container["lifecycle"]["preStop"];
     let pause: i64 = if let Some(command) = pre_stop["exec"]["command"].as_sequence() {
         assert_eq!(command[0].as_str(), Some("sleep"));
+        let base = all(&stage, "FROM")[0];
         assert!(
-            stage[0].starts_with("FROM debian:"),
-            "sleep may not be in the image: {}",
-            stage[0]
+            base.starts_with("debian:"),
+            "sleep may not be in the image: {base}"
         );
         command[1].as_str().unwrap().parse().unwrap()
     } else {

@@ -3,6 +3,7 @@
 //! spawned on an ephemeral port.
 
 mod database;
+pub mod dockerfile;
 mod in_process;
 mod load_balancer;
 mod manifest;
