@@ -83,10 +83,7 @@ impl Server {
                     .env("DATA_DIR", data_dir)
                     .env("LISTEN", &listen)
                     .env("RATE_LIMIT", "off")
-                    .env(
-                        "RATE_LIMIT_ROUTES",
-                        "/v1/auth/login=off,/v1/auth/register=off",
-                    )
+                    .env("RATE_LIMIT_ROUTES", NO_ROUTE_LIMITS)
                     // All the load comes from one address.
                     .env("MAX_CONNECTIONS_PER_CLIENT", "0");
                 command
@@ -103,7 +100,11 @@ impl Server {
                     .args(["--listen", &listen])
                     .arg("--runtime-config-file")
                     .arg(&runtime_config)
-                    .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET);
+                    .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
+                    // The edge middleware's limiter, off as the host's is:
+                    // on, every request past the tenth of a minute is a 429.
+                    .env("SPIN_VARIABLE_RATE_LIMIT", "off")
+                    .env("SPIN_VARIABLE_RATE_LIMIT_ROUTES", NO_ROUTE_LIMITS);
                 command
             }
         };
@@ -240,6 +241,9 @@ fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }
+
+/// The login and register limits, off: the load comes from one address.
+const NO_ROUTE_LIMITS: &str = "/v1/auth/login=off,/v1/auth/register=off";
 
 /// Spin's stores in the bench's directory: the default SQLite database at
 /// the path the bench seeds, key-value beside it.
