@@ -658,3 +658,60 @@ async fn pooled_connections_come_back_clean() {
     let row = third.query_one("SELECT 1", &[]).await.unwrap();
     assert_eq!(row.get::<_, i32>(0), 1);
 }
+
+#[tokio::test]
+async fn statements_stay_prepared_and_survive_deallocation_and_ddl() {
+    let pools = Pools::default();
+    let client = Arc::new(client(&pools).await);
+    let add = "SELECT $1::int4 + 1";
+    for _ in 0..3 {
+        query(&client, add, vec![ParameterValue::Int32(1)])
+            .await
+            .unwrap();
+    }
+    let prepared = |text: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .query_one(
+                    "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                    &[&text],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(prepared(add).await, 1, "prepared once, run three times");
+
+    // The guest throws the server's statements away: the next run prepares again.
+    execute(&client, "DEALLOCATE ALL", vec![]).await.unwrap();
+    let sum = query(&client, add, vec![ParameterValue::Int32(1)])
+        .await
+        .unwrap();
+    assert_debug_eq!(sum.rows, vec![vec![DbValue::Int32(2)]]);
+
+    // DDL changes what a prepared `SELECT *` returns.
+    execute(&client, "CREATE TEMP TABLE shape (a int)", vec![])
+        .await
+        .unwrap();
+    let star = "SELECT * FROM shape";
+    assert_eq!(query(&client, star, vec![]).await.unwrap().columns.len(), 1);
+    execute(&client, "ALTER TABLE shape ADD COLUMN b int", vec![])
+        .await
+        .unwrap();
+    assert_eq!(query(&client, star, vec![]).await.unwrap().columns.len(), 2);
+
+    // Statements with their values inlined do not pile up on the server.
+    for i in 0..300 {
+        query(&client, &format!("SELECT {i}"), vec![])
+            .await
+            .unwrap();
+    }
+    let on_server: i64 = client
+        .query_one("SELECT count(*) FROM pg_prepared_statements", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(on_server <= 257, "{on_server} statements prepared");
+}
