@@ -1,5 +1,6 @@
 //! The accounts a run logs in and reads: written straight into a server's
-//! SQLite file (the schema the auth component migrates to), all with one
+//! SQLite file or PostgreSQL database (the schema the auth component
+//! migrates to), all with one
 //! password and one precomputed argon2id hash of it, so seeding 100,000
 //! takes a second rather than hours of hashing. Each has one session (a
 //! refresh-token family), which its access token names, as login's would.
@@ -87,6 +88,40 @@ impl Accounts {
             }
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes sure accounts `0..count` exist in the PostgreSQL database at
+    /// `url` (schema already migrated): the same rows as `seed`, made by
+    /// the server in two statements.
+    pub(crate) async fn seed_postgres(&self, url: &str, count: usize) -> anyhow::Result<()> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        let connection = tokio::spawn(connection);
+        let now = clock::now_ms();
+        let day_ms: i64 = 24 * 3600 * 1000;
+        let last = i64::try_from(count)? - 1;
+        client
+            .execute(
+                "INSERT INTO users (id, email, email_key, name, password_hash, roles, \
+                 failed_logins, next_login_at, created_at, updated_at) \
+                 SELECT 'bench-' || lpad(i::text, 6, '0'), 'user' || i || '@bench.example', \
+                 'user' || i || '@bench.example', 'Bench User ' || i, $1, 'User', 0, 0, $2, $2 \
+                 FROM generate_series(0, $3::bigint) AS i ON CONFLICT DO NOTHING",
+                &[&self.hash, &now, &last],
+            )
+            .await?;
+        client
+            .execute(
+                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, \
+                 family_started_at, created_at, expires_at) \
+                 SELECT 'bench-token-' || lpad(i::text, 6, '0'), 'bench-' || lpad(i::text, 6, '0'), \
+                 'bench-session-' || lpad(i::text, 6, '0'), $1, $1, $2 \
+                 FROM generate_series(0, $3::bigint) AS i ON CONFLICT DO NOTHING",
+                &[&now, &(now + day_ms), &last],
+            )
+            .await?;
+        drop(client);
+        connection.await??;
         Ok(())
     }
 

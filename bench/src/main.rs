@@ -11,6 +11,7 @@
 //! ```
 
 mod accounts;
+mod database;
 mod load;
 mod micro;
 mod prepare;

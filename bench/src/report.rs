@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::database::Database;
 use crate::load::Figures;
 use crate::micro::Micro;
 use crate::scenarios::Scenario;
@@ -20,6 +21,7 @@ pub(crate) struct Row {
     pub scenario: Scenario,
     /// Accounts in the table.
     pub users: usize,
+    pub database: Database,
     pub concurrency: usize,
     pub server: Kind,
     #[serde(flatten)]
@@ -49,9 +51,10 @@ pub(crate) struct Target {
 
 pub(crate) fn row_line(row: &Row) -> String {
     format!(
-        "{:<12} {:>7} {:>4}  {:<7} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>9.1}",
+        "{:<12} {:>7} {:<6} {:>4}  {:<7} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>9.1}",
         row.scenario.name(),
         row.users,
+        row.database.name(),
         row.concurrency,
         row.server.name(),
         row.figures.requests_per_sec,
@@ -63,18 +66,35 @@ pub(crate) fn row_line(row: &Row) -> String {
 }
 
 pub(crate) const ROW_HEADER: &str =
-    "scenario       users    c  server       req/s    p50 ms    p99 ms  errors  peak MiB";
+    "scenario       users db        c  server       req/s    p50 ms    p99 ms  errors  peak MiB";
 
 impl Report {
-    fn find(&self, scenario: Scenario, users: usize, c: usize, server: Kind) -> Option<&Row> {
+    /// The row of `server` in the same run as `like` (scenario, table,
+    /// database, concurrency).
+    fn beside(&self, like: &Row, server: Kind) -> Option<&Row> {
         self.rows.iter().find(|r| {
-            r.scenario == scenario && r.users == users && r.concurrency == c && r.server == server
+            r.scenario == like.scenario
+                && r.users == like.users
+                && r.database == like.database
+                && r.concurrency == like.concurrency
+                && r.server == server
+        })
+    }
+
+    /// A row of the SQLite runs on the small table.
+    fn find(&self, scenario: Scenario, c: usize, server: Kind) -> Option<&Row> {
+        self.rows.iter().find(|r| {
+            r.scenario == scenario
+                && r.users == SMALL_TABLE
+                && r.database == Database::Sqlite
+                && r.concurrency == c
+                && r.server == server
         })
     }
 
     /// `host / other` for requests/s and p50 of the same run.
     fn ratios(&self, row: &Row, other: Kind) -> Option<(f64, f64)> {
-        let base = self.find(row.scenario, row.users, row.concurrency, other)?;
+        let base = self.beside(row, other)?;
         Some((
             row.figures.requests_per_sec / base.figures.requests_per_sec,
             row.figures.p50_ms / base.figures.p50_ms,
@@ -150,8 +170,8 @@ impl Report {
     /// The targets, from the figures of this run.
     pub(crate) fn evaluate_targets(&mut self) {
         let ratio = |scenario, c, field: fn(&Figures) -> f64| {
-            let host = self.find(scenario, SMALL_TABLE, c, Kind::Host)?;
-            let native = self.find(scenario, SMALL_TABLE, c, Kind::Native)?;
+            let host = self.find(scenario, c, Kind::Host)?;
+            let native = self.find(scenario, c, Kind::Native)?;
             Some(field(&host.figures) / field(&native.figures))
         };
         let rps = |f: &Figures| f.requests_per_sec;

@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use crate::accounts::Accounts;
+use crate::database::{Database, PostgresServer};
 use crate::load;
 use crate::micro;
 use crate::prepare::Tools;
@@ -80,7 +83,14 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
         servers.push(server);
     }
     println!("\n{}", report::ROW_HEADER);
-    let mut rows = vec![];
+    let mut run = Run {
+        tools: &tools,
+        plan: &plan,
+        accounts: &accounts,
+        scratch: scratch.path(),
+        notes,
+        rows: vec![],
+    };
     for users in [SMALL_TABLE, LARGE_TABLE] {
         if users > SMALL_TABLE {
             for server in &servers {
@@ -91,56 +101,15 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
             if users > SMALL_TABLE && !scenario.reads_accounts() {
                 continue;
             }
-            let requests = scenario.requests(&accounts, users);
-            let client = reqwest::Client::new();
-            // A server that lacks what the scenario measures (Spin does
-            // not compress) is left out of it, with a note, not the run.
-            let mut able = vec![];
-            for server in &servers {
-                match scenario.check(&client, &server.base, &requests[0]).await {
-                    Ok(()) => able.push(server),
-                    Err(error) => notes.push(format!(
-                        "{}: {} skipped: {error:#}",
-                        server.kind.name(),
-                        scenario.name()
-                    )),
-                }
-            }
-            for concurrency in CONCURRENCY {
-                for &server in &able {
-                    server.settle().await?;
-                    server.reset_peak_rss()?;
-                    let drive = |duration| {
-                        load::drive(
-                            &tools.wrk,
-                            &server.base,
-                            &requests,
-                            concurrency,
-                            duration,
-                            scratch.path(),
-                        )
-                    };
-                    if let Some(warm_up) = plan.warm_up {
-                        drive(warm_up)?;
-                    }
-                    let figures = drive(plan.measure)?;
-                    let row = Row {
-                        scenario,
-                        users,
-                        concurrency,
-                        server: server.kind,
-                        figures,
-                        peak_rss_mib: server.peak_rss_kib()? as f64 / 1024.0,
-                    };
-                    println!("{}", report::row_line(&row));
-                    rows.push(row);
-                }
-            }
+            run.measure(scenario, users, Database::Sqlite, &servers)
+                .await?;
         }
     }
     for server in servers {
         server.stop().await?;
     }
+    run.on_postgres().await?;
+    let Run { notes, rows, .. } = run;
 
     println!("\nmicro-benchmark: one request through the wasm handler, in process");
     let micro = micro::run(&tools, options.quick)?;
@@ -164,4 +133,112 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
 /// Every server keeps the default SQLite database at the same place.
 fn database(server: &Server) -> PathBuf {
     Path::new(&server.data_dir).join("sqlite_db.db")
+}
+
+/// What every scenario of a run shares, and what it has measured so far.
+struct Run<'a> {
+    tools: &'a Tools,
+    plan: &'a Plan,
+    accounts: &'a Accounts,
+    scratch: &'a Path,
+    notes: Vec<String>,
+    rows: Vec<Row>,
+}
+
+impl Run<'_> {
+    /// `scenario` at every concurrency on each of `servers` able to serve
+    /// it: a server that lacks what it measures (Spin does not compress)
+    /// is left out of it with a note, not the run.
+    async fn measure(
+        &mut self,
+        scenario: Scenario,
+        users: usize,
+        database: Database,
+        servers: &[Server],
+    ) -> anyhow::Result<()> {
+        let requests = scenario.requests(self.accounts, users);
+        let client = reqwest::Client::new();
+        let mut able = vec![];
+        for server in servers {
+            match scenario.check(&client, &server.base, &requests[0]).await {
+                Ok(()) => able.push(server),
+                Err(error) => self.notes.push(format!(
+                    "{}: {} on {} skipped: {error:#}",
+                    server.kind.name(),
+                    scenario.name(),
+                    database.name()
+                )),
+            }
+        }
+        for concurrency in CONCURRENCY {
+            for &server in &able {
+                server.settle().await?;
+                server.reset_peak_rss()?;
+                let drive = |duration| {
+                    load::drive(
+                        &self.tools.wrk,
+                        &server.base,
+                        &requests,
+                        concurrency,
+                        duration,
+                        self.scratch,
+                    )
+                };
+                if let Some(warm_up) = self.plan.warm_up {
+                    drive(warm_up)?;
+                }
+                let figures = drive(self.plan.measure)?;
+                let row = Row {
+                    scenario,
+                    users,
+                    database,
+                    concurrency,
+                    server: server.kind,
+                    figures,
+                    peak_rss_mib: server.peak_rss_kib()? as f64 / 1024.0,
+                };
+                println!("{}", report::row_line(&row));
+                self.rows.push(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// The database scenarios again, with the host and the native baseline
+    /// each on a PostgreSQL database of its own (Spin's column needs a
+    /// PostgreSQL runtime config, not written yet). Skipped, with a note,
+    /// when no PostgreSQL server answers.
+    async fn on_postgres(&mut self) -> anyhow::Result<()> {
+        let mut postgres = match PostgresServer::connect().await {
+            Ok(postgres) => postgres,
+            Err(error) => {
+                self.notes.push(format!(
+                    "no PostgreSQL server: its rows are skipped ({error})"
+                ));
+                return Ok(());
+            }
+        };
+        let mut servers = vec![];
+        for kind in [Kind::Native, Kind::Host] {
+            let url = postgres.create(kind.name()).await?;
+            let dir = self.scratch.join(format!("{}-pg", kind.name()));
+            let server =
+                Server::start_with(kind, self.tools, &dir, &[("DATABASE_URL", &url)]).await?;
+            // The schema is migrated by the first request (the host) or at start.
+            reqwest::get(server.url("/v1/auth/profile")).await?;
+            self.accounts
+                .seed_postgres(&url, SMALL_TABLE)
+                .await
+                .context("seeding the PostgreSQL accounts")?;
+            servers.push(server);
+        }
+        for scenario in [Scenario::Profile, Scenario::Login, Scenario::Health] {
+            self.measure(scenario, SMALL_TABLE, Database::Postgres, &servers)
+                .await?;
+        }
+        for server in servers {
+            server.stop().await?;
+        }
+        postgres.drop_all().await
+    }
 }

@@ -58,14 +58,17 @@ fn main() -> anyhow::Result<()> {
     // The host's defaults for everything else (thresholds, CORS, compression).
     let config = HostConfig::defaults("spin.toml", &data_dir);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let app = Arc::new(App {
-        store: store::Store::open(&data_dir)?,
-        jwt,
-        system: Arc::new(SystemChecks::new(&config)?),
-        hashing: tokio::sync::Semaphore::new(cores),
-    });
-    let router = mhmanus_edge::apply(routes::router(app), &config.edge)?;
+    let database_url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
     tokio::runtime::Runtime::new()?.block_on(async {
+        let app = Arc::new(App {
+            store: store::Store::open(&data_dir, database_url.as_deref()).await?,
+            jwt,
+            system: Arc::new(SystemChecks::new(&config)?),
+            hashing: tokio::sync::Semaphore::new(cores),
+        });
+        let router = mhmanus_edge::apply(routes::router(app), &config.edge)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

@@ -12,41 +12,28 @@ use anyhow::Context as _;
 use mhmanus_domain::auth::throttle;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::{COLUMNS, User};
+
 const SCHEMA: [&str; 3] = [
-    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
-    include_str!("../../../migrations/sqlite/0002_session_start.sql"),
-    include_str!("../../../migrations/sqlite/0003_session_generation.sql"),
+    include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
+    include_str!("../../../../migrations/sqlite/0002_session_start.sql"),
+    include_str!("../../../../migrations/sqlite/0003_session_generation.sql"),
 ];
 /// The host's `spin:sqlite` waits as long for another writer.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An account, as the routes need it.
-pub struct User {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub password_hash: String,
-    pub roles: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub session_generation: i64,
-}
-
-const COLUMNS: &str =
-    "id, email, name, password_hash, roles, created_at, updated_at, session_generation";
-
-pub struct Store {
+pub struct Sqlite {
     path: std::path::PathBuf,
     idle: Arc<Mutex<Vec<Connection>>>,
 }
 
-impl Store {
+impl Sqlite {
     /// `DATA_DIR/sqlite_db.db` (the host's name for the default database),
     /// created with the schema if it has none.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Store> {
+    pub fn open(data_dir: &Path) -> anyhow::Result<Sqlite> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
-        let store = Store {
+        let store = Sqlite {
             path: data_dir.join("sqlite_db.db"),
             idle: Arc::default(),
         };
