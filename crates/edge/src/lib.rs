@@ -47,7 +47,6 @@ pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
         .layer(security_headers::layer(config))
-        .layer(axum::middleware::from_fn(trace_context::hand_on))
         .layer(trace)
         .layer(axum::middleware::from_fn(request_id::assign)))
 }

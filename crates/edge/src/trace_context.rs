@@ -11,9 +11,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::ConnectInfo;
+use http::HeaderMap;
 use opentelemetry::Context;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
@@ -92,15 +91,14 @@ impl<B, O: OnResponse<B>> OnResponse<B> for RecordStatus<O> {
     }
 }
 
-/// Middleware (inside the request span): replaces the caller's trace
-/// headers by the request span's context, for the component.
-pub async fn hand_on(mut request: Request, next: Next) -> Response {
+/// Replaces the caller's trace headers in `headers` by the current
+/// (request) span's context, for the component; untouched when the span
+/// is not exported.
+pub fn hand_on(headers: &mut HeaderMap) {
     let context = Span::current().context();
     if context.span().span_context().is_valid() {
-        let headers = request.headers_mut();
         headers.remove(TRACEPARENT);
         headers.remove(TRACESTATE);
         TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
     }
-    next.run(request).await
 }
