@@ -13,6 +13,8 @@ const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub(crate) enum Database {
     Sqlite,
     Postgres,
+    /// A scenario that reads no database (`Scenario::Hello`).
+    None,
 }
 
 impl Database {
@@ -20,6 +22,7 @@ impl Database {
         match self {
             Database::Sqlite => "sqlite",
             Database::Postgres => "pg",
+            Database::None => "-",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Everything a run needs: the host and the native baseline (built in
 //! release mode by `scripts/bench`), the load generator (wrk) and, when
-//! installed, Spin.
+//! installed, the other runtimes: Spin, and `wasmtime serve` at the host's
+//! own wasmtime version.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,15 @@ pub(crate) struct Tools {
     pub host: PathBuf,
     pub native: PathBuf,
     pub wrk: PathBuf,
+    /// The hello component: it imports only `wasi:http`, so every runtime
+    /// serves it, `wasmtime serve` included.
+    pub hello: PathBuf,
+    /// `$SPIN`, or `spin` on `PATH`.
     pub spin: Option<PathBuf>,
+    /// `$WASMTIME`, or `wasmtime` on `PATH`, when it is the host's version.
+    pub wasmtime: Option<PathBuf>,
+    /// Why a runtime's column is left out.
+    pub missing: Vec<String>,
 }
 
 impl Tools {
@@ -23,7 +32,8 @@ impl Tools {
         let release = target_dir(&root).join("release");
         let host = release.join("mhmanus-host");
         let native = release.join("native-baseline");
-        for built in [&host, &native] {
+        let hello = target_dir(&root).join("wasm32-wasip2/release/p2_echo.wasm");
+        for built in [&host, &native, &hello] {
             anyhow::ensure!(
                 built.is_file(),
                 "{} is not built: run the benchmarks with scripts/bench, which builds it",
@@ -33,14 +43,75 @@ impl Tools {
         let wrk = on_path("wrk").context(
             "wrk is not installed: scripts/bench installs it (apt-get install wrk), or install it yourself",
         )?;
+        let mut missing = vec![];
+        let spin = installed("SPIN", "spin");
+        if spin.is_none() {
+            missing.push("no spin ($SPIN or on PATH): the Spin column is skipped".to_owned());
+        }
+        let wasmtime = match installed("WASMTIME", "wasmtime") {
+            None => {
+                missing.push(
+                    "no wasmtime ($WASMTIME or on PATH; scripts/setup wasmtime installs it): \
+                     the wasmtime serve column is skipped"
+                        .to_owned(),
+                );
+                None
+            }
+            Some(wasmtime) => match at_host_version(&root, &wasmtime) {
+                Ok(()) => Some(wasmtime),
+                Err(why) => {
+                    missing.push(format!("{why}: the wasmtime serve column is skipped"));
+                    None
+                }
+            },
+        };
         Ok(Tools {
             host,
             native,
             wrk,
-            spin: on_path("spin"),
+            hello,
+            spin,
+            wasmtime,
+            missing,
             root,
         })
     }
+}
+
+/// `$variable` when set, else `name` on `PATH`.
+fn installed(variable: &str, name: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => on_path(name),
+    }
+}
+
+/// What `program --version` prints, as in "wasmtime 50.0.1 (...)".
+pub(crate) fn version_of(program: &Path) -> Option<String> {
+    let output = std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Whether `wasmtime` is the exact version the workspace pins the host's
+/// wasmtime at (`wasmtime = { version = "=X" ...` in Cargo.toml, as
+/// scripts/setup reads it): the column measures the same engine.
+fn at_host_version(root: &Path, wasmtime: &Path) -> anyhow::Result<()> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let wanted = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("wasmtime = { version = \"="))
+        .and_then(|rest| rest.split('"').next())
+        .context("no exact wasmtime version in Cargo.toml")?;
+    let found = version_of(wasmtime).unwrap_or_default();
+    anyhow::ensure!(
+        found.split_whitespace().nth(1) == Some(wanted),
+        "{} is {found:?}, not the host's wasmtime {wanted} (scripts/setup wasmtime installs it)",
+        wasmtime.display()
+    );
+    Ok(())
 }
 
 pub(crate) fn workspace_root() -> PathBuf {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::load::{self, Request};
 use crate::prepare::Tools;
 use crate::scenarios::Scenario;
-use crate::server::{Kind, Server};
+use crate::server::{App, Kind, Server};
 
 const CONCURRENCY: usize = 16;
 const MEASURE: Duration = Duration::from_secs(5);
@@ -34,8 +34,14 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             ],
         ),
     ] {
-        let server =
-            Server::start_with(Kind::Host, &tools, &scratch.path().join(name), &env).await?;
+        let server = Server::start_with(
+            Kind::Host,
+            App::Edge,
+            &tools,
+            &scratch.path().join(name),
+            &env,
+        )
+        .await?;
         let figures = load::drive(
             &tools.wrk,
             &server.base,

@@ -23,9 +23,13 @@ pub(crate) enum Scenario {
     Health,
     /// About 100 KB of JSON, gzip-compressed on the way out.
     Compression,
+    /// The hello component (`App::Hello`), which imports only `wasi:http`:
+    /// the runtime's cost with no Spin interface in the way.
+    Hello,
 }
 
 impl Scenario {
+    /// The scenarios of the edge app (`App::Edge`).
     pub(crate) const ALL: [Scenario; 5] = [
         Scenario::Trivial,
         Scenario::Profile,
@@ -41,6 +45,7 @@ impl Scenario {
             Scenario::Login => "login",
             Scenario::Health => "health",
             Scenario::Compression => "compression",
+            Scenario::Hello => "hello",
         }
     }
 
@@ -56,6 +61,8 @@ impl Scenario {
             Scenario::Login => "/v1/auth/login",
             Scenario::Health => "/health",
             Scenario::Compression => "/v1/production-test/compression",
+            // Versioned already: the host would rewrite `/hello` to it.
+            Scenario::Hello => "/v1/hello",
         }
     }
 
@@ -64,7 +71,7 @@ impl Scenario {
         let path = self.path();
         let picks = accounts::picks(DISTINCT_ACCOUNTS, users);
         match self {
-            Scenario::Trivial | Scenario::Health => vec![Request::get(path)],
+            Scenario::Trivial | Scenario::Health | Scenario::Hello => vec![Request::get(path)],
             Scenario::Compression => vec![Request::get(path).header("Accept-Encoding", "gzip")],
             Scenario::Profile => picks
                 .into_iter()
@@ -127,6 +134,7 @@ impl Scenario {
             Scenario::Profile => "createdAt",
             Scenario::Login => "access_token",
             Scenario::Health => "database:responseTime",
+            Scenario::Hello => "p2 path=/v1/hello",
         };
         anyhow::ensure!(
             String::from_utf8_lossy(&body).contains(expected),

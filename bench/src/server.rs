@@ -26,6 +26,8 @@ pub(crate) enum Kind {
     Host,
     /// `spin up` on the same `.wasm` components.
     Spin,
+    /// `wasmtime serve`: the bare runtime, on the hello component only.
+    Wasmtime,
 }
 
 impl Kind {
@@ -34,8 +36,27 @@ impl Kind {
             Kind::Native => "native",
             Kind::Host => "host",
             Kind::Spin => "spin",
+            Kind::Wasmtime => "wasmtime",
         }
     }
+
+    /// The variable that points this server's components at a PostgreSQL
+    /// database.
+    pub(crate) fn database_url_variable(self) -> &'static str {
+        match self {
+            Kind::Spin => "SPIN_VARIABLE_DATABASE_URL",
+            _ => "DATABASE_URL",
+        }
+    }
+}
+
+/// What a server serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum App {
+    /// This repository's spin.toml: every component behind the edge layers.
+    Edge,
+    /// The hello component alone, at every path (`Scenario::Hello`).
+    Hello,
 }
 
 pub(crate) struct Server {
@@ -56,12 +77,13 @@ impl Server {
         tools: &Tools,
         data_dir: &Path,
     ) -> anyhow::Result<Server> {
-        Server::start_with(kind, tools, data_dir, &[]).await
+        Server::start_with(kind, App::Edge, tools, data_dir, &[]).await
     }
 
-    /// `start`, with these environment variables set on top.
+    /// `start`, serving `app`, with these environment variables set on top.
     pub(crate) async fn start_with(
         kind: Kind,
+        app: App,
         tools: &Tools,
         data_dir: &Path,
         env: &[(&str, &str)],
@@ -69,8 +91,20 @@ impl Server {
         std::fs::create_dir_all(data_dir)?;
         let port = free_port()?;
         let listen = format!("127.0.0.1:{port}");
+        let manifest = match app {
+            App::Edge => tools.root.join("spin.toml"),
+            App::Hello => {
+                let manifest = data_dir.join("hello.toml");
+                std::fs::write(&manifest, hello_manifest(&tools.hello))?;
+                manifest
+            }
+        };
         let mut command = match kind {
             Kind::Native => {
+                anyhow::ensure!(
+                    app == App::Edge,
+                    "the native baseline serves no hello component"
+                );
                 let mut command = tokio::process::Command::new(&tools.native);
                 command.env("DATA_DIR", data_dir).env("LISTEN", &listen);
                 command
@@ -79,7 +113,7 @@ impl Server {
                 let mut command = tokio::process::Command::new(&tools.host);
                 command
                     .arg("up")
-                    .env("SPIN_MANIFEST", tools.root.join("spin.toml"))
+                    .env("SPIN_MANIFEST", &manifest)
                     .env("DATA_DIR", data_dir)
                     .env("LISTEN", &listen)
                     .env("RATE_LIMIT", "off")
@@ -96,15 +130,36 @@ impl Server {
                 command
                     .arg("up")
                     .arg("--from")
-                    .arg(tools.root.join("spin.toml"))
+                    .arg(&manifest)
                     .args(["--listen", &listen])
                     .arg("--runtime-config-file")
                     .arg(&runtime_config)
+                    // Its logs and state here, not beside the manifest.
+                    .arg("--state-dir")
+                    .arg(data_dir.join("state"))
                     .env("SPIN_VARIABLE_JWT_SECRET", JWT_SECRET)
                     // The edge middleware's limiter, off as the host's is:
                     // on, every request past the tenth of a minute is a 429.
                     .env("SPIN_VARIABLE_RATE_LIMIT", "off")
                     .env("SPIN_VARIABLE_RATE_LIMIT_ROUTES", NO_ROUTE_LIMITS);
+                command
+            }
+            Kind::Wasmtime => {
+                anyhow::ensure!(
+                    app == App::Hello,
+                    "wasmtime serve serves only the hello component"
+                );
+                let wasmtime = tools
+                    .wasmtime
+                    .as_ref()
+                    .context("wasmtime is not installed")?;
+                // Its defaults (the pooling allocator where it fits, an
+                // instance per request): the runtime as a user gets it.
+                let mut command = tokio::process::Command::new(wasmtime);
+                command
+                    .arg("serve")
+                    .args(["--addr", &listen])
+                    .arg(&tools.hello);
                 command
             }
         };
@@ -244,6 +299,16 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// The login and register limits, off: the load comes from one address.
 const NO_ROUTE_LIMITS: &str = "/v1/auth/login=off,/v1/auth/register=off";
+
+/// A manifest, read by Spin and the host alike, with the hello component
+/// at every path.
+fn hello_manifest(component: &Path) -> String {
+    format!(
+        "spin_manifest_version = 2\n\n[application]\nname = \"hello\"\n\n\
+         [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n\n\
+         [component.hello]\nsource = {component:?}\n"
+    )
+}
 
 /// Spin's stores in the bench's directory: the default SQLite database at
 /// the path the bench seeds, key-value beside it.

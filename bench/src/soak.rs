@@ -13,7 +13,7 @@ use crate::accounts::{self, Accounts};
 use crate::load::{self, Figures, Request};
 use crate::prepare::Tools;
 use crate::scenarios::Scenario;
-use crate::server::{Kind, Server};
+use crate::server::{App, Kind, Server};
 
 const CONNECTIONS: usize = 128;
 const SEGMENTS: u32 = 6;
@@ -25,6 +25,7 @@ pub(crate) async fn run(duration: Duration) -> anyhow::Result<()> {
     let accounts = Accounts::new()?;
     let server = Server::start_with(
         Kind::Host,
+        App::Edge,
         &tools,
         &scratch.path().join("host"),
         &[("SHUTDOWN_GRACE_SECS", "15")],

@@ -12,10 +12,10 @@ use crate::accounts::Accounts;
 use crate::database::{Database, PostgresServer};
 use crate::load;
 use crate::micro;
-use crate::prepare::Tools;
+use crate::prepare::{Tools, version_of};
 use crate::report::{self, Report, Row};
 use crate::scenarios::Scenario;
-use crate::server::{Kind, Server};
+use crate::server::{App, Kind, Server};
 use crate::startup;
 
 pub(crate) const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
@@ -58,12 +58,17 @@ impl Plan {
 pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let plan = Plan::new(options.quick);
-    let mut notes = vec![];
+    let mut notes = tools.missing.clone();
     let mut kinds = vec![Kind::Native, Kind::Host];
-    if tools.spin.is_some() {
+    if let Some(spin) = &tools.spin {
         kinds.push(Kind::Spin);
-    } else {
-        notes.push("spin is not on PATH: the Spin column is skipped".to_owned());
+        notes.push(format!("spin: {}", version_of(spin).unwrap_or_default()));
+    }
+    if let Some(wasmtime) = &tools.wasmtime {
+        notes.push(format!(
+            "wasmtime serve (hello only): {}",
+            version_of(wasmtime).unwrap_or_default()
+        ));
     }
     let scratch = tempfile::tempdir()?;
     let accounts = Accounts::new()?;
@@ -79,7 +84,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
         let server = Server::start(kind, &tools, &scratch.path().join(kind.name())).await?;
         // The auth component migrates its schema on its first request.
         reqwest::get(server.url("/v1/auth/profile")).await?;
-        accounts.seed(&database(&server), SMALL_TABLE)?;
+        accounts.seed(&sqlite_file(&server), SMALL_TABLE)?;
         servers.push(server);
     }
     println!("\n{}", report::ROW_HEADER);
@@ -94,7 +99,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     for users in [SMALL_TABLE, LARGE_TABLE] {
         if users > SMALL_TABLE {
             for server in &servers {
-                accounts.seed(&database(server), users)?;
+                accounts.seed(&sqlite_file(server), users)?;
             }
         }
         for scenario in Scenario::ALL {
@@ -108,6 +113,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     for server in servers {
         server.stop().await?;
     }
+    run.on_hello().await?;
     run.on_postgres().await?;
     let Run { notes, rows, .. } = run;
 
@@ -131,7 +137,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
 }
 
 /// Every server keeps the default SQLite database at the same place.
-fn database(server: &Server) -> PathBuf {
+fn sqlite_file(server: &Server) -> PathBuf {
     Path::new(&server.data_dir).join("sqlite_db.db")
 }
 
@@ -204,9 +210,34 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The database scenarios again, with the host and the native baseline
-    /// each on a PostgreSQL database of its own (Spin's column needs a
-    /// PostgreSQL runtime config, not written yet). Skipped, with a note,
+    /// The hello component on the host (its edge layers on, the limiter
+    /// off as everywhere), Spin and `wasmtime serve`: what each runtime
+    /// costs with no component interface in the way.
+    async fn on_hello(&mut self) -> anyhow::Result<()> {
+        let mut servers = vec![];
+        for kind in [Kind::Host, Kind::Spin, Kind::Wasmtime] {
+            let installed = match kind {
+                Kind::Spin => self.tools.spin.is_some(),
+                Kind::Wasmtime => self.tools.wasmtime.is_some(),
+                _ => true,
+            };
+            if installed {
+                let dir = self.scratch.join(format!("{}-hello", kind.name()));
+                servers.push(Server::start_with(kind, App::Hello, self.tools, &dir, &[]).await?);
+            }
+        }
+        self.measure(Scenario::Hello, 0, Database::None, &servers)
+            .await?;
+        for server in servers {
+            server.stop().await?;
+        }
+        Ok(())
+    }
+
+    /// The database scenarios again, with the native baseline, the host
+    /// and Spin each on a PostgreSQL database of its own (Spin keeps the
+    /// SQLite runtime config: its PostgreSQL is the component's own
+    /// connection, to the `database_url` variable). Skipped, with a note,
     /// when no PostgreSQL server answers.
     async fn on_postgres(&mut self) -> anyhow::Result<()> {
         let mut postgres = match PostgresServer::connect().await {
@@ -219,11 +250,15 @@ impl Run<'_> {
             }
         };
         let mut servers = vec![];
-        for kind in [Kind::Native, Kind::Host] {
+        let mut kinds = vec![Kind::Native, Kind::Host];
+        if self.tools.spin.is_some() {
+            kinds.push(Kind::Spin);
+        }
+        for kind in kinds {
             let url = postgres.create(kind.name()).await?;
             let dir = self.scratch.join(format!("{}-pg", kind.name()));
-            let server =
-                Server::start_with(kind, self.tools, &dir, &[("DATABASE_URL", &url)]).await?;
+            let env = [(kind.database_url_variable(), url.as_str())];
+            let server = Server::start_with(kind, App::Edge, self.tools, &dir, &env).await?;
             // The schema is migrated by the first request (the host) or at start.
             reqwest::get(server.url("/v1/auth/profile")).await?;
             self.accounts
