@@ -13,7 +13,8 @@ pub(crate) struct Tools {
     pub host: PathBuf,
     pub native: PathBuf,
     pub wrk: PathBuf,
-    /// The hello component: it imports only `wasi:http`, so every runtime
+    /// The hello component: it imports WASI alone (`wasi:http`, and the CLI
+    /// interfaces Rust's std asks for), no Spin interface, so every runtime
     /// serves it, `wasmtime serve` included.
     pub hello: PathBuf,
     /// `$SPIN`, or `spin` on `PATH`.

@@ -23,7 +23,7 @@ pub(crate) enum Scenario {
     Health,
     /// About 100 KB of JSON, gzip-compressed on the way out.
     Compression,
-    /// The hello component (`App::Hello`), which imports only `wasi:http`:
+    /// The hello component (`App::Hello`), which imports WASI alone:
     /// the runtime's cost with no Spin interface in the way.
     Hello,
 }

@@ -158,6 +158,9 @@ impl Server {
                 let mut command = tokio::process::Command::new(wasmtime);
                 command
                     .arg("serve")
+                    // Rust's std imports `wasi:cli/environment`, which the
+                    // proxy world that serve links by default lacks.
+                    .args(["-S", "cli"])
                     .args(["--addr", &listen])
                     .arg(&tools.hello);
                 command
