@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::server::Kind;
+
 pub(crate) struct Tools {
     /// The workspace (spin.toml, target/).
     pub root: PathBuf,
@@ -76,6 +78,16 @@ impl Tools {
             missing,
             root,
         })
+    }
+
+    /// Whether this kind of server can run here: the host and the native
+    /// baseline always (they are built), the other runtimes when found.
+    pub(crate) fn has(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Native | Kind::Host => true,
+            Kind::Spin => self.spin.is_some(),
+            Kind::Wasmtime => self.wasmtime.is_some(),
+        }
     }
 }
 

@@ -59,9 +59,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let plan = Plan::new(options.quick);
     let mut notes = tools.missing.clone();
-    let mut kinds = vec![Kind::Native, Kind::Host];
     if let Some(spin) = &tools.spin {
-        kinds.push(Kind::Spin);
         notes.push(format!("spin: {}", version_of(spin).unwrap_or_default()));
     }
     if let Some(wasmtime) = &tools.wasmtime {
@@ -72,22 +70,6 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     }
     let scratch = tempfile::tempdir()?;
     let accounts = Accounts::new()?;
-
-    let mut startups = vec![];
-    for &kind in &kinds {
-        println!("start-up: {}", kind.name());
-        startups.push(startup::measure(kind, &tools, scratch.path(), plan.warm_starts).await?);
-    }
-
-    let mut servers = vec![];
-    for &kind in &kinds {
-        let server = Server::start(kind, &tools, &scratch.path().join(kind.name())).await?;
-        // The auth component migrates its schema on its first request.
-        reqwest::get(server.url("/v1/auth/profile")).await?;
-        accounts.seed(&sqlite_file(&server), SMALL_TABLE)?;
-        servers.push(server);
-    }
-    println!("\n{}", report::ROW_HEADER);
     let mut run = Run {
         tools: &tools,
         plan: &plan,
@@ -96,6 +78,27 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
         notes,
         rows: vec![],
     };
+
+    let mut startups = vec![];
+    for kind in EDGE_SERVERS.into_iter().filter(|&k| tools.has(k)) {
+        println!("start-up: {}", kind.name());
+        match startup::measure(kind, &tools, scratch.path(), plan.warm_starts).await {
+            Ok(startup) => startups.push(startup),
+            Err(error) => run.left_out(kind, error)?,
+        }
+    }
+
+    let mut servers = vec![];
+    for kind in EDGE_SERVERS {
+        let dir = scratch.path().join(kind.name());
+        if let Some(server) = run.start(kind, App::Edge, &dir, &[]).await? {
+            // The auth component migrates its schema on its first request.
+            reqwest::get(server.url("/v1/auth/profile")).await?;
+            accounts.seed(&sqlite_file(&server), SMALL_TABLE)?;
+            servers.push(server);
+        }
+    }
+    println!("\n{}", report::ROW_HEADER);
     for users in [SMALL_TABLE, LARGE_TABLE] {
         if users > SMALL_TABLE {
             for server in &servers {
@@ -136,6 +139,9 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The servers of the edge app, in the order they take turns.
+const EDGE_SERVERS: [Kind; 3] = [Kind::Native, Kind::Host, Kind::Spin];
+
 /// Every server keeps the default SQLite database at the same place.
 fn sqlite_file(server: &Server) -> PathBuf {
     Path::new(&server.data_dir).join("sqlite_db.db")
@@ -152,6 +158,49 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// `kind` serving `app`, when it is installed and starts. The host must
+    /// start; another server that does not is left out with a note.
+    async fn start(
+        &mut self,
+        kind: Kind,
+        app: App,
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Option<Server>> {
+        if !self.tools.has(kind) {
+            return Ok(None);
+        }
+        match Server::start_with(kind, app, self.tools, dir, env).await {
+            Ok(server) => Ok(Some(server)),
+            Err(error) => self.left_out(kind, error).map(|()| None),
+        }
+    }
+
+    /// Notes that `kind` failed, or fails the run when it is the host.
+    fn left_out(&mut self, kind: Kind, error: anyhow::Error) -> anyhow::Result<()> {
+        if kind == Kind::Host {
+            return Err(error);
+        }
+        // The first lines say what went wrong; a backtrace would follow.
+        let why: Vec<String> = format!("{error:#}")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(3)
+            .map(str::trim)
+            .map(str::to_owned)
+            .collect();
+        let note = format!(
+            "{}: left out, it did not start: {}",
+            kind.name(),
+            why.join(" ")
+        );
+        // Once, though each phase tries it again.
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+        Ok(())
+    }
+
     /// `scenario` at every concurrency on each of `servers` able to serve
     /// it: a server that lacks what it measures (Spin does not compress)
     /// is left out of it with a note, not the run.
@@ -216,15 +265,8 @@ impl Run<'_> {
     async fn on_hello(&mut self) -> anyhow::Result<()> {
         let mut servers = vec![];
         for kind in [Kind::Host, Kind::Spin, Kind::Wasmtime] {
-            let installed = match kind {
-                Kind::Spin => self.tools.spin.is_some(),
-                Kind::Wasmtime => self.tools.wasmtime.is_some(),
-                _ => true,
-            };
-            if installed {
-                let dir = self.scratch.join(format!("{}-hello", kind.name()));
-                servers.push(Server::start_with(kind, App::Hello, self.tools, &dir, &[]).await?);
-            }
+            let dir = self.scratch.join(format!("{}-hello", kind.name()));
+            servers.extend(self.start(kind, App::Hello, &dir, &[]).await?);
         }
         self.measure(Scenario::Hello, 0, Database::None, &servers)
             .await?;
@@ -250,15 +292,13 @@ impl Run<'_> {
             }
         };
         let mut servers = vec![];
-        let mut kinds = vec![Kind::Native, Kind::Host];
-        if self.tools.spin.is_some() {
-            kinds.push(Kind::Spin);
-        }
-        for kind in kinds {
+        for kind in EDGE_SERVERS.into_iter().filter(|&k| self.tools.has(k)) {
             let url = postgres.create(kind.name()).await?;
             let dir = self.scratch.join(format!("{}-pg", kind.name()));
             let env = [(kind.database_url_variable(), url.as_str())];
-            let server = Server::start_with(kind, App::Edge, self.tools, &dir, &env).await?;
+            let Some(server) = self.start(kind, App::Edge, &dir, &env).await? else {
+                continue;
+            };
             // The schema is migrated by the first request (the host) or at start.
             reqwest::get(server.url("/v1/auth/profile")).await?;
             self.accounts
