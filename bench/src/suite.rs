@@ -189,11 +189,12 @@ impl Run<'_> {
             .map(str::trim)
             .map(str::to_owned)
             .collect();
-        let note = format!(
-            "{}: left out, it did not start: {}",
-            kind.name(),
-            why.join(" ")
-        );
+        let mut why = why.join(" ");
+        if let Some((cut, _)) = why.char_indices().nth(300) {
+            why.truncate(cut);
+            why.push('…');
+        }
+        let note = format!("{}: left out, it did not start: {why}", kind.name());
         // Once, though each phase tries it again.
         if !self.notes.contains(&note) {
             self.notes.push(note);
@@ -295,6 +296,13 @@ impl Run<'_> {
         for kind in EDGE_SERVERS.into_iter().filter(|&k| self.tools.has(k)) {
             let url = postgres.create(kind.name()).await?;
             let dir = self.scratch.join(format!("{}-pg", kind.name()));
+            // Spin's client asks for TLS unless told not to, and a local
+            // server's certificate does not name 127.0.0.1.
+            let url = match kind {
+                Kind::Spin if url.contains('?') => format!("{url}&sslmode=disable"),
+                Kind::Spin => format!("{url}?sslmode=disable"),
+                _ => url,
+            };
             let env = [(kind.database_url_variable(), url.as_str())];
             let Some(server) = self.start(kind, App::Edge, &dir, &env).await? else {
                 continue;
