@@ -203,7 +203,7 @@ impl Run<'_> {
     }
 
     /// `scenario` at every concurrency on each of `servers` able to serve
-    /// it: a server that lacks what it measures (Spin does not compress)
+    /// it: a server that lacks what it measures
     /// is left out of it with a note, not the run.
     async fn measure(
         &mut self,
