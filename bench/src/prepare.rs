@@ -23,8 +23,9 @@ pub(crate) struct Tools {
     pub spin: Option<PathBuf>,
     /// `$WASMTIME`, or `wasmtime` on `PATH`, when it is the host's version.
     pub wasmtime: Option<PathBuf>,
-    /// Why a runtime's column is left out.
-    pub missing: Vec<String>,
+    /// What was found of the other runtimes (their versions), or why a
+    /// runtime's column is left out.
+    pub notes: Vec<String>,
 }
 
 impl Tools {
@@ -46,14 +47,15 @@ impl Tools {
         let wrk = on_path("wrk").context(
             "wrk is not installed: scripts/bench installs it (apt-get install wrk), or install it yourself",
         )?;
-        let mut missing = vec![];
+        let mut notes = vec![];
         let spin = installed("SPIN", "spin");
-        if spin.is_none() {
-            missing.push("no spin ($SPIN or on PATH): the Spin column is skipped".to_owned());
+        match &spin {
+            Some(spin) => notes.push(format!("spin: {}", version_of(spin))),
+            None => notes.push("no spin ($SPIN or on PATH): the Spin column is skipped".to_owned()),
         }
         let wasmtime = match installed("WASMTIME", "wasmtime") {
             None => {
-                missing.push(
+                notes.push(
                     "no wasmtime ($WASMTIME or on PATH; scripts/setup wasmtime installs it): \
                      the wasmtime serve column is skipped"
                         .to_owned(),
@@ -61,9 +63,12 @@ impl Tools {
                 None
             }
             Some(wasmtime) => match at_host_version(&root, &wasmtime) {
-                Ok(()) => Some(wasmtime),
+                Ok(version) => {
+                    notes.push(format!("wasmtime serve (hello only): {version}"));
+                    Some(wasmtime)
+                }
                 Err(why) => {
-                    missing.push(format!("{why}: the wasmtime serve column is skipped"));
+                    notes.push(format!("{why}: the wasmtime serve column is skipped"));
                     None
                 }
             },
@@ -75,7 +80,7 @@ impl Tools {
             hello,
             spin,
             wasmtime,
-            missing,
+            notes,
             root,
         })
     }
@@ -99,32 +104,34 @@ fn installed(variable: &str, name: &str) -> Option<PathBuf> {
     }
 }
 
-/// What `program --version` prints, as in "wasmtime 50.0.1 (...)".
-pub(crate) fn version_of(program: &Path) -> Option<String> {
-    let output = std::process::Command::new(program)
+/// What `program --version` prints, as in "wasmtime 50.0.1 (...)", or
+/// nothing when it does not run.
+fn version_of(program: &Path) -> String {
+    std::process::Command::new(program)
         .arg("--version")
         .output()
-        .ok()?;
-    Some(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Whether `wasmtime` is the exact version the workspace pins the host's
 /// wasmtime at (`wasmtime = { version = "=X" ...` in Cargo.toml, as
-/// scripts/setup reads it): the column measures the same engine.
-fn at_host_version(root: &Path, wasmtime: &Path) -> anyhow::Result<()> {
+/// scripts/setup reads it): the column measures the same engine. Gives
+/// what it printed.
+fn at_host_version(root: &Path, wasmtime: &Path) -> anyhow::Result<String> {
     let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
     let wanted = manifest
         .lines()
         .find_map(|l| l.strip_prefix("wasmtime = { version = \"="))
         .and_then(|rest| rest.split('"').next())
         .context("no exact wasmtime version in Cargo.toml")?;
-    let found = version_of(wasmtime).unwrap_or_default();
+    let found = version_of(wasmtime);
     anyhow::ensure!(
         found.split_whitespace().nth(1) == Some(wanted),
         "{} is {found:?}, not the host's wasmtime {wanted} (scripts/setup wasmtime installs it)",
         wasmtime.display()
     );
-    Ok(())
+    Ok(found)
 }
 
 pub(crate) fn workspace_root() -> PathBuf {

@@ -40,12 +40,20 @@ impl Kind {
         }
     }
 
-    /// The variable that points this server's components at a PostgreSQL
-    /// database.
-    pub(crate) fn database_url_variable(self) -> &'static str {
+    /// The variable, and its value, that point this server's components
+    /// at the PostgreSQL database at `url`.
+    pub(crate) fn database_url(self, url: &str) -> (&'static str, String) {
         match self {
-            Kind::Spin => "SPIN_VARIABLE_DATABASE_URL",
-            _ => "DATABASE_URL",
+            // Spin's client asks for TLS unless told not to, and a local
+            // server's certificate does not name 127.0.0.1.
+            Kind::Spin => {
+                let join = if url.contains('?') { '&' } else { '?' };
+                (
+                    "SPIN_VARIABLE_DATABASE_URL",
+                    format!("{url}{join}sslmode=disable"),
+                )
+            }
+            _ => ("DATABASE_URL", url.to_owned()),
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::accounts::Accounts;
 use crate::database::{Database, PostgresServer};
 use crate::load;
 use crate::micro;
-use crate::prepare::{Tools, version_of};
+use crate::prepare::Tools;
 use crate::report::{self, Report, Row};
 use crate::scenarios::Scenario;
 use crate::server::{App, Kind, Server};
@@ -58,16 +58,7 @@ impl Plan {
 pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     let tools = Tools::find()?;
     let plan = Plan::new(options.quick);
-    let mut notes = tools.missing.clone();
-    if let Some(spin) = &tools.spin {
-        notes.push(format!("spin: {}", version_of(spin).unwrap_or_default()));
-    }
-    if let Some(wasmtime) = &tools.wasmtime {
-        notes.push(format!(
-            "wasmtime serve (hello only): {}",
-            version_of(wasmtime).unwrap_or_default()
-        ));
-    }
+    let notes = tools.notes.clone();
     let scratch = tempfile::tempdir()?;
     let accounts = Accounts::new()?;
     let mut run = Run {
@@ -296,14 +287,8 @@ impl Run<'_> {
         for kind in EDGE_SERVERS.into_iter().filter(|&k| self.tools.has(k)) {
             let url = postgres.create(kind.name()).await?;
             let dir = self.scratch.join(format!("{}-pg", kind.name()));
-            // Spin's client asks for TLS unless told not to, and a local
-            // server's certificate does not name 127.0.0.1.
-            let url = match kind {
-                Kind::Spin if url.contains('?') => format!("{url}&sslmode=disable"),
-                Kind::Spin => format!("{url}?sslmode=disable"),
-                _ => url,
-            };
-            let env = [(kind.database_url_variable(), url.as_str())];
+            let (variable, value) = kind.database_url(&url);
+            let env = [(variable, value.as_str())];
             let Some(server) = self.start(kind, App::Edge, &dir, &env).await? else {
                 continue;
             };
