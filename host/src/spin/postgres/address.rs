@@ -4,10 +4,24 @@
 use tokio_postgres::config::Host;
 
 use super::errors::error_chain;
+use super::tls::Tls;
 use crate::spin::bindings::spin::postgres::postgres::Error;
 use crate::spin::outbound::OutboundPolicy;
 
 pub(super) fn parse_address(address: &str) -> Result<tokio_postgres::Config, Error> {
+    parse_with_tls(address).map(|(config, _)| config)
+}
+
+/// The driver's settings for `address` and its TLS options (which the
+/// driver cannot read itself, see `tls.rs`).
+pub(super) fn parse_with_tls(address: &str) -> Result<(tokio_postgres::Config, Tls), Error> {
+    let (rest, tls) = Tls::split(address).map_err(Error::ConnectionFailed)?;
+    let mut config = parse_driver_address(&rest)?;
+    config.ssl_mode(tls.driver_mode());
+    Ok((config, tls))
+}
+
+fn parse_driver_address(address: &str) -> Result<tokio_postgres::Config, Error> {
     address.parse().map_err(|e: tokio_postgres::Error| {
         // The parser may quote one character of the address: drop it, it
         // could be part of the password.
@@ -31,7 +45,7 @@ pub(super) fn redact(address: &str) -> String {
     }
     // Key=value form (or a URL the `url` crate cannot read, e.g. several
     // hosts): describe it from what the driver understood.
-    let Ok(config) = address.parse::<tokio_postgres::Config>() else {
+    let Ok(config) = parse_address(address) else {
         return "(an unreadable address)".into();
     };
     let hosts: Vec<String> = config

@@ -1,8 +1,8 @@
 //! `spin:postgres`: connections to PostgreSQL servers a component lists in
 //! `allowed_outbound_hosts`. The host keeps one connection pool per address,
 //! shared by every component; each WIT `connection` holds one pooled
-//! connection until the guest drops it. TLS is not supported: addresses that
-//! ask for it (`sslmode=require`) are refused.
+//! connection until the guest drops it. TLS follows the address's
+//! `sslmode` and `sslrootcert` as libpq reads them (`tls.rs`).
 //!
 //! Values convert as in Spin's `factor-outbound-pg`, a little more leniently
 //! for parameters: any integer parameter binds to any integer column (checked
@@ -23,6 +23,7 @@ mod rows;
 mod statements;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::sync::Arc;
 

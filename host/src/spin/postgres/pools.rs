@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
-use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 
-use super::address::{parse_address, redact};
+use super::address::{parse_with_tls, redact};
 use super::errors::{error_chain, error_text, pool_error};
 use super::params::Param;
 use crate::spin::bindings::spin::postgres::postgres::Error;
@@ -98,16 +96,10 @@ impl Pools {
 }
 
 fn create_pool(address: &str) -> Result<Pool, Error> {
-    let mut config = parse_address(address)?;
-    match config.get_ssl_mode() {
-        SslMode::Disable | SslMode::Prefer => {}
-        _ => {
-            return Err(Error::ConnectionFailed(format!(
-                "cannot connect to {}: TLS is not supported by this host (use sslmode=disable or prefer)",
-                redact(address)
-            )));
-        }
-    }
+    let (mut config, tls) = parse_with_tls(address)?;
+    let connector = tls.connector().map_err(|e| {
+        Error::ConnectionFailed(format!("cannot connect to {}: {e}", redact(address)))
+    })?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
@@ -116,7 +108,7 @@ fn create_pool(address: &str) -> Result<Pool, Error> {
     }
     let manager = Manager::from_config(
         config,
-        NoTls,
+        connector,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

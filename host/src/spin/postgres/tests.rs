@@ -90,10 +90,36 @@ async fn probe_fails_fast_for_a_dead_server_without_showing_the_password() {
     assert!(!err.contains("s3cret"), "{err}");
 }
 
+/// Whether the session `url` gets is encrypted, as the server sees it.
+async fn encrypted(url: &str) -> bool {
+    let client = Pools::default().connect(url).await.expect("connects");
+    client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// The local server offers TLS (a self-signed certificate): `prefer`, the
+/// default, and `require` encrypt; `disable` does not.
 #[tokio::test]
-async fn tls_is_refused() {
+async fn sslmode_decides_whether_the_session_is_encrypted() {
+    assert!(encrypted(URL).await, "prefer is the default");
+    assert!(encrypted(&format!("{URL}?sslmode=prefer")).await);
+    assert!(encrypted(&format!("{URL}?sslmode=require")).await);
+    assert!(!encrypted(&format!("{URL}?sslmode=disable")).await);
+    assert!(encrypted("host=127.0.0.1 user=postgres sslmode=require").await);
+}
+
+/// A self-signed certificate is no CA the system trusts: verify-full is
+/// refused, naming the address and what did not verify, never the password.
+#[tokio::test]
+async fn a_certificate_that_does_not_verify_is_refused() {
     let err = Pools::default()
-        .connect("postgres://postgres:s3cret@127.0.0.1:5432/postgres?sslmode=require")
+        .connect("postgres://postgres:s3cret@127.0.0.1:5432/postgres?sslmode=verify-full")
         .await
         .map(drop)
         .unwrap_err();
@@ -101,9 +127,10 @@ async fn tls_is_refused() {
         panic!("{err:?}")
     };
     assert!(
-        message.contains("TLS is not supported by this host"),
+        message.starts_with("cannot connect to postgres://postgres:***@127.0.0.1:5432/postgres"),
         "{message}"
     );
+    assert!(message.contains("certificate"), "{message}");
     assert!(!message.contains("s3cret"), "{message}");
 }
 

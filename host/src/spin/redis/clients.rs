@@ -23,6 +23,8 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// After a failed attempt, further attempts on the same address within this
 /// window get the same error at once instead of queueing behind each other.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// The URL schemes this host connects to (Valkey's are Redis's).
+pub(crate) const SCHEMES: [&str; 4] = ["redis", "rediss", "valkey", "valkeys"];
 /// Distinct addresses the host keeps connections to; a component can build
 /// any number of URLs for an allowed host (user, database number, ...).
 const MAX_ADDRESSES: usize = 64;
@@ -73,6 +75,9 @@ enum Slot {
 pub struct Clients {
     slots: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
     generations: AtomicU64,
+    /// The CA certificates (PEM) `rediss://` servers are verified against,
+    /// instead of the system's (`REDIS_CA_FILE`).
+    root_cert: Option<Arc<[u8]>>,
 }
 
 impl Default for Clients {
@@ -122,6 +127,16 @@ impl Clients {
         Clients {
             slots: Mutex::new(HashMap::new()),
             generations: AtomicU64::new(0),
+            root_cert: None,
+        }
+    }
+
+    /// Clients that verify `rediss://` servers against the CA
+    /// certificates in `pem` rather than the system's.
+    pub fn with_root_cert(pem: Vec<u8>) -> Self {
+        Clients {
+            root_cert: Some(pem.into()),
+            ..Clients::new()
         }
     }
 
@@ -137,23 +152,38 @@ impl Clients {
             .count()
     }
 
-    /// Checks that `address` is a Redis URL this host can connect to.
-    pub(crate) fn validate(address: &str) -> Result<redis::Client, Failure> {
+    /// Checks that `address` is a Redis URL this host can connect to:
+    /// `redis://`, or `rediss://` for TLS (`#insecure` at its end skips
+    /// verifying the server, as the redis crate reads it).
+    pub(crate) fn validate(address: &str) -> Result<(), Failure> {
         let url = url::Url::parse(address).map_err(|_| Failure::InvalidAddress)?;
-        if matches!(url.scheme(), "rediss" | "valkeys") {
-            return Err(Failure::Other(
-                "TLS Redis addresses (rediss://) are not supported by this host".to_owned(),
-            ));
-        }
-        if !matches!(url.scheme(), "redis" | "valkey") {
+        if !SCHEMES.contains(&url.scheme()) {
             return Err(Failure::InvalidAddress);
         }
-        redis::Client::open(address).map_err(|_| Failure::InvalidAddress)
+        redis::Client::open(address).map_err(|_| Failure::InvalidAddress)?;
+        Ok(())
+    }
+
+    /// A client for `address`, verifying TLS servers against our roots.
+    fn client(&self, address: &str) -> Result<redis::Client, Failure> {
+        Self::validate(address)?;
+        let is_tls = matches!(address.split_once("://"), Some(("rediss" | "valkeys", _)));
+        match &self.root_cert {
+            Some(pem) if is_tls => redis::Client::build_with_tls(
+                address,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            )
+            .map_err(|e| Failure::Other(format!("REDIS_CA_FILE: {e}"))),
+            _ => redis::Client::open(address).map_err(|_| Failure::InvalidAddress),
+        }
     }
 
     /// The cached connection to `address`, connecting first if there is none.
     pub(crate) async fn handle(self: &Arc<Self>, address: &str) -> Result<Handle, Failure> {
-        let client = Self::validate(address)?;
+        let client = self.client(address)?;
         let slot = self.slot(address)?;
         let mut slot = slot.lock().await;
         match &*slot {
