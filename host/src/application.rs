@@ -12,8 +12,9 @@ use mhmanus_edge::security_headers::SecurityHeaders;
 use mhmanus_manifest::LoadedManifest;
 
 use crate::config::HostConfig;
+use crate::data_dir;
 use crate::runtime::Components;
-use crate::server::{self, ConnectionLimits};
+use crate::server::{self, ConnectionLimits, Tls};
 
 pub struct Application {
     name: String,
@@ -22,6 +23,8 @@ pub struct Application {
     listen: SocketAddr,
     /// `/metrics` on an address of its own, when `METRICS_LISTEN` is set.
     metrics: Option<(SocketAddr, Router)>,
+    /// HTTPS on `listen`, when a certificate is configured.
+    tls: Option<Tls>,
     limits: ConnectionLimits,
     error_headers: http::HeaderMap,
     grace: Duration,
@@ -30,6 +33,10 @@ pub struct Application {
 impl Application {
     /// Loads every component and composes the routers over them.
     pub async fn build(loaded: &LoadedManifest, config: &HostConfig) -> anyhow::Result<Self> {
+        // A certificate that does not load stops start-up before anything else.
+        let tls = config.tls_files()?.map(Tls::new).transpose()?;
+        data_dir::ensure_writable(&config.data_dir)?;
+        let error_headers = SecurityHeaders::new(&config.edge).headers(tls.is_some());
         let components = Arc::new(Components::start(loaded, config).await?);
         let router = server::router(components.clone(), config)?;
         let metrics = config
@@ -42,7 +49,8 @@ impl Application {
             listen: config.listen_addr(),
             metrics,
             limits: config.connection_limits(),
-            error_headers: SecurityHeaders::new(&config.edge).headers().clone(),
+            tls,
+            error_headers,
             grace: config.shutdown_grace(),
         })
     }
@@ -70,6 +78,7 @@ impl Application {
             router,
             listen,
             metrics,
+            tls,
             limits,
             error_headers,
             grace,
@@ -88,8 +97,22 @@ impl Application {
             shutdown.await;
             draining.drain();
         };
-        tracing::info!(address = %listener.local_addr()?, app = %name, "serving");
-        server::serve(listener, router, limits, &error_headers, shutdown, grace).await?;
+        let reloading = tls.as_ref().map(Tls::watch).transpose()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(address = %listener.local_addr()?, scheme, app = %name, "serving");
+        server::serve(
+            listener,
+            tls,
+            router,
+            limits,
+            &error_headers,
+            shutdown,
+            grace,
+        )
+        .await?;
+        if let Some(reloading) = reloading {
+            reloading.abort();
+        }
         if let Some(metrics) = metrics {
             metrics.abort();
             let _ = metrics.await;

@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use mhmanus_edge::EdgeConfig;
 
+use crate::server::TlsFiles;
 pub use crate::server::system_checks::HealthThresholds;
 
 /// How Spin's environment provider names a variable's value.
@@ -47,6 +48,23 @@ pub struct HostConfig {
     /// Address to listen on; else `BIND_ADDRESS`:`PORT`.
     #[arg(long, env = "LISTEN")]
     pub listen: Option<SocketAddr>,
+
+    /// Serve HTTPS with this certificate chain (PEM, the server's first),
+    /// with --tls-key; reloaded when the file changes or on SIGHUP.
+    #[arg(long, env = "TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// `spin up`'s name for TLS_CERT, accepted too.
+    #[arg(long, env = "SPIN_TLS_CERT", hide = true)]
+    pub spin_tls_cert: Option<PathBuf>,
+
+    /// `spin up`'s name for TLS_KEY, accepted too.
+    #[arg(long, env = "SPIN_TLS_KEY", hide = true)]
+    pub spin_tls_key: Option<PathBuf>,
 
     /// Serve `/metrics` on this address instead of the main one.
     #[arg(long, env = "METRICS_LISTEN")]
@@ -86,6 +104,11 @@ pub struct HostConfig {
     /// Redis URL (redis://...); the components' `redis_url` variable and the key-value backend.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<SecretString>,
+
+    /// CA certificates (PEM) that `rediss://` servers are verified against,
+    /// instead of the system's.
+    #[arg(long, env = "REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
 
     /// HS256 secret for access tokens (the components' `jwt_secret`). Unset
     /// outside production: a random per-process development secret, announced.
@@ -169,6 +192,26 @@ impl HostConfig {
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
             .unwrap_or_else(|| SocketAddr::new(self.bind_address, self.port))
+    }
+
+    /// The certificate and key to serve HTTPS with (ours, else Spin's
+    /// names), when both are given; one without the other is an error.
+    pub fn tls_files(&self) -> anyhow::Result<Option<TlsFiles>> {
+        let cert = self.tls_cert.as_ref().or(self.spin_tls_cert.as_ref());
+        let key = self.tls_key.as_ref().or(self.spin_tls_key.as_ref());
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                anyhow::bail!("TLS_CERT is set but TLS_KEY is not: HTTPS needs both")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("TLS_KEY is set but TLS_CERT is not: HTTPS needs both")
+            }
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -1,7 +1,7 @@
 //! Starting the host: it serves the repository's spin.toml over HTTP, and a
 //! broken set-up is one readable line instead of a backtrace.
 
-use mhmanus_tests::{spawn_app, start_failure, workspace_root};
+use mhmanus_tests::{OwnPostgres, spawn_app, start_failure, workspace_root};
 
 #[tokio::test]
 async fn serves_health_over_http() {
@@ -62,26 +62,104 @@ fn a_bad_manifest_is_one_readable_line() {
     assert!(line.contains("spin.toml is not valid"), "{line}");
 }
 
-#[test]
-fn an_unreachable_database_url_is_one_readable_line() {
-    let data = tempfile::tempdir().unwrap();
-    let stderr = start_failure(
-        &workspace_root(),
-        &[
-            (
-                "DATABASE_URL",
-                "postgres://postgres:hunter2@127.0.0.1:1/postgres",
-            ),
-            ("DATA_DIR", data.path().to_str().unwrap()),
-        ],
-    );
-    let line = one_line_error(&stderr);
+/// A database that is down when the host starts is waited for: live at
+/// once, not ready (saying what it waits for), then ready once the server
+/// is up, the schema migrated, with no restart; the password never logged.
+#[tokio::test]
+async fn a_database_down_at_start_is_waited_for() {
+    let server = OwnPostgres::init(None);
+    let url = server
+        .url("127.0.0.1", "")
+        .replace("postgres@", "postgres:hunter2@");
+    let host = spawn_app(&[("DATABASE_URL", &url)]);
+    let client = reqwest::Client::new();
+    let live = client.get(host.url("/health/live")).send().await.unwrap();
+    assert_eq!(live.status(), 200);
+    let ready = client.get(host.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let report: serde_json::Value = ready.json().await.unwrap();
+    let waiting = report["checks"]["postgres:startup"][0]["output"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(waiting.contains("waiting for DATABASE_URL"), "{report:#}");
+    server.resume();
+    let started = std::time::Instant::now();
+    loop {
+        let ready = client.get(host.url("/health/ready")).send().await.unwrap();
+        if ready.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "not ready 20 s after the database started: {}",
+            ready.text().await.unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // Migrated and serving accounts.
+    host.sign_up().await;
+    let log = host.log().join("\n");
+    assert!(log.contains("DATABASE_URL is unreachable"), "{log}");
     assert!(
-        line.contains("DATABASE_URL") && line.contains("unreachable"),
+        !log.contains("hunter2"),
+        "the password never reaches the log"
+    );
+}
+
+/// What can never work still stops start-up, in one line naming the fix.
+#[test]
+fn a_database_url_that_is_not_postgres_is_one_readable_line() {
+    let data = tempfile::tempdir().unwrap();
+    for url in ["mysql://root@127.0.0.1/app", "notaurl"] {
+        let stderr = start_failure(
+            &workspace_root(),
+            &[
+                ("DATABASE_URL", url),
+                ("DATA_DIR", data.path().to_str().unwrap()),
+            ],
+        );
+        let line = one_line_error(&stderr);
+        assert!(
+            line.contains("DATABASE_URL") && line.contains("postgres://user:password@host:5432/db"),
+            "{line}"
+        );
+    }
+}
+
+/// A `DATA_DIR` the host's user cannot write stops start-up with the fix:
+/// which user must own it. (Run as another user when the tests are root,
+/// whom permissions do not stop.)
+#[test]
+fn an_unwritable_data_dir_names_the_user_that_must_own_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut command = if root {
+        let mut command = std::process::Command::new("runuser");
+        command
+            .args(["-u", "nobody", "--"])
+            .arg(mhmanus_tests::host_binary());
+        command
+    } else {
+        std::process::Command::new(mhmanus_tests::host_binary())
+    };
+    let output = command
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .current_dir(workspace_root())
+        .env("DATA_DIR", &data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let line = one_line_error(&String::from_utf8_lossy(&output.stderr));
+    assert!(
+        line.contains("DATA_DIR") && line.contains("permission denied"),
         "{line}"
     );
-    assert!(
-        !stderr.contains("hunter2"),
-        "the password never reaches the log:\n{stderr}"
-    );
+    assert!(line.contains("chown "), "{line}");
 }

@@ -8,8 +8,11 @@ mod in_process;
 mod load_balancer;
 mod manifest;
 mod otlp;
+mod own_postgres;
+mod own_redis;
 mod proxy;
 mod spawned;
+mod test_ca;
 
 use std::path::PathBuf;
 
@@ -18,8 +21,11 @@ pub use in_process::{InProcessHost, Reply};
 pub use load_balancer::{LoadBalancer, free_port};
 pub use manifest::{TestComponent, TestManifest};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
+pub use own_postgres::OwnPostgres;
+pub use own_redis::OwnRedis;
 pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, spawn_app, start_failure};
+pub use test_ca::{ServerCert, TestCa};
 
 /// The local servers every test that needs them uses (`.ci/run` starts
 /// them): PostgreSQL as user postgres with trust authentication, Redis.

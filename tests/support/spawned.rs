@@ -115,7 +115,7 @@ impl SpawnedHost {
                 });
                 return Ok(SpawnedHost {
                     child,
-                    base_url: format!("http://{address}"),
+                    base_url: address,
                     startup: started.elapsed(),
                     log,
                     data: None,
@@ -211,12 +211,18 @@ impl Drop for SpawnedHost {
     }
 }
 
+/// `scheme://address` from the line that says the host is serving.
 fn serving_address(line: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(line).ok()?;
     let fields = json.get("fields")?;
-    (fields.get("message")?.as_str()? == "serving")
-        .then(|| fields.get("address")?.as_str().map(str::to_owned))
-        .flatten()
+    if fields.get("message")?.as_str()? != "serving" {
+        return None;
+    }
+    let scheme = fields
+        .get("scheme")
+        .and_then(|s| s.as_str())
+        .unwrap_or("http");
+    Some(format!("{scheme}://{}", fields.get("address")?.as_str()?))
 }
 
 /// Runs the host once expecting it to refuse to start; returns its stderr.
@@ -229,12 +235,31 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().expect("running the host");
+    // A host that starts after all is killed, and the test fails on it.
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the host");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the host") {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(
-        !output.status.success(),
-        "the host started but should not have"
+        status.is_some_and(|status| !status.success()),
+        "the host started but should not have:\n{stderr}"
     );
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    stderr
 }
 
 /// The host's own environment variables, cleared so a developer's shell

@@ -83,6 +83,7 @@ fn main() -> anyhow::Result<()> {
         };
         mhmanus_host::serve(
             listener,
+            None,
             router,
             mhmanus_host::ConnectionLimits::default(),
             &http::HeaderMap::new(),

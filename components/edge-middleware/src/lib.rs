@@ -25,8 +25,9 @@ use settings::Settings;
 #[http_service]
 async fn handle(request: Request) -> Result<http::Response<BoxBody>, ErrorCode> {
     let settings = Settings::current().await;
+    let https = security_headers::came_over_https(request.headers());
     let mut response = answer(request, settings).await?;
-    security_headers::apply(response.headers_mut(), settings.hsts_max_age_secs);
+    security_headers::apply(response.headers_mut(), settings.hsts_max_age_secs, https);
     Ok(response)
 }
 

@@ -39,6 +39,11 @@ impl TrustedProxies {
         }
     }
 
+    /// The header these proxies write.
+    pub fn header(&self) -> ForwardedHeader {
+        self.header
+    }
+
     /// Whether `ip` is one of the trusted proxies.
     pub fn trusts(&self, ip: IpAddr) -> bool {
         self.networks.iter().any(|net| net.contains(&ip))

@@ -14,6 +14,7 @@ pub mod request_id;
 pub mod routing;
 pub mod security_headers;
 pub mod trace_context;
+pub mod transport;
 pub mod until_body_end;
 pub mod versioning;
 
@@ -46,7 +47,10 @@ pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
         .layer(axum::middleware::from_fn(host_header::require))
         .layer(compression::layer(config))
         .layer(cors::layer(config)?)
-        .layer(security_headers::layer(config))
+        .layer(axum::middleware::from_fn_with_state(
+            security_headers::SecurityHeaders::new(config),
+            security_headers::set,
+        ))
         .layer(trace)
         .layer(axum::middleware::from_fn(request_id::assign)))
 }

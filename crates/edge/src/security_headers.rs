@@ -1,27 +1,38 @@
 //! Security headers on every answer (the values in `mhmanus_edge_rules`): the
 //! components' own answers, the host's 404 and problem answers and the CORS
 //! preflights alike. The host's values override a component's, and
-//! `X-Powered-By` never leaves the host.
+//! `X-Powered-By` never leaves the host. `Strict-Transport-Security` is
+//! sent only to a client that came over HTTPS (`transport.rs`): over plain
+//! HTTP a browser must ignore it (RFC 6797 §8.1).
 
-use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::middleware::{MapResponseLayer, map_response_with_state};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use mhmanus_edge_rules::security_headers as rules;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::EdgeConfig;
+use crate::transport;
 
 /// The header values for one configuration, built once.
 #[derive(Debug, Clone)]
-pub struct SecurityHeaders(Arc<HeaderMap>);
+pub struct SecurityHeaders(Arc<Headers>);
+
+#[derive(Debug)]
+struct Headers {
+    /// Those of every answer.
+    all: HeaderMap,
+    hsts: Option<HeaderValue>,
+    proxies: TrustedProxies,
+}
 
 impl SecurityHeaders {
     pub fn new(config: &EdgeConfig) -> Self {
-        let mut headers: HeaderMap = rules::FIXED
+        let all: HeaderMap = rules::FIXED
             .into_iter()
             .map(|(name, value)| {
                 (
@@ -30,40 +41,46 @@ impl SecurityHeaders {
                 )
             })
             .collect();
-        if let Some(hsts) = rules::hsts(config.hsts_max_age_secs) {
-            headers.insert(
-                header::STRICT_TRANSPORT_SECURITY,
-                HeaderValue::try_from(hsts).expect("digits and ASCII are a valid header value"),
-            );
-        }
-        SecurityHeaders(Arc::new(headers))
+        let hsts = rules::hsts(config.hsts_max_age_secs).map(|hsts| {
+            HeaderValue::try_from(hsts).expect("digits and ASCII are a valid header value")
+        });
+        SecurityHeaders(Arc::new(Headers {
+            all,
+            hsts,
+            proxies: TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
+        }))
     }
 
-    pub fn headers(&self) -> &HeaderMap {
-        &self.0
+    /// The headers of an answer over HTTPS, or over plain HTTP.
+    pub fn headers(&self, https: bool) -> HeaderMap {
+        let mut headers = self.0.all.clone();
+        if let Some(hsts) = self.0.hsts.clone().filter(|_| https) {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+        }
+        headers
     }
 
     /// Sets the headers on `target`, replacing any value already there.
-    fn apply(&self, target: &mut HeaderMap) {
+    fn apply(&self, target: &mut HeaderMap, https: bool) {
         target.remove(rules::X_POWERED_BY);
-        for (name, value) in self.0.iter() {
+        for (name, value) in self.0.all.iter() {
             target.insert(name, value.clone());
         }
+        match self.0.hsts.clone().filter(|_| https) {
+            Some(hsts) => target.insert(header::STRICT_TRANSPORT_SECURITY, hsts),
+            // A component's own would say the same thing over plain HTTP.
+            None => target.remove(header::STRICT_TRANSPORT_SECURITY),
+        };
     }
 }
 
-type Apply = fn(State<SecurityHeaders>, Response) -> Ready<Response>;
-
-/// The layer: outermost, so every answer passes through it.
-pub type SecurityHeadersLayer = MapResponseLayer<Apply, SecurityHeaders, (State<SecurityHeaders>,)>;
-
-pub fn layer(config: &EdgeConfig) -> SecurityHeadersLayer {
-    map_response_with_state(SecurityHeaders::new(config), set_headers as Apply)
-}
-
-fn set_headers(State(headers): State<SecurityHeaders>, mut response: Response) -> Ready<Response> {
-    headers.apply(response.headers_mut());
-    ready(response)
+/// Middleware: outermost, so every answer passes through it.
+pub async fn set(State(headers): State<SecurityHeaders>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let https = transport::is_https(&parts, &headers.0.proxies);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    headers.apply(response.headers_mut(), https);
+    response
 }
 
 #[cfg(test)]
@@ -83,7 +100,7 @@ mod tests {
         target.append(header::X_FRAME_OPTIONS, HeaderValue::from_static("ALLOW"));
         target.insert("x-powered-by", HeaderValue::from_static("Express"));
         target.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        SecurityHeaders::new(&config(600)).apply(&mut target);
+        SecurityHeaders::new(&config(600)).apply(&mut target, true);
 
         let all = |name: &str| {
             target
@@ -98,6 +115,16 @@ mod tests {
         assert_eq!(
             all("strict-transport-security"),
             ["max-age=600; includeSubDomains"]
+        );
+        let mut plain = HeaderMap::new();
+        plain.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=1"),
+        );
+        SecurityHeaders::new(&config(600)).apply(&mut plain, false);
+        assert!(
+            !plain.contains_key("strict-transport-security"),
+            "not over plain HTTP"
         );
         assert_eq!(all("x-xss-protection"), ["0"]);
         assert_eq!(all("origin-agent-cluster"), ["?1"]);

@@ -31,7 +31,7 @@ use state::InstanceState;
 
 use crate::app_variables;
 use crate::config::HostConfig;
-use crate::redact;
+use crate::dependencies::{self, Dependencies};
 use crate::spin::{
     self, ComponentServices, key_value, outbound::OutboundPolicy, postgres, redis, sqlite,
     variables,
@@ -65,6 +65,7 @@ pub struct Components {
     tokens: Option<JwtSettings>,
     postgres: Arc<postgres::Pools>,
     redis: Arc<redis::Clients>,
+    dependencies: Arc<Dependencies>,
     draining: AtomicBool,
     _engine: Engine,
 }
@@ -82,8 +83,10 @@ impl Components {
         let engine = engine::new_engine(policy.memory_bytes)?;
         let linker = new_linker(&engine)?;
         let postgres = Arc::new(postgres::Pools::default());
-        let redis = Arc::new(redis::Clients::default());
-        let services = build_services(loaded, config, &postgres, &redis).await?;
+        let redis = Arc::new(dependencies::redis_clients(config)?);
+        let dependencies =
+            Dependencies::check(dependencies::configured(config, &postgres, &redis)?).await?;
+        let services = build_services(loaded, config, &postgres, &redis)?;
         let tokens = token_settings(&services);
         let services: BTreeMap<String, Arc<ComponentServices>> = services
             .into_iter()
@@ -134,6 +137,7 @@ impl Components {
             tokens,
             postgres,
             redis,
+            dependencies,
             draining: AtomicBool::new(false),
             _engine: engine,
         })
@@ -169,6 +173,11 @@ impl Components {
     /// `jwt_secret`, `jwt_issuer`, `jwt_audience`), when a component has them.
     pub fn token_settings(&self) -> Option<&JwtSettings> {
         self.tokens.as_ref()
+    }
+
+    /// The database and Redis, and what of them start-up still waits for.
+    pub fn dependencies(&self) -> &Dependencies {
+        &self.dependencies
     }
 
     /// The Redis connections the components use, for the host's own use.
@@ -340,29 +349,14 @@ fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
 }
 
 /// Builds what each component may reach, from its manifest entry and the
-/// host's configuration; checks the configured database and Redis first.
-async fn build_services(
+/// host's configuration.
+fn build_services(
     loaded: &LoadedManifest,
     config: &HostConfig,
     postgres: &Arc<postgres::Pools>,
     redis: &Arc<redis::Clients>,
 ) -> anyhow::Result<BTreeMap<String, ComponentServices>> {
     let manifest = &loaded.manifest;
-    if let Some(url) = &config.database_url {
-        let url = url.expose_secret();
-        postgres
-            .probe(url)
-            .await
-            .with_context(|| format!("DATABASE_URL {} is unreachable", redact::url(url)))?;
-    }
-    if let Some(url) = &config.redis_url {
-        let url = url.expose_secret();
-        // Redis being down is a degraded service, not a broken configuration:
-        // serve, and let readiness say so.
-        if let Err(e) = redis.probe(url).await {
-            tracing::warn!(url = %redact::url(url), error = %format!("{e:#}"), "REDIS_URL is unreachable");
-        }
-    }
     let env = |name: &str| config.spin_variable(name);
     let host_values = app_variables::host_values(manifest, config, env)?;
     let mut variables = variables::resolve(manifest, &host_values, env)?;

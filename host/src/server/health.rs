@@ -57,6 +57,18 @@ impl HostHealth {
             );
         }
         report.add("components:loaded", self.components());
+        for (name, waiting) in self.components.dependencies().waiting() {
+            report.add(
+                format!("{name}:startup"),
+                Check::fail(format!(
+                    "waiting for {} to answer since start-up: {} attempts so far, retried with \
+                     back-off (the reason is in the log)",
+                    waiting.setting, waiting.attempts
+                ))
+                .component(name, "datastore")
+                .observed(waiting.attempts, "attempts"),
+            );
+        }
         if full {
             let (memory, disk) = self.system.measure().await;
             report.add("memory:utilization", memory);

@@ -9,6 +9,7 @@ mod limiter_redis;
 mod metrics;
 mod openapi;
 pub(crate) mod system_checks;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,14 +33,16 @@ use tower::ServiceBuilder;
 use tower::ServiceExt;
 
 use mhmanus_edge::{
-    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, until_body_end,
-    versioning,
+    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, transport,
+    until_body_end, versioning,
 };
 
 use crate::config::HostConfig;
 use crate::runtime::{self, Components};
 pub use connections::ConnectionLimits;
 use connections::Connections;
+pub use tls::Tls;
+pub use tls::TlsFiles;
 
 /// The host's routes: `/health/live`, `/openapi.json` and (unless it has
 /// its own address) `/metrics` answered here, everything else by the
@@ -148,9 +151,11 @@ const SHED_WHEN_SHORT: usize = 16;
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish
 /// for at most `grace`; new connections are refused from the signal on.
-/// The answers hyper makes itself (400, 431) get `error_headers`.
+/// With `tls`, every connection is HTTPS. The answers hyper makes itself
+/// (400, 431) get `error_headers`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    tls: Option<Tls>,
     router: Router,
     limits: ConnectionLimits,
     error_headers: &http::HeaderMap,
@@ -206,10 +211,14 @@ pub async fn serve(
         }
         let activity = connection.activity();
         let router = router.clone();
+        let encrypted = tls.is_some();
         let service = tower::service_fn(move |request: http::Request<Incoming>| {
             let busy = activity.request();
             let mut request = request.map(Body::new);
             request.extensions_mut().insert(ConnectInfo(peer));
+            if encrypted {
+                request.extensions_mut().insert(transport::Encrypted);
+            }
             let response = router.clone().oneshot(request);
             async move {
                 let response = response.await?;
@@ -223,9 +232,29 @@ pub async fn serve(
         let error_headers = error_headers.clone();
         let watcher = connections.watcher();
         let stopping = stopping.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let serving = async {
+                match tls {
+                    None => {
+                        serve_plain(tcp, builder, service, watcher, stopping, error_headers).await
+                    }
+                    Some(tls) => {
+                        serve_tls(
+                            tcp,
+                            &tls,
+                            builder,
+                            service,
+                            watcher,
+                            stopping,
+                            error_headers,
+                        )
+                        .await;
+                    }
+                }
+            };
             tokio::select! {
-                () = serve_connection(tcp, builder, service, watcher, stopping, error_headers) => {}
+                () = serving => {}
                 () = connection.closing() => {}
             }
         });
@@ -242,9 +271,9 @@ pub async fn serve(
     Ok(())
 }
 
-/// One connection: its first bytes within `HEADER_READ_TIMEOUT` of the
-/// accept, then HTTP/1 or HTTP/2 as hyper detects.
-async fn serve_connection<S>(
+/// One plain connection: its first bytes within `HEADER_READ_TIMEOUT` of
+/// the accept, then HTTP/1 or HTTP/2 as hyper detects.
+async fn serve_plain<S>(
     tcp: tokio::net::TcpStream,
     builder: auto::Builder<TokioExecutor>,
     service: S,
@@ -252,13 +281,7 @@ async fn serve_connection<S>(
     stopping: tokio_util::sync::CancellationToken,
     error_headers: Arc<[u8]>,
 ) where
-    S: tower::Service<
-            http::Request<Incoming>,
-            Response = Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
+    S: ConnectionService,
     S::Future: Send + 'static,
 {
     tokio::select! {
@@ -269,7 +292,91 @@ async fn serve_connection<S>(
         }
         () = stopping.cancelled() => return,
     }
-    let io = TokioIo::new(canned_errors::CannedErrors::new(tcp, error_headers));
+    serve_io(tcp, builder, service, watcher, error_headers).await;
+}
+
+/// One HTTPS connection: the handshake within `HEADER_READ_TIMEOUT` of the
+/// accept, then the protocol ALPN chose. A client that speaks plain HTTP
+/// gets a readable 400 instead of a TLS alert.
+async fn serve_tls<S>(
+    mut tcp: tokio::net::TcpStream,
+    tls: &Tls,
+    builder: auto::Builder<TokioExecutor>,
+    service: S,
+    watcher: Watcher,
+    stopping: tokio_util::sync::CancellationToken,
+    error_headers: Arc<[u8]>,
+) where
+    S: ConnectionService,
+    S::Future: Send + 'static,
+{
+    let handshake = async {
+        let mut first = [0; 1];
+        if tcp.peek(&mut first).await.ok()? == 0 {
+            return None;
+        }
+        if !tls::is_tls_hello(first[0]) {
+            use tokio::io::AsyncWriteExt;
+            let _ = tcp.write_all(&tls::plain_http_refusal()).await;
+            let _ = tcp.shutdown().await;
+            return None;
+        }
+        match tls.acceptor.accept(tcp).await {
+            Ok(stream) => Some(stream),
+            Err(error) => {
+                tracing::debug!(%error, "TLS handshake failed");
+                None
+            }
+        }
+    };
+    let stream = tokio::select! {
+        done = tokio::time::timeout(HEADER_READ_TIMEOUT, handshake) => match done {
+            Ok(Some(stream)) => stream,
+            _ => return,
+        },
+        () = stopping.cancelled() => return,
+    };
+    let builder = match stream.get_ref().1.alpn_protocol() {
+        Some(b"h2") => builder.http2_only(),
+        Some(b"http/1.1") => builder.http1_only(),
+        _ => builder,
+    };
+    serve_io(stream, builder, service, watcher, error_headers).await;
+}
+
+/// What serves one connection's requests.
+trait ConnectionService:
+    tower::Service<http::Request<Incoming>, Response = Response, Error = std::convert::Infallible>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> ConnectionService for S where
+    S: tower::Service<
+            http::Request<Incoming>,
+            Response = Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
+/// Serves a connection's requests until it closes or shutdown drains it.
+async fn serve_io<I, S>(
+    io: I,
+    builder: auto::Builder<TokioExecutor>,
+    service: S,
+    watcher: Watcher,
+    error_headers: Arc<[u8]>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: ConnectionService,
+    S::Future: Send + 'static,
+{
+    let io = TokioIo::new(canned_errors::CannedErrors::new(io, error_headers));
     let connection = builder
         .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
         .into_owned();

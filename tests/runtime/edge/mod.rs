@@ -18,6 +18,7 @@ use http_body_util::BodyExt;
 use mhmanus_edge as edge;
 use mhmanus_edge::EdgeConfig;
 use mhmanus_edge::rate_limit::policy::Policy;
+use mhmanus_edge::transport;
 use mhmanus_host::HostConfig;
 use mhmanus_tests::{InProcessHost, Reply, TestManifest};
 use tower::ServiceExt;
@@ -172,6 +173,8 @@ async fn send(router: &Router, method: Method, path: &str, headers: &[(&str, &st
     send_from(router, PEER, method, path, headers).await
 }
 
+/// A request from `peer` over HTTPS (the listener marks each request of a
+/// TLS connection), as the edge tests send them.
 async fn send_from(
     router: &Router,
     peer: &str,
@@ -179,6 +182,28 @@ async fn send_from(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Reply {
+    let mut request = request_from(peer, method, path, headers);
+    request.extensions_mut().insert(transport::Encrypted);
+    Reply::read(router.clone().oneshot(request).await.unwrap()).await
+}
+
+/// A GET from `peer` over plain HTTP.
+async fn get_plain_from(
+    router: &Router,
+    peer: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let request = request_from(peer, Method::GET, path, headers);
+    Reply::read(router.clone().oneshot(request).await.unwrap()).await
+}
+
+fn request_from(
+    peer: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> http::Request<Body> {
     let mut request = http::Request::builder()
         .method(method)
         .uri(path)
@@ -191,7 +216,7 @@ async fn send_from(
     request
         .extensions_mut()
         .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-    Reply::read(router.clone().oneshot(request).await.unwrap()).await
+    request
 }
 
 // --- security headers ---
@@ -236,6 +261,32 @@ async fn security_headers_are_on_a_components_problem() {
     );
     assert!(unauthorized.header("www-authenticate").is_some());
     assert_security_headers(&unauthorized);
+}
+
+/// HSTS only to a client that came over HTTPS: the listener's own TLS, or
+/// a trusted proxy's `X-Forwarded-Proto: https`; never over plain HTTP, nor
+/// on the word of a client.
+#[tokio::test]
+async fn hsts_only_over_https() {
+    const PROXY: &str = "10.0.0.1:50000";
+    let app =
+        Edge::probe(|config| config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()]).await;
+    let hsts = |reply: &Reply| reply.header("strict-transport-security").map(str::to_owned);
+    let https = [("x-forwarded-proto", "https")];
+    for path in ["/probe/headers", "/nowhere"] {
+        assert!(hsts(&app.get(path, &[]).await).is_some(), "TLS to the host");
+        assert_eq!(
+            hsts(&get_plain_from(&app.router, PEER, path, &[]).await),
+            None
+        );
+        assert!(hsts(&get_plain_from(&app.router, PROXY, path, &https).await).is_some());
+        assert_eq!(
+            hsts(&get_plain_from(&app.router, PEER, path, &https).await),
+            None
+        );
+        let plain = get_plain_from(&app.router, PEER, path, &[]).await;
+        assert_eq!(plain.header("x-frame-options"), Some("SAMEORIGIN"));
+    }
 }
 
 #[tokio::test]

@@ -7,13 +7,15 @@ use std::ops::Deref;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::anyhow;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
 use tokio_postgres::error::SqlState;
 
 use super::address::{parse_with_tls, redact};
 use super::errors::{error_chain, error_text, pool_error};
 use super::params::Param;
+use crate::dependencies::{Unavailable, with_tls_hint};
 use crate::spin::bindings::spin::postgres::postgres::Error;
 
 /// Connections per address.
@@ -45,18 +47,25 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    /// Validates a database address at start-up: connects and runs `SELECT 1`.
-    pub(crate) async fn probe(&self, address: &str) -> anyhow::Result<()> {
-        let client = self
-            .connect(address)
-            .await
-            .map_err(|e| anyhow!(error_text(&e)))?;
+    /// Checks a database address at start-up: connects and runs `SELECT 1`.
+    pub(crate) async fn probe(&self, address: &str) -> Result<(), Unavailable> {
+        let pool = self
+            .pool(address)
+            .map_err(|e| Unavailable::Unusable(error_text(&e)))?;
+        let shown = redact(address);
+        let object = pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) if can_never_work(&e) => Unavailable::Unusable(with_tls_hint(
+                format!("cannot connect: {}", error_chain(&e)),
+                "sslrootcert=<file>",
+            )),
+            e => Unavailable::Unreachable(error_text(&pool_error(e, address))),
+        })?;
+        let client = Lent(Some(object));
         client.simple_query("SELECT 1").await.map_err(|e| {
-            anyhow!(
-                "PostgreSQL at {} did not answer SELECT 1: {}",
-                redact(address),
+            Unavailable::Unreachable(format!(
+                "PostgreSQL at {shown} did not answer SELECT 1: {}",
                 error_chain(&e)
-            )
+            ))
         })?;
         Ok(())
     }
@@ -121,6 +130,27 @@ fn create_pool(address: &str) -> Result<Pool, Error> {
         .create_timeout(Some(CONNECT_TIMEOUT))
         .build()
         .map_err(|e| Error::Other(format!("cannot create a connection pool: {e}")))
+}
+
+/// Whether a failed connection attempt would fail again however long one
+/// waits: TLS refused or unverifiable, credentials or database refused.
+fn can_never_work(e: &tokio_postgres::Error) -> bool {
+    let refused = [
+        SqlState::INVALID_PASSWORD,
+        SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+        SqlState::INVALID_CATALOG_NAME,
+    ];
+    if let Some(code) = e.code() {
+        return refused.contains(code);
+    }
+    // The driver's error kinds are private; its words for them are not.
+    let kind = e.to_string();
+    [
+        "error performing TLS handshake",
+        "authentication error",
+        "invalid configuration",
+    ]
+    .contains(&kind.as_str())
 }
 
 /// A connection lent to a guest. Given back (dropped), it is reset by a

@@ -8,6 +8,7 @@ use super::errors::error_text;
 use super::numeric::{NumericParam, NumericText};
 use super::pools::{Lent, Pools};
 use super::statements::{execute, query, start_query};
+use crate::dependencies::Unavailable;
 use crate::spin::bindings::spin::postgres::postgres::{
     DbDataType, DbValue, Error, Interval, ParameterValue, QueryError, RangeBoundKind,
 };
@@ -62,32 +63,58 @@ async fn probe_succeeds_against_the_local_server() {
         .unwrap();
 }
 
+/// What a start-up probe of `address` says: whether waiting could help,
+/// and why not now.
+async fn probe(address: &str) -> (bool, String) {
+    match Pools::default().probe(address).await.unwrap_err() {
+        Unavailable::Unreachable(why) => (true, why),
+        Unavailable::Unusable(why) => (false, why),
+    }
+}
+
 #[tokio::test]
 async fn probe_fails_fast_for_a_dead_server_without_showing_the_password() {
     let started = Instant::now();
-    let err = Pools::default()
-        .probe("postgres://postgres:s3cret@127.0.0.1:1/postgres")
-        .await
-        .unwrap_err()
-        .to_string();
+    let (worth_waiting, err) = probe("postgres://postgres:s3cret@127.0.0.1:1/postgres").await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
+    assert!(worth_waiting, "a closed port may open: {err}");
     assert!(
         err.contains("cannot connect to postgres://postgres:***@127.0.0.1:1/postgres"),
         "{err}"
     );
     assert!(!err.contains("s3cret"), "{err}");
 
-    let err = Pools::default()
-        .probe("host=127.0.0.1 port=1 user=postgres password=s3cret")
-        .await
-        .unwrap_err()
-        .to_string();
+    let (_, err) = probe("host=127.0.0.1 port=1 user=postgres password=s3cret").await;
     assert!(err.contains("host=127.0.0.1 port=1 user=postgres"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
+}
+
+/// What waiting cannot fix is told apart from an outage.
+#[tokio::test]
+async fn probe_tells_a_configuration_that_can_never_work() {
+    for (address, says) in [
+        (
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full",
+            "certificate",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:5432/no_such_database_here",
+            "no_such_database_here",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=on",
+            "sslmode=on",
+        ),
+        ("host=127.0.0.1 port", "invalid connection string"),
+    ] {
+        let (worth_waiting, why) = probe(address).await;
+        assert!(!worth_waiting, "{address}: {why}");
+        assert!(why.contains(says), "{address}: {why}");
+    }
 }
 
 /// Whether the session `url` gets is encrypted, as the server sees it.

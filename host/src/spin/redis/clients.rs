@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
+use crate::dependencies::{Unavailable, with_tls_hint};
 use crate::spin::bindings::spin::redis::redis::Error;
 
 /// How long connecting (TCP, handshake, AUTH) may take: a closed or
@@ -282,19 +282,125 @@ impl Clients {
         }
     }
 
-    /// Start-up probe: connects to `url` (caching the connection) and PINGs.
-    pub async fn probe(self: &Arc<Self>, url: &str) -> anyhow::Result<()> {
-        let shown = crate::redact::url(url);
-        let mut handle = self
-            .handle(url)
+    /// Start-up probe: connects to `url` and PINGs, telling a configuration
+    /// that can never work (bad URL, TLS refused, credentials refused) from
+    /// a server that is down.
+    pub(crate) async fn probe(&self, url: &str) -> Result<(), Unavailable> {
+        let client = self.client(url).map_err(|e| match e {
+            Failure::InvalidAddress => Unavailable::Unusable(format!(
+                "not a Redis URL; use redis://host:6379, or rediss://host:6379 for TLS ({})",
+                SCHEMES.join(", ")
+            )),
+            e => Unavailable::Unusable(e.to_string()),
+        })?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let classify = |e: RedisError| {
+            let why = format!("cannot connect to Redis: {}", redact(&e.to_string(), url));
+            if can_never_work(&e) {
+                Unavailable::Unusable(with_tls_hint(why, "REDIS_CA_FILE"))
+            } else {
+                Unavailable::Unreachable(why)
+            }
+        };
+        let attempt = tokio::time::timeout(
+            CONNECT_TIMEOUT + Duration::from_millis(500),
+            client.get_multiplexed_async_connection_with_config(&config),
+        )
+        .await;
+        let timed_out = match &attempt {
+            Err(_) => true,
+            Ok(attempt) => attempt.as_ref().is_err_and(RedisError::is_timeout),
+        };
+        if timed_out && speaks_plain_redis(url).await {
+            return Err(Unavailable::Unusable(
+                "the server answers plain Redis, not TLS: use redis://, \
+                 or turn TLS on there (tls-port)"
+                    .into(),
+            ));
+        }
+        let mut conn = attempt
+            .map_err(|_| Unavailable::Unreachable("cannot connect to Redis: timed out".into()))?
+            .map_err(classify)?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
             .await
-            .map_err(|e| anyhow!("Redis at {shown}: {e}"))?;
-        let _: String = handle
-            .query(&redis::cmd("PING"))
-            .await
-            .map_err(|e| anyhow!("Redis at {shown} does not answer PING: {e}"))?;
+            .map_err(classify)?;
         Ok(())
     }
+}
+
+/// Whether `url` is a `rediss://` address whose server answers a plain
+/// `PING`: a TLS handshake with it waits for ever (Redis reads the hello as
+/// an unfinished command), so a timeout alone would read as an outage.
+async fn speaks_plain_redis(url: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    let (Some(host), true) = (
+        parsed.host_str(),
+        matches!(parsed.scheme(), "rediss" | "valkeys"),
+    ) else {
+        return false;
+    };
+    let port = parsed.port().unwrap_or(6379);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let exchange = async {
+        let mut socket = tokio::net::TcpStream::connect((host, port)).await.ok()?;
+        socket.write_all(b"PING\r\n").await.ok()?;
+        let mut answer = [0; 16];
+        let read = socket.read(&mut answer).await.ok()?;
+        let answer = &answer[..read];
+        Some(answer.starts_with(b"+PONG") || answer.starts_with(b"-NOAUTH"))
+    };
+    tokio::time::timeout(Duration::from_secs(1), exchange)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+/// Whether a failed attempt would fail again however long one waits: a
+/// TLS failure (a plain server, a certificate that does not verify) or
+/// refused credentials.
+fn can_never_work(e: &RedisError) -> bool {
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
+    {
+        return true;
+    }
+    // The crate may keep only rustls's words: its failures' prefixes.
+    let text = e.to_string();
+    if [
+        "invalid peer certificate",
+        "peer is incompatible",
+        "peer misbehaved",
+        "received fatal alert",
+        "received corrupt message",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
+    {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = cause {
+        if error.is::<rustls::Error>() {
+            return true;
+        }
+        // An I/O error's own cause is behind `get_ref`, not `source`.
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Maps a command's error, telling type mismatches apart.

@@ -7,12 +7,38 @@ use redis::Value;
 
 use super::clients::{Clients, Failure, Handle, redact};
 use super::results::to_results;
+use crate::dependencies::Unavailable;
 use crate::spin::bindings::spin::redis::redis::{Error, RedisResult};
 
 const REDIS: &str = "redis://127.0.0.1:6379";
 
 fn clients() -> Arc<Clients> {
     Arc::new(Clients::new())
+}
+
+/// Why a start-up probe of `url` failed, when waiting could help.
+async fn unreachable(url: &str) -> String {
+    match clients().probe(url).await.unwrap_err() {
+        Unavailable::Unreachable(why) => why,
+        unusable => panic!("{url} is only unreachable, not {unusable:?}"),
+    }
+}
+
+/// Why a start-up probe of `url` failed, when waiting cannot help.
+async fn unusable(url: &str) -> String {
+    match clients().probe(url).await.unwrap_err() {
+        Unavailable::Unusable(why) => why,
+        unreachable => panic!("{url} can never work, not {unreachable:?}"),
+    }
+}
+
+#[tokio::test]
+async fn probe_tells_a_configuration_that_can_never_work() {
+    let why = unusable("mysql://127.0.0.1:6379").await;
+    assert!(why.contains("rediss://host:6379 for TLS"), "{why}");
+    // TLS to a server that speaks none.
+    let why = unusable("rediss://127.0.0.1:6379").await;
+    assert!(why.contains("answers plain Redis, not TLS"), "{why}");
 }
 
 #[tokio::test]
@@ -23,7 +49,7 @@ async fn probe_succeeds_on_the_local_redis() {
 #[tokio::test]
 async fn check_fails_fast_on_a_closed_port() {
     let started = Instant::now();
-    let err = clients().probe("redis://127.0.0.1:1").await.unwrap_err();
+    let err = unreachable("redis://127.0.0.1:1").await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -36,7 +62,7 @@ async fn check_fails_fast_on_a_closed_port() {
 async fn check_fails_fast_on_an_unroutable_host() {
     // TEST-NET-1: packets go nowhere, so only the timeout ends the attempt.
     let started = Instant::now();
-    let err = clients().probe("redis://192.0.2.1:6379").await.unwrap_err();
+    let err = unreachable("redis://192.0.2.1:6379").await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -57,10 +83,7 @@ async fn check_fails_fast_on_a_server_that_never_answers() {
         }
     });
     let started = Instant::now();
-    let err = clients()
-        .probe(&format!("redis://127.0.0.1:{port}"))
-        .await
-        .unwrap_err();
+    let err = unreachable(&format!("redis://127.0.0.1:{port}")).await;
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -73,9 +96,8 @@ async fn check_fails_fast_on_a_server_that_never_answers() {
 #[tokio::test]
 async fn errors_never_show_the_password() {
     let address = "redis://user:s3cr%40t@127.0.0.1:1";
-    let err = clients().probe(address).await.unwrap_err().to_string();
+    let err = unreachable(address).await;
     assert!(!err.contains("s3cr"), "{err}");
-    assert!(err.contains("***"), "{err}");
     assert_eq!(
         redact("auth s3cr@t failed, s3cr%40t", address),
         "auth *** failed, ***"

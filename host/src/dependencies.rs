@@ -1,0 +1,224 @@
+//! The PostgreSQL and Redis the host is configured with (`DATABASE_URL`,
+//! `REDIS_URL`), checked at start-up. An address that can never work as
+//! written (bad URL or scheme, TLS refused or unverifiable, credentials
+//! refused) stops start-up with one line naming the setting. One that is
+//! only unreachable does not: the host serves, `/health/ready` says what it
+//! waits for, and a task retries with back-off until the server answers, so
+//! a pod started during an outage waits instead of crash-looping.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use futures::future::BoxFuture;
+use secrecy::ExposeSecret;
+
+use crate::config::HostConfig;
+use crate::redact;
+use crate::spin::postgres::Pools;
+use crate::spin::redis::Clients;
+
+/// The Redis clients, verifying TLS servers against `REDIS_CA_FILE` when set.
+pub(crate) fn redis_clients(config: &HostConfig) -> anyhow::Result<Clients> {
+    let Some(path) = &config.redis_ca_file else {
+        return Ok(Clients::default());
+    };
+    let pem = std::fs::read(path)
+        .with_context(|| format!("REDIS_CA_FILE {}: cannot read it", path.display()))?;
+    use rustls::pki_types::pem::PemObject as _;
+    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("REDIS_CA_FILE {}: {e}", path.display()))?;
+    if certificates.is_empty() {
+        bail!(
+            "REDIS_CA_FILE {}: no certificate in it (a PEM file of CA certificates)",
+            path.display()
+        );
+    }
+    Ok(Clients::with_root_cert(pem))
+}
+
+/// The configured database and Redis, each with its start-up probe.
+pub(crate) fn configured(
+    config: &HostConfig,
+    postgres: &Arc<Pools>,
+    redis: &Arc<Clients>,
+) -> anyhow::Result<Vec<Dependency>> {
+    let mut dependencies = Vec::new();
+    if let Some(url) = &config.database_url {
+        let (url, postgres) = (url.expose_secret().to_owned(), postgres.clone());
+        // The components open SQLite for anything else: say so now.
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
+            bail!(
+                "DATABASE_URL: the scheme {scheme:?} is not PostgreSQL's; use \
+                 postgres://user:password@host:5432/db (or leave it unset for SQLite in DATA_DIR)"
+            );
+        }
+        dependencies.push(Dependency {
+            name: "postgres",
+            setting: "DATABASE_URL",
+            shown: redact::url(&url),
+            probe: Box::new(move || {
+                let (url, postgres) = (url.clone(), postgres.clone());
+                Box::pin(async move { postgres.probe(&url).await })
+            }),
+        });
+    }
+    if let Some(url) = &config.redis_url {
+        let (url, redis) = (url.expose_secret().to_owned(), redis.clone());
+        dependencies.push(Dependency {
+            name: "redis",
+            setting: "REDIS_URL",
+            shown: redact::url(&url),
+            probe: Box::new(move || {
+                let (url, redis) = (url.clone(), redis.clone());
+                Box::pin(async move { redis.probe(&url).await })
+            }),
+        });
+    }
+    Ok(dependencies)
+}
+
+/// Why a dependency cannot be used now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unavailable {
+    /// Cannot work as configured; waiting would not help.
+    Unusable(String),
+    /// Down or out of reach for now.
+    Unreachable(String),
+}
+
+/// `why` a TLS connection failed, with what to do about it when the
+/// failure is a common one; `trust` says how a CA is given for this
+/// dependency.
+pub(crate) fn with_tls_hint(why: String, trust: &str) -> String {
+    let hint = if why.contains("UnknownIssuer") {
+        format!("the certificate's issuer is not trusted: give its CA with {trust}")
+    } else if why.contains("NotValidForName") || why.contains("not valid for name") {
+        "the certificate does not name this host: connect by a name it holds".to_owned()
+    } else if why.contains("Expired") {
+        "the server's certificate has expired".to_owned()
+    } else {
+        return why;
+    };
+    format!("{why} ({hint})")
+}
+
+/// The first retry comes this soon; each later one waits twice as long,
+/// up to `MAX_RETRY_DELAY` (each attempt is one log line).
+const FIRST_RETRY_DELAY: Duration = Duration::from_secs(1);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+
+/// A configured dependency: what it is called, the setting that names it,
+/// and how to check it.
+pub(crate) struct Dependency {
+    pub(crate) name: &'static str,
+    pub(crate) setting: &'static str,
+    /// The address as logs may show it (no password).
+    pub(crate) shown: String,
+    pub(crate) probe: Box<dyn Fn() -> BoxFuture<'static, Result<(), Unavailable>> + Send + Sync>,
+}
+
+/// What the host still waits for, by dependency name.
+#[derive(Debug, Default)]
+pub struct Dependencies {
+    waiting: Mutex<BTreeMap<&'static str, Waiting>>,
+}
+
+/// One dependency waited for: its setting and the attempts so far.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub setting: &'static str,
+    pub attempts: u32,
+}
+
+impl Dependencies {
+    /// Checks each dependency once: an unusable one is an error naming its
+    /// setting; an unreachable one is waited for in the background.
+    pub(crate) async fn check(dependencies: Vec<Dependency>) -> anyhow::Result<Arc<Self>> {
+        let this = Arc::new(Dependencies::default());
+        for dependency in dependencies {
+            match (dependency.probe)().await {
+                Ok(()) => {}
+                Err(Unavailable::Unusable(why)) => {
+                    anyhow::bail!("{} {}: {why}", dependency.setting, dependency.shown)
+                }
+                Err(Unavailable::Unreachable(why)) => {
+                    tracing::warn!(
+                        dependency = dependency.name,
+                        address = %dependency.shown,
+                        error = %why,
+                        "{} is unreachable: serving, not ready, retrying in {} s",
+                        dependency.setting,
+                        FIRST_RETRY_DELAY.as_secs()
+                    );
+                    this.set(&dependency, 1);
+                    tokio::spawn(this.clone().wait_for(dependency));
+                }
+            }
+        }
+        Ok(this)
+    }
+
+    /// What is still waited for, for readiness.
+    pub fn waiting(&self) -> BTreeMap<&'static str, Waiting> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set(&self, dependency: &Dependency, attempts: u32) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                dependency.name,
+                Waiting {
+                    setting: dependency.setting,
+                    attempts,
+                },
+            );
+    }
+
+    /// Retries with back-off until `dependency` answers. Once it does, the
+    /// components reach it on their next request (migrations included).
+    async fn wait_for(self: Arc<Self>, dependency: Dependency) {
+        let mut delay = FIRST_RETRY_DELAY;
+        let mut attempts = 1;
+        loop {
+            tokio::time::sleep(delay).await;
+            attempts += 1;
+            delay = (delay * 2).min(MAX_RETRY_DELAY);
+            match (dependency.probe)().await {
+                Ok(()) => {
+                    self.waiting
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(dependency.name);
+                    tracing::info!(
+                        dependency = dependency.name,
+                        address = %dependency.shown,
+                        attempts,
+                        "{} answers", dependency.setting
+                    );
+                    return;
+                }
+                Err(Unavailable::Unreachable(why) | Unavailable::Unusable(why)) => {
+                    self.set(&dependency, attempts);
+                    tracing::warn!(
+                        dependency = dependency.name,
+                        address = %dependency.shown,
+                        error = %why,
+                        attempts,
+                        "{} is still unavailable: retrying in {} s",
+                        dependency.setting,
+                        delay.as_secs()
+                    );
+                }
+            }
+        }
+    }
+}
