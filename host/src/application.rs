@@ -15,6 +15,7 @@ use crate::config::HostConfig;
 use crate::data_dir;
 use crate::runtime::Components;
 use crate::server::{self, ConnectionLimits, Tls};
+use crate::summary::Summary;
 
 pub struct Application {
     name: String,
@@ -28,6 +29,8 @@ pub struct Application {
     limits: ConnectionLimits,
     error_headers: http::HeaderMap,
     grace: Duration,
+    /// Said on stdout once serving: the URL, routes and backends.
+    summary: Summary,
 }
 
 impl Application {
@@ -52,6 +55,7 @@ impl Application {
             tls,
             error_headers,
             grace: config.shutdown_grace(),
+            summary: Summary::new(loaded, config),
         })
     }
 
@@ -82,6 +86,7 @@ impl Application {
             limits,
             error_headers,
             grace,
+            summary,
         } = self;
         let listener = bind(listen, "").await?;
         let metrics = match metrics {
@@ -99,7 +104,9 @@ impl Application {
         };
         let reloading = tls.as_ref().map(Tls::watch).transpose()?;
         let scheme = if tls.is_some() { "https" } else { "http" };
-        tracing::info!(address = %listener.local_addr()?, scheme, app = %name, "serving");
+        let address = listener.local_addr()?;
+        tracing::info!(%address, scheme, app = %name, "serving");
+        println!("{}", summary.render(&format!("{scheme}://{address}")));
         server::serve(
             listener,
             tls,

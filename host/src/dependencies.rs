@@ -44,25 +44,27 @@ pub(crate) fn configured(
     config: &HostConfig,
     postgres: &Arc<Pools>,
     redis: &Arc<Clients>,
-) -> anyhow::Result<Vec<Dependency>> {
+) -> Vec<Dependency> {
     let mut dependencies = Vec::new();
     if let Some(url) = &config.database_url {
         let (url, postgres) = (url.expose_secret().to_owned(), postgres.clone());
-        // The components open SQLite for anything else: say so now.
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
-            bail!(
-                "DATABASE_URL: the scheme {scheme:?} is not PostgreSQL's; use \
-                 postgres://user:password@host:5432/db (or leave it unset for SQLite in DATA_DIR)"
-            );
-        }
         dependencies.push(Dependency {
             name: "postgres",
             setting: "DATABASE_URL",
             shown: redact::url(&url),
             probe: Box::new(move || {
                 let (url, postgres) = (url.clone(), postgres.clone());
-                Box::pin(async move { postgres.probe(&url).await })
+                Box::pin(async move {
+                    // The components open SQLite for anything else: say so now.
+                    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                        let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
+                        return Err(Unavailable::Unusable(format!(
+                            "the scheme {scheme:?} is not PostgreSQL's; use \
+                             postgres://user:password@host:5432/db (or leave it unset for SQLite in DATA_DIR)"
+                        )));
+                    }
+                    postgres.probe(&url).await
+                })
             }),
         });
     }
@@ -78,7 +80,7 @@ pub(crate) fn configured(
             }),
         });
     }
-    Ok(dependencies)
+    dependencies
 }
 
 /// Why a dependency cannot be used now.

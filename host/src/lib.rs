@@ -9,6 +9,7 @@ mod allocator;
 mod app_variables;
 mod application;
 pub mod builder;
+pub mod check;
 mod config;
 pub mod config_file;
 mod data_dir;
@@ -17,6 +18,7 @@ mod redact;
 mod runtime;
 mod server;
 mod spin;
+mod summary;
 pub mod telemetry;
 
 pub use allocator::Jemalloc;

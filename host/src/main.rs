@@ -6,11 +6,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use mhmanus_host::Application;
 use mhmanus_host::HostConfig;
 use mhmanus_host::Jemalloc;
-use mhmanus_host::{builder, config_file, telemetry};
+use mhmanus_host::{builder, check, config_file, telemetry};
 use mhmanus_manifest::LoadedManifest;
 
 #[global_allocator]
@@ -33,6 +33,13 @@ enum Command {
         /// Run each component's build command first (like `spin build --up`).
         #[arg(long)]
         build: bool,
+        #[command(flatten)]
+        config: Box<HostConfig>,
+    },
+    /// Check the settings, reach PostgreSQL and Redis, write DATA_DIR and
+    /// compile the components, then print the effective settings, routes
+    /// and backends: exit 0, or 1 with one line per problem.
+    Check {
         #[command(flatten)]
         config: Box<HostConfig>,
     },
@@ -59,9 +66,11 @@ fn main() -> ExitCode {
     }
     HostConfig::unset_empty_variables();
     let mut cli = Cli::parse();
-    if let Command::Up { config, .. } = &cli.command
-        && let Some(file) = &config.config_file
-    {
+    let config_file = match &cli.command {
+        Command::Up { config, .. } | Command::Check { config } => config.config_file.as_ref(),
+        Command::Build { .. } => None,
+    };
+    if let Some(file) = config_file {
         if let Err(e) = config_file::apply(file, &HostConfig::variable_names()) {
             eprintln!("error: {e:#}");
             return ExitCode::FAILURE;
@@ -80,7 +89,7 @@ fn main() -> ExitCode {
     let outcome = run(cli);
     telemetry.shutdown();
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("error: {e:#}");
@@ -89,9 +98,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Build { manifest } => builder::build_all(&LoadedManifest::load(&manifest)?),
+        Command::Build { manifest } => {
+            builder::build_all(&LoadedManifest::load(&manifest)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { mut config } => {
+            config.read_spin_variables();
+            let matches = Cli::command().get_matches();
+            let matches = matches
+                .subcommand_matches("check")
+                .expect("the check subcommand was parsed");
+            let checked = tokio::runtime::Runtime::new()?.block_on(check::check(&config, matches));
+            for passed in &checked.passed {
+                println!("ok     {passed}");
+            }
+            print!("\n{}", checked.report);
+            for problem in &checked.problems {
+                eprintln!("error: {problem}");
+            }
+            Ok(if checked.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Up { build, mut config } => {
             config.read_spin_variables();
             let loaded = LoadedManifest::load(&config.manifest)?;
@@ -103,7 +135,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // Requests still running after the grace period are abandoned
             // here, and blocking work (SQLite) gets one more second.
             executor.shutdown_timeout(Duration::from_secs(1));
-            served
+            served.map(|()| ExitCode::SUCCESS)
         }
     }
 }

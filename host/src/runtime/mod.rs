@@ -85,7 +85,7 @@ impl Components {
         let postgres = Arc::new(postgres::Pools::default());
         let redis = Arc::new(dependencies::redis_clients(config)?);
         let dependencies =
-            Dependencies::check(dependencies::configured(config, &postgres, &redis)?).await?;
+            Dependencies::check(dependencies::configured(config, &postgres, &redis)).await?;
         let services = build_services(loaded, config, &postgres, &redis)?;
         let tokens = token_settings(&services);
         let services: BTreeMap<String, Arc<ComponentServices>> = services
