@@ -4,7 +4,8 @@
 //! host; with `EDGE_BASE_URL` set, the tests ask that server instead:
 //! `scripts/spin-check` points it at `spin up` on the same spin.toml, the
 //! edge middleware in front of every component. Either way the server is
-//! configured as `spawn` configures the host (`cors_origins` = ALLOWED).
+//! configured as `spawn` configures the host (`cors_origins` = ALLOWED,
+//! `trusted_proxies` = TRUSTED).
 
 use std::io::Read;
 
@@ -13,6 +14,8 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 
 const ALLOWED: &str = "https://app.example.com";
+/// The tests' own address, trusted as a proxy in front of the server.
+const TRUSTED: &str = "127.0.0.1";
 
 /// The server under test: a host of its own, or `EDGE_BASE_URL`.
 struct Server {
@@ -24,7 +27,7 @@ fn server() -> Server {
     match std::env::var("EDGE_BASE_URL") {
         Ok(base) => Server { base, _host: None },
         Err(_) => {
-            let host = spawn_app(&[("CORS_ORIGINS", ALLOWED)]);
+            let host = spawn_app(&[("CORS_ORIGINS", ALLOWED), ("TRUSTED_PROXIES", TRUSTED)]);
             Server {
                 base: host.base_url.clone(),
                 _host: Some(host),
@@ -257,4 +260,105 @@ async fn the_compression_route_is_gzipped_for_clients_that_take_it() {
 
     let plain = server.get("/production-test/compression", &[]).await;
     assert_eq!(header(&plain, "content-encoding"), None);
+}
+
+/// `trusted_proxies` (TRUSTED_PROXIES) names the tests' own address, as
+/// `server` configures both runtimes: behind that proxy, each client its
+/// `X-Forwarded-For` names has a limit of its own; a peer that is not a
+/// trusted proxy cannot choose its address by writing the header.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_limited_apart() {
+    let server = server();
+    let codes = |responses: Vec<Response>| {
+        responses
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect::<Vec<_>>()
+    };
+    let mut expected = vec![200; 10];
+    expected.push(429);
+    for _ in 0..2 {
+        // Addresses of their own, so reruns against one server start afresh.
+        // Each in a /64 of its own: the limiter counts IPv6 clients by /64.
+        let client = format!("2001:db8:{:x}::1", rand_u16());
+        let mut responses = Vec::new();
+        for _ in 0..11 {
+            let forwarded = [("x-forwarded-for", client.as_str())];
+            responses.push(server.get("/production-test/rate-limit", &forwarded).await);
+        }
+        assert_eq!(
+            codes(responses),
+            expected,
+            "client {client} behind the proxy"
+        );
+    }
+    // From 127.0.0.3, not trusted: a new forwarded address each time
+    // changes nothing.
+    let untrusted = Client::builder()
+        .local_address("127.0.0.3".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let mut responses = Vec::new();
+    for _ in 0..11 {
+        let spoofed = format!("2001:db8:{:x}::1", rand_u16());
+        responses.push(
+            untrusted
+                .get(format!("{}/production-test/rate-limit", server.base))
+                .header("x-forwarded-for", spoofed)
+                .send()
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        codes(responses),
+        expected,
+        "a spoofed header from an untrusted peer"
+    );
+}
+
+fn rand_u16() -> u16 {
+    let bytes = uuid::Uuid::new_v4();
+    u16::from_be_bytes([bytes.as_bytes()[0], bytes.as_bytes()[1]])
+}
+
+/// Every answer has a request id: a sensible one the client sent comes
+/// back, anything else is replaced.
+#[tokio::test]
+async fn every_answer_has_a_request_id() {
+    let server = server();
+    for path in ["/health", "/v1/nowhere", "/v1/auth/profile"] {
+        let fresh = server.get(path, &[]).await;
+        let id = header(&fresh, "x-request-id").expect("an id").to_owned();
+        assert_eq!(id.len(), 36, "a UUID on {path}: {id}");
+        let kept = server.get(path, &[("x-request-id", "contract-42")]).await;
+        assert_eq!(header(&kept, "x-request-id"), Some("contract-42"));
+        let replaced = server.get(path, &[("x-request-id", "not sensible")]).await;
+        let id = header(&replaced, "x-request-id").expect("an id");
+        assert_ne!(id, "not sensible");
+    }
+}
+
+/// An answer whose type could be gzipped says it varies by
+/// `Accept-Encoding`, even when small or asked for without gzip.
+#[tokio::test]
+async fn answers_that_could_be_gzipped_vary_by_accept_encoding() {
+    let server = server();
+    for (path, headers) in [
+        ("/health", &[][..]),
+        ("/health", &[("accept-encoding", "gzip")][..]),
+        ("/production-test/compression", &[][..]),
+    ] {
+        let response = server.get(path, headers).await;
+        let vary: Vec<String> = response
+            .headers()
+            .get_all("vary")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase())
+            .collect();
+        assert!(
+            vary.iter().any(|v| v.contains("accept-encoding")),
+            "{path} {headers:?}: vary {vary:?}"
+        );
+    }
 }

@@ -8,9 +8,10 @@ wasm_crates=(-p health -p auth -p production-test -p edge-middleware -p not-foun
   -p spin-probe -p faulty -p p2-echo -p tag-middleware)
 # Native, debug: every crate and test but the cdylibs (their Wasm exports do
 # not link natively).
-native_crates=(--workspace --all-targets --exclude health --exclude spin-probe --exclude faulty
+native_packages=(--workspace --exclude health --exclude spin-probe --exclude faulty
   --exclude p2-echo --exclude tag-middleware --exclude auth --exclude production-test --exclude edge-middleware
   --exclude not-found)
+native_crates=("${native_packages[@]}" --all-targets)
 # The components' native tests, in a selection of their own: production-test
 # turns on serde_json's preserve_order, which the host must not get.
 component_crates=(-p auth -p production-test)

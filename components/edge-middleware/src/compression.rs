@@ -42,7 +42,16 @@ pub(crate) async fn finish(
     min_bytes: usize,
 ) -> http::Response<BoxBody> {
     let (mut parts, body) = response.into_parts();
-    let compress = gzip && compressible(&parts);
+    // Whether it is gzipped depends on Accept-Encoding whenever its type
+    // could be: caches must know, small and refused answers included.
+    let varies = compressible(&parts);
+    let vary = parts.headers.get_all(header::VARY);
+    if varies && !rules::varies_by_encoding(vary.iter().filter_map(|v| v.to_str().ok())) {
+        parts
+            .headers
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    let compress = gzip && varies;
     let mut chunks = body.stream();
     let mut start = BytesMut::new();
     let mut ended = false;
@@ -113,7 +122,6 @@ fn compressible(parts: &Parts) -> bool {
 fn encoded(headers: &mut HeaderMap) {
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
 }
 
 fn gzipped(body: &[u8]) -> Bytes {

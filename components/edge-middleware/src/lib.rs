@@ -9,6 +9,7 @@
 mod compression;
 mod cors;
 mod rate_limit;
+mod request_id;
 mod security_headers;
 mod settings;
 
@@ -25,9 +26,11 @@ use settings::Settings;
 #[http_service]
 async fn handle(request: Request) -> Result<http::Response<BoxBody>, ErrorCode> {
     let settings = Settings::current().await;
-    let https = security_headers::came_over_https(request.headers());
+    let https = security_headers::came_over_https(request.headers(), &settings.proxies);
+    let (request, id) = request_id::assign(request);
     let mut response = answer(request, settings).await?;
     security_headers::apply(response.headers_mut(), settings.hsts_max_age_secs, https);
+    response.headers_mut().insert(request_id::HEADER, id);
     Ok(response)
 }
 

@@ -78,15 +78,25 @@ fn canonical(path: String, default_version: u32) -> String {
     }
 }
 
-/// The client, its address from Spin's `spin-client-addr`.
+/// The client: the peer Spin saw (`spin-client-addr`), or the client a
+/// trusted proxy in front names, by the host's rule.
 fn client_key(headers: &HeaderMap, settings: &Settings, by_address: bool) -> String {
     let authorization = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    let address = last(headers, "spin-client-addr")
-        .and_then(|addr| addr.parse::<SocketAddr>().ok())
-        .map(|addr| addr.ip());
+    let address = peer(headers).map(|peer| {
+        let forwarded = headers
+            .get_all(settings.proxies.header().name())
+            .iter()
+            .map(|value| value.to_str().unwrap_or(""));
+        settings.proxies.client(peer, forwarded).ip()
+    });
     rules::client_key(authorization, settings.tokens.as_ref(), by_address, address)
+}
+
+/// The TCP peer, as Spin says it.
+pub(crate) fn peer(headers: &HeaderMap) -> Option<SocketAddr> {
+    last(headers, "spin-client-addr")?.parse().ok()
 }
 
 /// The last value of a header: Spin appends its `spin-*` headers after

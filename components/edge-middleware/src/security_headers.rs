@@ -3,14 +3,26 @@
 //! `Strict-Transport-Security` only over HTTPS, as the host sends it.
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use mhmanus_edge_rules::forwarding::TrustedProxies;
 use mhmanus_edge_rules::security_headers as rules;
 
-/// Whether Spin took the request over HTTPS (`spin up --tls-cert`): the
-/// scheme of the URL it says the client asked for.
-pub(crate) fn came_over_https(headers: &HeaderMap) -> bool {
-    headers
+/// Whether the client came over HTTPS: Spin took the request over TLS
+/// (`spin up --tls-cert`: the scheme of the URL it says the client asked
+/// for), or a trusted proxy in front says so, by the host's rule.
+pub(crate) fn came_over_https(headers: &HeaderMap, proxies: &TrustedProxies) -> bool {
+    if headers
         .get("spin-full-url")
         .is_some_and(|url| url.as_bytes().starts_with(b"https://"))
+    {
+        return true;
+    }
+    crate::rate_limit::peer(headers).is_some_and(|peer| {
+        let proto = headers
+            .get_all(proxies.proto_header())
+            .iter()
+            .map(|value| value.to_str().unwrap_or(""));
+        proxies.says_https(peer.ip(), proto)
+    })
 }
 
 pub(crate) fn apply(headers: &mut HeaderMap, hsts_max_age_secs: u64, https: bool) {

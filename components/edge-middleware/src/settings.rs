@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_edge_rules::attestation::Attestation;
 use mhmanus_edge_rules::cors;
+use mhmanus_edge_rules::forwarding::{self, TrustedProxies};
 use mhmanus_edge_rules::rate_limit::policy::{self, Policy, Quota, RouteLimit};
 use spin_sdk::variables;
 
@@ -24,6 +25,9 @@ pub(crate) struct Settings {
     pub(crate) rate_limit: Policy,
     /// Most specific first.
     pub(crate) rate_limit_routes: Vec<RouteLimit>,
+    /// Whose forwarding headers are believed (`trusted_proxies`,
+    /// `forwarded_header`), as the host believes them.
+    pub(crate) proxies: TrustedProxies,
     /// How bearer tokens are verified, to key the limiter by subject.
     pub(crate) tokens: Option<JwtSettings>,
     /// The signed `attestation::HEADER` value for the component behind,
@@ -66,6 +70,7 @@ impl Settings {
             api_default_version: parsed("api_default_version", "1").await,
             rate_limit: parsed("rate_limit", "10/60s").await,
             rate_limit_routes,
+            proxies: proxies().await,
             tokens: tokens().await,
             attestation: None,
         };
@@ -138,6 +143,23 @@ where
             .parse()
             .unwrap_or_else(|_| unreachable!("the defaults parse"))
     })
+}
+
+/// `trusted_proxies` and `forwarded_header`; an entry that does not parse
+/// is logged and left out (trusting less, never more).
+async fn proxies() -> TrustedProxies {
+    let networks = read("trusted_proxies")
+        .await
+        .split(',')
+        .filter(|entry| !entry.trim().is_empty())
+        .filter_map(|entry| {
+            forwarding::parse_network(entry)
+                .inspect_err(|e| eprintln!("edge-middleware: trusted_proxies: {e}; left out"))
+                .ok()
+        })
+        .collect::<Vec<_>>();
+    let header = parsed("forwarded_header", "x-forwarded-for").await;
+    TrustedProxies::new(&networks, header)
 }
 
 /// The token rules the auth component issues with, when it has a secret.

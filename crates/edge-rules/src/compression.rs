@@ -24,6 +24,14 @@ pub fn compressible_type(content_type: &str) -> bool {
             .any(|prefix| content_type.starts_with(prefix))
 }
 
+/// Whether a `Vary` header's values already name `Accept-Encoding` (or `*`).
+pub fn varies_by_encoding<'a>(vary: impl IntoIterator<Item = &'a str>) -> bool {
+    vary.into_iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|name| name == "*" || name.eq_ignore_ascii_case("accept-encoding"))
+}
+
 /// Whether `Accept-Encoding` takes `encoding` (by name or `*`, with a
 /// non-zero quality).
 pub fn accepts(accept_encoding: &str, encoding: &str) -> bool {
@@ -41,6 +49,14 @@ pub fn accepts(accept_encoding: &str, encoding: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vary_names_accept_encoding_in_any_of_its_values() {
+        assert!(varies_by_encoding(["origin, Accept-Encoding"]));
+        assert!(varies_by_encoding(["origin", "*"]));
+        assert!(!varies_by_encoding(["origin, accept-language"]));
+        assert!(!varies_by_encoding([]));
+    }
 
     #[test]
     fn compressed_types_are_left_alone_but_svg() {

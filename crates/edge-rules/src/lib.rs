@@ -6,6 +6,8 @@
 pub mod attestation;
 pub mod compression;
 pub mod cors;
+pub mod forwarding;
 pub mod rate_limit;
+pub mod request_id;
 pub mod security_headers;
 pub mod versions;

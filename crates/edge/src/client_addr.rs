@@ -11,111 +11,47 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderMap;
 use ipnet::IpNet;
+use mhmanus_edge_rules::forwarding;
+
+pub use mhmanus_edge_rules::forwarding::ForwardedHeader;
 
 /// The client's address as the host believes it; a request extension set
 /// by [`resolve`] for the limiter and for `spin-client-addr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
-/// The header the trusted proxies append the client to. Proxies pass the
-/// other one through as the client sent it, so only this one is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ForwardedHeader {
-    XForwardedFor,
-    Forwarded,
-}
-
+/// The rule of `mhmanus_edge_rules::forwarding`, read from a request's headers.
 #[derive(Debug, Clone)]
-pub struct TrustedProxies {
-    networks: Vec<IpNet>,
-    header: ForwardedHeader,
-}
+pub struct TrustedProxies(forwarding::TrustedProxies);
 
 impl TrustedProxies {
     pub fn new(networks: &[IpNet], header: ForwardedHeader) -> Self {
-        TrustedProxies {
-            networks: networks.to_vec(),
-            header,
-        }
-    }
-
-    /// The header these proxies write.
-    pub fn header(&self) -> ForwardedHeader {
-        self.header
+        TrustedProxies(forwarding::TrustedProxies::new(networks, header))
     }
 
     /// Whether `ip` is one of the trusted proxies.
     pub fn trusts(&self, ip: IpAddr) -> bool {
-        self.networks.iter().any(|net| net.contains(&ip))
+        self.0.trusts(ip)
     }
 
     /// The client behind `peer`, given the request's forwarding headers.
     pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> SocketAddr {
-        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-        if !self.trusts(peer.ip()) {
-            return peer;
-        }
-        let hops = forwarded_hops(headers, self.header);
-        // Walking from the right: each trusted hop vouches for the one before it.
-        let mut client = peer.ip();
-        for hop in hops.iter().rev() {
-            let Some(ip) = hop else {
-                // An obfuscated or malformed hop ends what can be believed.
-                break;
-            };
-            client = ip.to_canonical();
-            if !self.trusts(client) {
-                break;
-            }
-        }
-        if client == peer.ip() {
-            peer
-        } else {
-            SocketAddr::new(client, 0)
-        }
+        self.0.client(peer, lines(headers, self.0.header().name()))
+    }
+
+    /// Whether a trusted `peer` says the client came over HTTPS.
+    pub fn says_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        self.0
+            .says_https(peer, lines(headers, self.0.proto_header()))
     }
 }
 
-/// The hops of `header`, in order (all its lines joined); `None` for a hop
-/// that is not an IP address.
-fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
-    let name = match header {
-        ForwardedHeader::Forwarded => http::header::FORWARDED,
-        ForwardedHeader::XForwardedFor => http::HeaderName::from_static("x-forwarded-for"),
-    };
-    let lines: Vec<&str> = headers
+/// Each line of the header `name` (a line that is not text counts as empty).
+fn lines<'a>(headers: &'a HeaderMap, name: &'static str) -> impl Iterator<Item = &'a str> {
+    headers
         .get_all(name)
         .iter()
-        .map(|v| v.to_str().unwrap_or(""))
-        .collect();
-    let joined = lines.join(",");
-    if joined.trim().is_empty() {
-        return Vec::new();
-    }
-    joined
-        .split(',')
-        .map(|element| match header {
-            ForwardedHeader::XForwardedFor => parse_node(element.trim()),
-            ForwardedHeader::Forwarded => element
-                .split(';')
-                .filter_map(|pair| pair.split_once('='))
-                .find(|(key, _)| key.trim().eq_ignore_ascii_case("for"))
-                .and_then(|(_, node)| parse_node(node.trim().trim_matches('"'))),
-        })
-        .collect()
-}
-
-/// `192.0.2.1`, `192.0.2.1:443`, `[2001:db8::1]` or `[2001:db8::1]:443`.
-fn parse_node(node: &str) -> Option<IpAddr> {
-    if let Ok(ip) = node.parse::<IpAddr>() {
-        return Some(ip);
-    }
-    if let Ok(addr) = node.parse::<SocketAddr>() {
-        return Some(addr.ip());
-    }
-    node.strip_prefix('[')
-        .and_then(|rest| rest.strip_suffix(']'))
-        .and_then(|ip| ip.parse().ok())
+        .map(|value| value.to_str().unwrap_or(""))
 }
 
 /// Middleware: puts the resolved [`ClientAddr`] on the request.
@@ -134,78 +70,22 @@ pub async fn resolve(
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
-        }
-        map
-    }
-
-    fn proxies(list: &[&str]) -> TrustedProxies {
-        proxies_writing(list, ForwardedHeader::XForwardedFor)
-    }
-
-    fn proxies_writing(list: &[&str], header: ForwardedHeader) -> TrustedProxies {
-        let networks: Vec<IpNet> = list.iter().map(|n| n.parse().unwrap()).collect();
-        TrustedProxies::new(&networks, header)
-    }
-
-    const PEER: &str = "10.0.0.2:40000";
-
+    /// The rule itself is tested in `mhmanus_edge_rules::forwarding`; here,
+    /// that a request's header lines reach it whole and the other header not.
     #[test]
-    fn an_untrusted_peer_is_the_client_whatever_it_forwards() {
-        let client = proxies(&[]).client(
-            PEER.parse().unwrap(),
-            &headers(&[("x-forwarded-for", "1.2.3.4")]),
-        );
-        assert_eq!(client, PEER.parse().unwrap());
-    }
-
-    #[test]
-    fn a_trusted_proxy_names_the_rightmost_untrusted_hop() {
-        let trusted = proxies(&["10.0.0.0/8"]);
-        let forged = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.0.0.7")]);
-        let client = trusted.client(PEER.parse().unwrap(), &forged);
-        assert_eq!(client.ip(), "203.0.113.9".parse::<IpAddr>().unwrap());
-        // Several header lines are one list.
-        let split = headers(&[
-            ("x-forwarded-for", "6.6.6.6"),
-            ("x-forwarded-for", "203.0.113.9"),
-        ]);
+    fn reads_every_line_of_the_configured_header_only() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        headers.append("forwarded", "for=198.51.100.1".parse().unwrap());
+        let peer: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let networks = ["10.0.0.0/8".parse().unwrap()];
+        let xff = TrustedProxies::new(&networks, ForwardedHeader::XForwardedFor);
+        assert_eq!(xff.client(peer, &headers).ip().to_string(), "203.0.113.9");
+        let forwarded = TrustedProxies::new(&networks, ForwardedHeader::Forwarded);
         assert_eq!(
-            trusted.client(PEER.parse().unwrap(), &split).ip(),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
+            forwarded.client(peer, &headers).ip().to_string(),
+            "198.51.100.1"
         );
-    }
-
-    #[test]
-    fn only_the_header_the_proxies_write_is_read() {
-        let both = headers(&[
-            (
-                "forwarded",
-                r#"for=6.6.6.6, for="[2001:db8::7]:4711";proto=https"#,
-            ),
-            ("x-forwarded-for", "198.51.100.1"),
-        ]);
-        let peer = PEER.parse().unwrap();
-        let xff = proxies(&["10.0.0.0/8"]).client(peer, &both);
-        assert_eq!(xff.ip(), "198.51.100.1".parse::<IpAddr>().unwrap());
-        let forwarded =
-            proxies_writing(&["10.0.0.0/8"], ForwardedHeader::Forwarded).client(peer, &both);
-        assert_eq!(forwarded.ip(), "2001:db8::7".parse::<IpAddr>().unwrap());
-    }
-
-    #[test]
-    fn an_unreadable_hop_stops_the_walk_at_the_last_trusted_one() {
-        let trusted = proxies_writing(&["10.0.0.0/8"], ForwardedHeader::Forwarded);
-        let obfuscated = headers(&[("forwarded", "for=_hidden, for=10.0.0.9")]);
-        let client = trusted.client(PEER.parse().unwrap(), &obfuscated);
-        assert_eq!(client.ip(), "10.0.0.9".parse::<IpAddr>().unwrap());
-        let none = trusted.client(PEER.parse().unwrap(), &HeaderMap::new());
-        assert_eq!(none, PEER.parse().unwrap());
     }
 }

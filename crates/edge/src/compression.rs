@@ -6,26 +6,32 @@
 //! start of such a body is read first, up to the minimum, so that a small
 //! body arrives whole (and sized) and only a larger one is compressed.
 
+use std::future::{Ready, ready};
+
 use axum::body::{Body, HttpBody};
 use axum::extract::State;
-use axum::middleware::{MapResponseLayer, map_response_with_state};
+use axum::middleware::{MapResponseLayer, map_response, map_response_with_state};
 use axum::response::Response;
 use bytes::BytesMut;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use http::header;
 use http_body_util::{BodyExt, BodyStream, StreamBody};
-use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionBody, CompressionLayer};
 
 use mhmanus_edge_rules::compression as rules;
 
 use crate::config::EdgeConfig;
 
 type Measure = fn(State<Compressible>, Response) -> BoxFuture<'static, Response>;
+type Compressed = http::Response<CompressionBody<Body>>;
+type Vary = fn(Compressed) -> Ready<Compressed>;
 
-/// Compression outside, the measuring of unsized bodies inside it.
+/// `Vary` outermost, then compression, the measuring of unsized bodies
+/// inside it.
 pub type CompressionLayers = (
+    MapResponseLayer<Vary, (), ()>,
     CompressionLayer<Compressible>,
     MapResponseLayer<Measure, Compressible, (State<Compressible>,)>,
 );
@@ -33,6 +39,7 @@ pub type CompressionLayers = (
 pub fn layer(config: &EdgeConfig) -> CompressionLayers {
     let compressible = Compressible::new(config.compression_min_bytes);
     (
+        map_response(vary as Vary),
         CompressionLayer::new()
             .gzip(true)
             .br(true)
@@ -72,6 +79,23 @@ impl Predicate for Compressible {
         SizeAbove::new(self.min_bytes).should_compress(response)
             && Self::has_compressible_type(response)
     }
+}
+
+/// Says that the answer depends on `Accept-Encoding` whenever its type could
+/// be compressed, small answers and those sent plain included: a cache must
+/// not give one client's encoding to another.
+fn vary(mut response: Compressed) -> Ready<Compressed> {
+    let headers = response.headers();
+    let vary = headers.get_all(header::VARY);
+    let varies = headers.contains_key(header::CONTENT_ENCODING)
+        || Compressible::has_compressible_type(&response);
+    if varies && !rules::varies_by_encoding(vary.iter().filter_map(|v| v.to_str().ok())) {
+        response.headers_mut().append(
+            header::VARY,
+            http::HeaderValue::from_static("accept-encoding"),
+        );
+    }
+    ready(response)
 }
 
 /// Gives a body of unknown size a known one when it is under the minimum:

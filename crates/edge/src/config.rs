@@ -1,14 +1,13 @@
 //! The edge's settings, as environment variables and flags (clap), named
 //! as the original system named them.
 
-use std::net::IpAddr;
-
 use clap::Args;
 use ipnet::IpNet;
 
 use crate::client_addr::ForwardedHeader;
 use crate::rate_limit::RouteLimit;
 use crate::rate_limit::policy::{self, Policy};
+use mhmanus_edge_rules::forwarding;
 
 /// Settings of what the host adds around the components: the edge layers
 /// (this crate's modules).
@@ -56,15 +55,16 @@ pub struct EdgeConfig {
 
     /// Proxies whose `Forwarded` / `X-Forwarded-For` are believed,
     /// comma-separated addresses or networks (`10.0.0.0/8`); empty: none.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = forwarding::parse_network)]
     pub trusted_proxies: Vec<IpNet>,
 
-    /// The header those proxies append the client to; the other one is
-    /// ignored, as proxies pass it through from the client.
+    /// The header those proxies append the client to (`x-forwarded-for`
+    /// or `forwarded`); the other one is ignored, as proxies pass it
+    /// through from the client.
     #[arg(
         long,
         env = "FORWARDED_HEADER",
-        value_enum,
+        value_parser = |text: &str| text.parse::<ForwardedHeader>(),
         default_value = "x-forwarded-for"
     )]
     pub forwarded_header: ForwardedHeader,
@@ -88,13 +88,6 @@ pub struct EdgeConfig {
 }
 
 /// An address (one host) or a network in CIDR notation.
-fn parse_network(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("expected an IP address or a CIDR network, got {text:?}"))
-}
-
 impl EdgeConfig {
     /// The layers in front of the components, as the `edge_layers`
     /// variable tells them (the production-test component reports them).

@@ -1,7 +1,6 @@
-//! Request ids: a client's `x-request-id` is kept when it is a sensible id
-//! (1 to 128 visible ASCII characters), anything else is replaced by a fresh
-//! UUID; the id comes back on the response and names the request's log
-//! span, so every line logged while serving it carries it.
+//! Request ids (the rule in `mhmanus_edge_rules::request_id`): the id
+//! comes back on the response and names the request's log span, so every
+//! line logged while serving it carries it.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -11,16 +10,16 @@ use http::HeaderValue;
 use tracing::Span;
 use tracing::field::Empty;
 
-pub const HEADER: &str = "x-request-id";
+use mhmanus_edge_rules::request_id::is_sensible;
 
-const MAX_LEN: usize = 128;
+pub use mhmanus_edge_rules::request_id::HEADER;
 
 /// Middleware: gives the request its id, and the response the same.
 pub async fn assign(mut request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(HEADER)
-        .filter(|id| is_sensible(id))
+        .filter(|id| is_sensible(id.as_bytes()))
         .cloned()
         .unwrap_or_else(|| {
             HeaderValue::try_from(uuid::Uuid::new_v4().to_string()).expect("a UUID is ASCII")
@@ -29,11 +28,6 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     response.headers_mut().insert(HEADER, id);
     response
-}
-
-fn is_sensible(id: &HeaderValue) -> bool {
-    let bytes = id.as_bytes();
-    !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(u8::is_ascii_graphic)
 }
 
 /// The span each request is served in (after [`assign`]). The layers

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use axum::extract::ConnectInfo;
 use http::request::Parts;
 
-use crate::client_addr::{ForwardedHeader, TrustedProxies};
+use crate::client_addr::TrustedProxies;
 
 /// A request extension: the connection is TLS, ended by this server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,43 +21,16 @@ pub fn is_https(parts: &Parts, proxies: &TrustedProxies) -> bool {
     if parts.extensions.get::<Encrypted>().is_some() {
         return true;
     }
-    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-        return false;
-    };
-    if !proxies.trusts(peer.ip().to_canonical()) {
-        return false;
-    }
-    forwarded_proto(&parts.headers, proxies.header())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
-}
-
-/// The protocol the nearest proxy recorded.
-fn forwarded_proto(headers: &http::HeaderMap, header: ForwardedHeader) -> Option<String> {
-    let last = |name: &str| {
-        let joined: Vec<&str> = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        joined
-            .join(",")
-            .rsplit(',')
-            .next()
-            .map(|v| v.trim().to_owned())
-    };
-    match header {
-        ForwardedHeader::XForwardedFor => last("x-forwarded-proto"),
-        ForwardedHeader::Forwarded => last("forwarded")?
-            .split(';')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(key, _)| key.trim().eq_ignore_ascii_case("proto"))
-            .map(|(_, value)| value.trim().trim_matches('"').to_owned()),
-    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| proxies.says_https(peer.ip(), &parts.headers))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_addr::ForwardedHeader;
 
     fn parts(peer: &str, headers: &[(&str, &str)], encrypted: bool) -> Parts {
         let mut request = http::Request::builder().uri("/");
