@@ -45,8 +45,9 @@ pub struct HostConfig {
     )]
     pub manifest: PathBuf,
 
-    /// Address to listen on; else `BIND_ADDRESS`:`PORT`.
-    #[arg(long, env = "LISTEN")]
+    /// Address to listen on (`HOST:PORT`, a name resolved as `spin up`
+    /// does: `localhost:3000`); else `BIND_ADDRESS`:`PORT`.
+    #[arg(long, env = "LISTEN", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
 
     /// Serve HTTPS with this certificate chain (PEM, the server's first),
@@ -67,7 +68,7 @@ pub struct HostConfig {
     pub spin_tls_key: Option<PathBuf>,
 
     /// Serve `/metrics` on this address instead of the main one.
-    #[arg(long, env = "METRICS_LISTEN")]
+    #[arg(long, env = "METRICS_LISTEN", value_parser = parse_listen)]
     pub metrics_listen: Option<SocketAddr>,
 
     /// Port on `BIND_ADDRESS` when --listen is not given.
@@ -179,6 +180,25 @@ pub struct HostConfig {
     /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
     #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
     pub idle_instance_timeout_secs: u64,
+}
+
+/// `HOST:PORT`, the host an address or a name (the first address it
+/// resolves to, IPv4 first).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {text:?} ({e}); give HOST:PORT, e.g. 127.0.0.1:3000"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
 }
 
 fn parse_variable(text: &str) -> Result<(String, String), String> {
@@ -347,6 +367,17 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("jwt_secret: Some("), "{shown}");
+    }
+
+    #[test]
+    fn listen_takes_a_host_name_as_spin_up_does() {
+        assert_eq!(
+            parse_listen("localhost:3000"),
+            Ok("127.0.0.1:3000".parse().unwrap())
+        );
+        assert_eq!(parse_listen("[::1]:80"), Ok("[::1]:80".parse().unwrap()));
+        let error = parse_listen("localhost").unwrap_err();
+        assert!(error.contains("HOST:PORT"), "{error}");
     }
 
     #[test]
