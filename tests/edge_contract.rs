@@ -292,10 +292,11 @@ async fn clients_behind_a_trusted_proxy_are_limited_apart() {
             "client {client} behind the proxy"
         );
     }
-    // From 127.0.0.3, not trusted: a new forwarded address each time
-    // changes nothing.
+    // From a loopback address of its own, not trusted: a new forwarded
+    // address each time changes nothing.
+    let [a, b] = rand_u16().to_be_bytes();
     let untrusted = Client::builder()
-        .local_address("127.0.0.3".parse::<std::net::IpAddr>().unwrap())
+        .local_address(std::net::IpAddr::from([127, 3, a, b]))
         .build()
         .unwrap();
     let mut responses = Vec::new();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use mhmanus_manifest::LoadedManifest;
+use secrecy::ExposeSecret;
 
 use crate::config::HostConfig;
 use crate::dependencies::{self, Unavailable};
@@ -88,7 +89,9 @@ async fn reach_dependencies(config: &HostConfig) -> Vec<Result<String, String>> 
         outcomes.push(Err(format!("{e:#}")));
         Clients::default()
     });
-    let (redis, pools) = (Arc::new(redis), Arc::new(Pools::default()));
+    let pools =
+        Pools::trusting_root_files_of(config.database_url.iter().map(|u| u.expose_secret()));
+    let (redis, pools) = (Arc::new(redis), Arc::new(pools));
     for dependency in dependencies::configured(config, &pools, &redis) {
         let named = format!("{} {}", dependency.setting, dependency.shown);
         outcomes.push(match (dependency.probe)().await {

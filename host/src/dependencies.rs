@@ -57,7 +57,16 @@ pub(crate) fn configured(
                 Box::pin(async move {
                     // The components open SQLite for anything else: say so now.
                     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                        let scheme = url.split_once("://").map_or("(none)", |(scheme, _)| scheme);
+                        // Only a word that can be a scheme: never a password.
+                        let scheme = url
+                            .split_once("://")
+                            .map(|(scheme, _)| scheme)
+                            .filter(|scheme| {
+                                scheme
+                                    .chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+                            })
+                            .unwrap_or("(none)");
                         return Err(Unavailable::Unusable(format!(
                             "the scheme {scheme:?} is not PostgreSQL's; use \
                              postgres://user:password@host:5432/db (or leave it unset for SQLite in DATA_DIR)"
@@ -129,11 +138,14 @@ pub struct Dependencies {
     waiting: Mutex<BTreeMap<&'static str, Waiting>>,
 }
 
-/// One dependency waited for: its setting and the attempts so far.
+/// One dependency waited for: its setting, the attempts so far, and
+/// whether the last one was refused (a setting to fix) rather than
+/// unanswered.
 #[derive(Debug, Clone)]
 pub struct Waiting {
     pub setting: &'static str,
     pub attempts: u32,
+    pub refused: bool,
 }
 
 impl Dependencies {
@@ -156,7 +168,7 @@ impl Dependencies {
                         dependency.setting,
                         FIRST_RETRY_DELAY.as_secs()
                     );
-                    this.set(&dependency, 1);
+                    this.set(&dependency, 1, false);
                     tokio::spawn(this.clone().wait_for(dependency));
                 }
             }
@@ -172,17 +184,16 @@ impl Dependencies {
             .clone()
     }
 
-    fn set(&self, dependency: &Dependency, attempts: u32) {
+    fn set(&self, dependency: &Dependency, attempts: u32, refused: bool) {
+        let waiting = Waiting {
+            setting: dependency.setting,
+            attempts,
+            refused,
+        };
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                dependency.name,
-                Waiting {
-                    setting: dependency.setting,
-                    attempts,
-                },
-            );
+            .insert(dependency.name, waiting);
     }
 
     /// Retries with back-off until `dependency` answers. Once it does, the
@@ -208,14 +219,28 @@ impl Dependencies {
                     );
                     return;
                 }
-                Err(Unavailable::Unreachable(why) | Unavailable::Unusable(why)) => {
-                    self.set(&dependency, attempts);
+                Err(Unavailable::Unreachable(why)) => {
+                    self.set(&dependency, attempts, false);
                     tracing::warn!(
                         dependency = dependency.name,
                         address = %dependency.shown,
                         error = %why,
                         attempts,
                         "{} is still unavailable: retrying in {} s",
+                        dependency.setting,
+                        delay.as_secs()
+                    );
+                }
+                // It answers now, and refuses: not ready until the setting
+                // (or the server) is fixed; said as an error each time.
+                Err(Unavailable::Unusable(why)) => {
+                    self.set(&dependency, attempts, true);
+                    tracing::error!(
+                        dependency = dependency.name,
+                        address = %dependency.shown,
+                        error = %why,
+                        attempts,
+                        "{} answers but refuses: fix the setting; retrying in {} s",
                         dependency.setting,
                         delay.as_secs()
                     );

@@ -2,7 +2,8 @@
 
 /// `url` with its password, and any `password` query parameter, shown as `***`.
 pub(crate) fn url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
+    let url = mask_userinfo(url);
+    let Ok(mut parsed) = url::Url::parse(&url) else {
         return "(an unreadable URL)".to_owned();
     };
     if parsed.password().is_some() {
@@ -25,6 +26,22 @@ pub(crate) fn url(url: &str) -> String {
     parsed.to_string()
 }
 
+/// The password masked by text first, up to the last `@`: a password that
+/// a URL parser would read otherwise (`u:/pw@db` as a path) never shows.
+/// Masks too much rather than too little when an `@` comes later.
+fn mask_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let Some(at) = rest.rfind('@') else {
+        return url.into();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{}", &rest[at + 1..]).into(),
+        None => url.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -38,5 +55,14 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
         assert!(!super::url("not a url hunter2").contains("hunter2"));
+        // Passwords a URL parser would take for a path or a query.
+        assert_eq!(
+            super::url("postgres://u:/hunter2@db/app"),
+            "postgres://u:***@db/app"
+        );
+        assert_eq!(
+            super::url("postgres://u:hun?ter2@db/app?sslmode=require"),
+            "postgres://u:***@db/app?sslmode=require"
+        );
     }
 }

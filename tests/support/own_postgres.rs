@@ -78,10 +78,11 @@ impl OwnPostgres {
 
     /// Stops the server at once, as a crash or an outage would.
     pub fn stop(&self) {
-        self.run(
+        let output = self.command(
             "pg_ctl",
             &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
         );
+        assert!(output.status.success(), "pg_ctl stop: {output:?}");
     }
 
     /// Starts the server (again), waiting until it accepts connections.
@@ -106,7 +107,7 @@ impl OwnPostgres {
 
     /// Runs a PostgreSQL program, as the postgres user when we are root
     /// (the server refuses to run as root).
-    fn run(&self, program: &str, args: &[&str]) {
+    fn command(&self, program: &str, args: &[&str]) -> std::process::Output {
         let program = self.bin.join(program);
         let mut command = if is_root() {
             let mut command = Command::new("runuser");
@@ -115,7 +116,14 @@ impl OwnPostgres {
         } else {
             Command::new(program)
         };
-        let output = command.args(args).output().unwrap();
+        command
+            .args(args)
+            .output()
+            .expect("running a PostgreSQL program")
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self.command(program, args);
         assert!(
             output.status.success(),
             "{args:?}: {}{}",
@@ -126,9 +134,13 @@ impl OwnPostgres {
 }
 
 impl Drop for OwnPostgres {
+    /// Stops the server if it runs; never panics (a test may be unwinding).
     fn drop(&mut self) {
         if Path::new(&self.data()).join("postmaster.pid").exists() {
-            self.stop();
+            let _ = self.command(
+                "pg_ctl",
+                &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+            );
         }
     }
 }

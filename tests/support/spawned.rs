@@ -241,6 +241,13 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("running the host");
+    // Read while it runs: a full pipe would stop it.
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        stderr
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
         if let Some(status) = child.try_wait().expect("waiting for the host") {
@@ -253,8 +260,7 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let stderr = reader.join().expect("the reader thread");
     assert!(
         status.is_some_and(|status| !status.success()),
         "the host started but should not have:\n{stderr}"

@@ -10,8 +10,11 @@ use mhmanus_edge_rules::security_headers as rules;
 /// (`spin up --tls-cert`: the scheme of the URL it says the client asked
 /// for), or a trusted proxy in front says so, by the host's rule.
 pub(crate) fn came_over_https(headers: &HeaderMap, proxies: &TrustedProxies) -> bool {
+    // The last: Spin appends its own after any a client sent.
     if headers
-        .get("spin-full-url")
+        .get_all("spin-full-url")
+        .iter()
+        .next_back()
         .is_some_and(|url| url.as_bytes().starts_with(b"https://"))
     {
         return true;

@@ -82,7 +82,9 @@ impl Components {
         };
         let engine = engine::new_engine(policy.memory_bytes)?;
         let linker = new_linker(&engine)?;
-        let postgres = Arc::new(postgres::Pools::default());
+        let postgres = Arc::new(postgres::Pools::trusting_root_files_of(
+            config.database_url.iter().map(|url| url.expose_secret()),
+        ));
         let redis = Arc::new(dependencies::redis_clients(config)?);
         let dependencies =
             Dependencies::check(dependencies::configured(config, &postgres, &redis)).await?;

@@ -58,11 +58,16 @@ impl HostHealth {
         }
         report.add("components:loaded", self.components());
         for (name, waiting) in self.components.dependencies().waiting() {
+            let state = if waiting.refused {
+                "answers but refuses the connection (fix the setting)"
+            } else {
+                "does not answer yet"
+            };
             report.add(
                 format!("{name}:startup"),
                 Check::fail(format!(
-                    "waiting for {} to answer since start-up: {} attempts so far, retried with \
-                     back-off (the reason is in the log)",
+                    "waiting for {} since start-up: it {state}; {} attempts so far, retried \
+                     with back-off (the reason is in the log)",
                     waiting.setting, waiting.attempts
                 ))
                 .component(name, "datastore")

@@ -299,7 +299,7 @@ async fn serve_plain<S>(
 /// accept, then the protocol ALPN chose. A client that speaks plain HTTP
 /// gets a readable 400 instead of a TLS alert.
 async fn serve_tls<S>(
-    mut tcp: tokio::net::TcpStream,
+    tcp: tokio::net::TcpStream,
     tls: &Tls,
     builder: auto::Builder<TokioExecutor>,
     service: S,
@@ -316,9 +316,7 @@ async fn serve_tls<S>(
             return None;
         }
         if !tls::is_tls_hello(first[0]) {
-            use tokio::io::AsyncWriteExt;
-            let _ = tcp.write_all(&tls::plain_http_refusal()).await;
-            let _ = tcp.shutdown().await;
+            refuse_plain_http(tcp).await;
             return None;
         }
         match tls.acceptor.accept(tcp).await {
@@ -336,12 +334,40 @@ async fn serve_tls<S>(
         },
         () = stopping.cancelled() => return,
     };
+    // ALPN chose (no ALPN is HTTP/1.1, RFC 7301): no sniffing, so HTTP/1's
+    // header read timeout runs from the handshake on.
     let builder = match stream.get_ref().1.alpn_protocol() {
         Some(b"h2") => builder.http2_only(),
-        Some(b"http/1.1") => builder.http1_only(),
-        _ => builder,
+        _ => builder.http1_only(),
     };
-    serve_io(stream, builder, service, watcher, error_headers).await;
+    let io = TokioIo::new(canned_errors::CannedErrors::new(stream, error_headers));
+    let connection = builder
+        .serve_connection(io, TowerToHyperService::new(service))
+        .into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(error = %error, "connection ended with an error");
+    }
+}
+
+/// Answers a plain-HTTP client of the HTTPS port in words, then reads what
+/// it sent (briefly, a little) before closing: closing with its request
+/// unread would reset the connection, and the answer could be lost.
+async fn refuse_plain_http(mut tcp: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if tcp.write_all(&tls::plain_http_refusal()).await.is_err() || tcp.shutdown().await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut sink = [0; 4096];
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match tcp.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => left = left.saturating_sub(read),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 /// What serves one connection's requests.
@@ -364,7 +390,8 @@ impl<S> ConnectionService for S where
 {
 }
 
-/// Serves a connection's requests until it closes or shutdown drains it.
+/// Serves a plain connection's requests, HTTP/1 or HTTP/2 as hyper detects,
+/// until it closes or shutdown drains it.
 async fn serve_io<I, S>(
     io: I,
     builder: auto::Builder<TokioExecutor>,

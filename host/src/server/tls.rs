@@ -113,8 +113,9 @@ impl ReloadingCertificate {
                 tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
             }
             Err(error) => {
-                // Tried again at the next change (or the next tick, while
-                // the files are mid-update), never served half-loaded.
+                // Tried again at the files' next change (a pair written in
+                // two steps loads at the second) or SIGHUP; never served
+                // half-loaded.
                 if *loaded_from != stamp || forced {
                     tracing::warn!(error = %format!("{error:#}"), "TLS certificate not reloaded: still serving the previous one");
                 }

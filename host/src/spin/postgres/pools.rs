@@ -2,8 +2,9 @@
 //! that runs when a guest gives a connection back, before it returns to
 //! its pool: off the path of the request that borrows it next.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use super::address::{parse_with_tls, redact};
 use super::errors::{error_chain, error_text, pool_error};
 use super::params::Param;
+use super::tls::Tls;
 use crate::dependencies::{Unavailable, with_tls_hint};
 use crate::spin::bindings::spin::postgres::postgres::Error;
 
@@ -44,9 +46,26 @@ pub(super) type Params = Vec<Param>;
 #[derive(Default)]
 pub(crate) struct Pools {
     pools: Mutex<HashMap<String, Pool>>,
+    /// The `sslrootcert` files an address may name: those of the host's own
+    /// configuration. A guest chooses its addresses, and must not make the
+    /// host read any other file.
+    root_files: BTreeSet<PathBuf>,
 }
 
 impl Pools {
+    /// Pools whose addresses may name the CA files of `addresses` (the
+    /// host's `DATABASE_URL`) in `sslrootcert`.
+    pub(crate) fn trusting_root_files_of<'a>(addresses: impl IntoIterator<Item = &'a str>) -> Self {
+        let root_files = addresses
+            .into_iter()
+            .filter_map(|address| Some(Tls::split(address).ok()?.1.root_file()?.to_owned()))
+            .collect();
+        Pools {
+            root_files,
+            ..Pools::default()
+        }
+    }
+
     /// Checks a database address at start-up: connects and runs `SELECT 1`.
     pub(crate) async fn probe(&self, address: &str) -> Result<(), Unavailable> {
         let pool = self
@@ -92,7 +111,7 @@ impl Pools {
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
-        let pool = create_pool(address)?;
+        let pool = create_pool(address, &self.root_files)?;
         if pools.len() >= MAX_POOLS {
             pools.retain(|_, pool| {
                 let status = pool.status();
@@ -104,8 +123,18 @@ impl Pools {
     }
 }
 
-fn create_pool(address: &str) -> Result<Pool, Error> {
+fn create_pool(address: &str, root_files: &BTreeSet<PathBuf>) -> Result<Pool, Error> {
     let (mut config, tls) = parse_with_tls(address)?;
+    if let Some(file) = tls.root_file()
+        && !root_files.contains(file)
+    {
+        return Err(Error::ConnectionFailed(format!(
+            "cannot connect to {}: sslrootcert={} is not a CA file of this host's own \
+             configuration (DATABASE_URL's); only those are read",
+            redact(address),
+            file.display()
+        )));
+    }
     let connector = tls.connector().map_err(|e| {
         Error::ConnectionFailed(format!("cannot connect to {}: {e}", redact(address)))
     })?;
@@ -145,12 +174,28 @@ fn can_never_work(e: &tokio_postgres::Error) -> bool {
     }
     // The driver's error kinds are private; its words for them are not.
     let kind = e.to_string();
-    [
-        "error performing TLS handshake",
-        "authentication error",
-        "invalid configuration",
-    ]
-    .contains(&kind.as_str())
+    if kind == "error performing TLS handshake" {
+        // The driver files a connection cut mid-handshake (a server
+        // restarting) here too: only TLS's own refusals are final.
+        return !cut_mid_handshake(e);
+    }
+    ["authentication error", "invalid configuration"].contains(&kind.as_str())
+}
+
+/// Whether the handshake failed on I/O (reset, end of stream) rather than
+/// on something TLS refused (which tokio-rustls reports as an I/O error
+/// carrying rustls's).
+fn cut_mid_handshake(e: &tokio_postgres::Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(error) = cause {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return !io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>());
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// A connection lent to a guest. Given back (dropped), it is reset by a

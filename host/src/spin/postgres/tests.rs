@@ -93,6 +93,32 @@ async fn probe_fails_fast_for_a_dead_server_without_showing_the_password() {
     assert!(!err.contains("s3cret"), "{err}");
 }
 
+/// A guest chooses its addresses: it cannot make the host read a file
+/// its configuration does not name as a CA.
+#[tokio::test]
+async fn only_the_configured_ca_files_are_read() {
+    let guest =
+        "postgres://postgres@127.0.0.1:5432/postgres?sslmode=verify-full&sslrootcert=/etc/passwd";
+    let err = Pools::default().connect(guest).await.map(drop).unwrap_err();
+    let Error::ConnectionFailed(message) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.contains("not a CA file of this host's own configuration"),
+        "{message}"
+    );
+    // The configured one is read (and this one holds no certificate).
+    let pools = Pools::trusting_root_files_of([guest]);
+    let err = pools.connect(guest).await.map(drop).unwrap_err();
+    let Error::ConnectionFailed(message) = err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.contains("sslrootcert=/etc/passwd: no certificate"),
+        "{message}"
+    );
+}
+
 /// What waiting cannot fix is told apart from an outage.
 #[tokio::test]
 async fn probe_tells_a_configuration_that_can_never_work() {

@@ -58,10 +58,15 @@ impl SslMode {
 /// Where the trusted roots come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Roots {
-    /// The system's store (no `sslrootcert`, or `sslrootcert=system`).
+    /// No `sslrootcert`: the system's store where one is needed.
+    Unset,
+    /// `sslrootcert=system`.
     System,
     File(PathBuf),
 }
+
+/// A CA file larger than this is not a CA file.
+const MAX_ROOT_FILE_BYTES: u64 = 1 << 20;
 
 /// The TLS options of one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +81,7 @@ impl Tls {
     pub(crate) fn split(address: &str) -> Result<(Cow<'_, str>, Tls), String> {
         let mut tls = Tls {
             mode: SslMode::Prefer,
-            roots: Roots::System,
+            roots: Roots::Unset,
         };
         let (rest, options) =
             if address.starts_with("postgres://") || address.starts_with("postgresql://") {
@@ -104,15 +109,39 @@ impl Tls {
         }
     }
 
-    /// The connector that verifies what the mode asks for.
+    /// The CA file this address names, if any.
+    pub(crate) fn root_file(&self) -> Option<&std::path::Path> {
+        match &self.roots {
+            Roots::File(path) => Some(path),
+            Roots::Unset | Roots::System => None,
+        }
+    }
+
+    /// The connector that verifies what the mode asks for. Refused, as
+    /// libpq refuses them, are the modes that would trust any public
+    /// certificate: a chain check without a name check against the
+    /// system's roots.
     pub(crate) fn connector(&self) -> Result<MakeRustlsConnect, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        // libpq: `require` with a root certificate file verifies as verify-ca.
         let checks = match (self.mode, &self.roots) {
-            (SslMode::Disable | SslMode::Prefer, _) | (SslMode::Require, Roots::System) => {
+            (SslMode::Disable | SslMode::Prefer, _) | (SslMode::Require, Roots::Unset) => {
                 Checks::Nothing
             }
-            (SslMode::Require | SslMode::VerifyCa, _) => Checks::Chain,
+            // libpq: `require` with a root certificate file verifies as verify-ca.
+            (SslMode::Require | SslMode::VerifyCa, Roots::File(_)) => Checks::Chain,
+            (SslMode::Require, Roots::System) => {
+                return Err("sslmode=require with sslrootcert=system checks no name: \
+                    use sslmode=verify-full"
+                    .into());
+            }
+            (SslMode::VerifyCa, Roots::Unset | Roots::System) => {
+                return Err(
+                    "sslmode=verify-ca needs sslrootcert=<file>, the server's CA: \
+                    against the system's roots any public certificate would pass \
+                    (or use sslmode=verify-full)"
+                        .into(),
+                );
+            }
             (SslMode::VerifyFull, _) => Checks::ChainAndName,
         };
         let verifier: Arc<dyn ServerCertVerifier> = match checks {
@@ -142,9 +171,17 @@ impl Tls {
         let mut store = RootCertStore::empty();
         match &self.roots {
             Roots::File(path) => {
-                let certificates = CertificateDer::pem_file_iter(path)
-                    .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("sslrootcert={}: {e}", path.display()))?;
+                let shown = path.display();
+                let size = std::fs::metadata(path)
+                    .map_err(|e| format!("sslrootcert={shown}: {e}"))?
+                    .len();
+                if size > MAX_ROOT_FILE_BYTES {
+                    return Err(format!("sslrootcert={shown}: {size} bytes is no CA file"));
+                }
+                let pem = std::fs::read(path).map_err(|e| format!("sslrootcert={shown}: {e}"))?;
+                let certificates = CertificateDer::pem_slice_iter(&pem)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("sslrootcert={shown}: {e}"))?;
                 let (added, _) = store.add_parsable_certificates(certificates);
                 if added == 0 {
                     return Err(format!(
@@ -153,7 +190,7 @@ impl Tls {
                     ));
                 }
             }
-            Roots::System => {
+            Roots::Unset | Roots::System => {
                 let found = rustls_native_certs::load_native_certs();
                 store.add_parsable_certificates(found.certs);
                 if store.is_empty() {
@@ -191,10 +228,20 @@ fn key(name: &str) -> Option<Key> {
 type Split<'a> = (Cow<'a, str>, Vec<(Key, String)>);
 
 /// A URL's query parameters of ours taken out; the others kept as written.
+/// The query is found as the driver finds it: after the credentials, which
+/// end at the first `@` (a password may hold a `?`).
 fn split_url(address: &str) -> Result<Split<'_>, String> {
-    let Some((base, query)) = address.split_once('?') else {
+    let after_scheme = address.find("://").map_or(0, |at| at + 3);
+    let after_credentials = address[after_scheme..]
+        .find('@')
+        .map_or(after_scheme, |at| after_scheme + at + 1);
+    let Some(mark) = address[after_credentials..].find('?') else {
         return Ok((address.into(), Vec::new()));
     };
+    let (base, query) = (
+        &address[..after_credentials + mark],
+        &address[after_credentials + mark + 1..],
+    );
     let mut kept = Vec::new();
     let mut taken = Vec::new();
     for pair in query.split('&') {
@@ -420,9 +467,39 @@ mod tests {
         let (rest, tls) = split("postgres://db/app");
         assert_eq!(rest, "postgres://db/app");
         assert_eq!(tls.mode, SslMode::Prefer);
-        assert_eq!(tls.roots, Roots::System);
+        assert_eq!(tls.roots, Roots::Unset);
         let (_, tls) = split("host=db sslrootcert=system sslmode=verify-full");
         assert_eq!(tls.roots, Roots::System);
+    }
+
+    /// A `?` in the password is not the query: the mode is still read.
+    #[test]
+    fn a_question_mark_in_the_password_is_not_the_query() {
+        let (rest, tls) = split("postgres://u:p?x@db/app?sslmode=require");
+        assert_eq!(rest, "postgres://u:p?x@db/app");
+        assert_eq!(tls.mode, SslMode::Require);
+    }
+
+    /// libpq's refusals: nothing that would trust any public certificate.
+    #[test]
+    fn a_chain_check_without_a_name_check_needs_a_ca_file() {
+        for address in [
+            "postgres://db/app?sslmode=verify-ca",
+            "postgres://db/app?sslmode=verify-ca&sslrootcert=system",
+            "postgres://db/app?sslmode=require&sslrootcert=system",
+        ] {
+            let (_, tls) = split(address);
+            let error = tls.connector().err().unwrap();
+            assert!(error.contains("sslrootcert"), "{address}: {error}");
+        }
+        for address in [
+            "postgres://db/app?sslmode=require",
+            "postgres://db/app?sslmode=verify-full",
+            "postgres://db/app?sslmode=verify-full&sslrootcert=system",
+        ] {
+            let (_, tls) = split(address);
+            assert!(tls.connector().is_ok(), "{address}");
+        }
     }
 
     #[test]

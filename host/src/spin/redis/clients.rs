@@ -183,7 +183,7 @@ impl Clients {
 
     /// The cached connection to `address`, connecting first if there is none.
     pub(crate) async fn handle(self: &Arc<Self>, address: &str) -> Result<Handle, Failure> {
-        let client = self.client(address)?;
+        Self::validate(address)?;
         let slot = self.slot(address)?;
         let mut slot = slot.lock().await;
         match &*slot {
@@ -200,6 +200,8 @@ impl Clients {
             }
             _ => {}
         }
+        // Built only to connect: with a CA, it parses the CA's PEM.
+        let client = self.client(address)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT));
