@@ -148,7 +148,7 @@ async fn rediss_serves_the_components_the_key_value_store_and_the_limiter() {
         .json()
         .await
         .unwrap();
-    assert_eq!(health["status"], "pass", "{health:#}");
+    // Not the overall status: the disk check may warn on a full machine.
     assert_eq!(health["checks"]["redis:responseTime"][0]["status"], "pass");
     assert_eq!(
         health["checks"]["rate-limiter:backend"][0]["status"],
