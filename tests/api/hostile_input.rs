@@ -74,7 +74,9 @@ async fn header_floods_and_huge_headers_are_431() {
     let host = start();
     let flood: String = (0..500).map(|i| format!("X-Flood-{i}: v\r\n")).collect();
     let huge = format!("X-Huge: {}\r\n", "a".repeat(1 << 20));
-    for headers in [flood, huge] {
+    // Over the 64 KiB head limit, under hyper's own 400 KB default.
+    let large = format!("X-Large: {}\r\n", "a".repeat(100 * 1024));
+    for headers in [flood, huge, large] {
         let head = format!("GET /health/live HTTP/1.1\r\nHost: test\r\n{headers}\r\n");
         let answer = exchange(&host, head, vec![]);
         assert_eq!(status(&answer), 431);
@@ -102,7 +104,7 @@ fn assert_hardened(answer: &str) {
 }
 
 #[tokio::test]
-async fn malformed_requests_and_a_missing_host_are_400_with_the_usual_headers() {
+async fn malformed_requests_and_a_missing_or_doubled_host_are_400_with_the_usual_headers() {
     let host = start();
     for head in [
         "GET /health/live HTTP/1.1\r\nHost: test\r\nBad Header\r\n\r\n",
@@ -121,6 +123,16 @@ async fn malformed_requests_and_a_missing_host_are_400_with_the_usual_headers() 
     assert_hardened(&answer);
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(answer.contains("Host header"), "{answer}");
+    // Two hosts: a proxy may route by one and this service read the other.
+    let answer = exchange(
+        &host,
+        "GET /health/live HTTP/1.1\r\nHost: test\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+            .to_owned(),
+        vec![],
+    );
+    assert_eq!(status(&answer), 400, "{answer}");
+    assert_hardened(&answer);
+    assert!(answer.contains("one Host header"), "{answer}");
     // HTTP/1.0 names no host and needs none.
     let answer = exchange(
         &host,

@@ -1,6 +1,7 @@
-//! An HTTP/1.1 request must name its host (RFC 9112 section 3.2): one
-//! without `Host` (and without an absolute URI) is a 400 problem, as the
-//! RFC requires, before any route sees it.
+//! An HTTP/1.1 request must name its host once (RFC 9112 section 3.2): one
+//! without `Host` (and without an absolute URI), or with more than one, is
+//! a 400 problem, as the RFC requires, before any route sees it. Two hosts
+//! let a proxy and this service disagree about which site was asked for.
 
 use axum::extract::Request;
 use axum::middleware::Next;
@@ -15,6 +16,12 @@ pub async fn require(request: Request, next: Next) -> Response {
     if request.version() == http::Version::HTTP_11 && !named {
         let problem = Problem::new(400)
             .detail("an HTTP/1.1 request needs a Host header")
+            .instance(request.uri().path());
+        return problem::response(problem);
+    }
+    if request.headers().get_all(http::header::HOST).iter().count() > 1 {
+        let problem = Problem::new(400)
+            .detail("a request must have one Host header, not several")
             .instance(request.uri().path());
         return problem::response(problem);
     }

@@ -140,6 +140,12 @@ pub(crate) fn metrics_router(components: Arc<Components>) -> Router {
 /// trickles its headers, would otherwise be held open for ever.
 pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A request's head (request line and headers, or HTTP/2's header list)
+/// may be at most this large: room for long cookies and tokens, a sixteenth
+/// of the body limit's default; beyond it hyper answers 431 (HTTP/1) or
+/// resets the stream (HTTP/2).
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
+
 /// HTTP/2 pings a quiet connection this often, and closes it when a ping
 /// is not answered within `HTTP2_PING_TIMEOUT`.
 const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
@@ -167,9 +173,11 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
     builder
         .http2()
+        .max_header_list_size(MAX_HEAD_BYTES as u32)
         .timer(TokioTimer::new())
         .keep_alive_interval(HTTP2_PING_INTERVAL)
         .keep_alive_timeout(HTTP2_PING_TIMEOUT);

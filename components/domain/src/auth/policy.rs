@@ -60,6 +60,9 @@ impl NewPassword {
                 format!("must be at most {MAX_CHARS} characters"),
             ));
         }
+        if raw.chars().all(char::is_whitespace) {
+            return Err(FieldError::new(field, "must not be only white space"));
+        }
         if is_common(raw) {
             return Err(FieldError::new(field, "is too common"));
         }
@@ -158,6 +161,17 @@ mod tests {
         assert_eq!(check(raw).unwrap().as_str(), raw);
         // Seven visible characters plus a space is eight: the space counts.
         assert!(check(" Xy7#kLm").is_ok());
+    }
+
+    #[test]
+    fn rejects_only_white_space() {
+        for raw in [
+            "        ",
+            "\t\t\t\t\t\t\t\t",
+            "\u{3000}\u{3000}\u{3000}\u{3000} \n \n ",
+        ] {
+            assert_eq!(message(raw), "must not be only white space", "{raw:?}");
+        }
     }
 
     #[test]
