@@ -11,7 +11,7 @@ use axum::Router;
 use mhmanus_edge::security_headers::SecurityHeaders;
 use mhmanus_manifest::LoadedManifest;
 
-use crate::config::HostConfig;
+use crate::config::{HostConfig, MetricsAddress};
 use crate::data_dir;
 use crate::runtime::Components;
 use crate::server::{self, ConnectionLimits, Tls};
@@ -42,9 +42,17 @@ impl Application {
         let error_headers = SecurityHeaders::new(&config.edge).headers(tls.is_some());
         let components = Arc::new(Components::start(loaded, config).await?);
         let router = server::router(components.clone(), config)?;
-        let metrics = config
-            .metrics_listen
-            .map(|addr| (addr, server::metrics_router(components.clone())));
+        let metrics = match config.metrics_address() {
+            MetricsAddress::Own(addr) => Some((addr, server::metrics_router(components.clone()))),
+            MetricsAddress::Main => None,
+            MetricsAddress::Nowhere => {
+                tracing::warn!(
+                    "metrics are not served: production keeps /metrics off the public address; \
+                     set METRICS_LISTEN=127.0.0.1:9090 for a scraper, or PUBLIC_METRICS=true"
+                );
+                None
+            }
+        };
         Ok(Application {
             name: loaded.manifest.application.name.clone(),
             components,

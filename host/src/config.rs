@@ -27,6 +27,17 @@ pub enum Environment {
     Test,
 }
 
+/// Where `/metrics` is scraped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAddress {
+    /// `METRICS_LISTEN`: an address of its own; the main one answers 404.
+    Own(SocketAddr),
+    /// The main address, beside the routes.
+    Main,
+    /// Not served: production without `METRICS_LISTEN` or `PUBLIC_METRICS`.
+    Nowhere,
+}
+
 /// `Debug` shows no secret: the URLs, the JWT secret and the admin password
 /// are `SecretString`s, read with `expose_secret`.
 #[derive(Debug, Clone, Args)]
@@ -70,6 +81,12 @@ pub struct HostConfig {
     /// Serve `/metrics` on this address instead of the main one.
     #[arg(long, env = "METRICS_LISTEN", value_parser = parse_listen)]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Serve `/metrics` on the main address too (when METRICS_LISTEN is
+    /// unset). Default: yes, but not in production, where request counts by
+    /// route and pool figures are the operator's, not the public's.
+    #[arg(long, env = "PUBLIC_METRICS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub public_metrics: Option<bool>,
 
     /// Port on `BIND_ADDRESS` when --listen is not given.
     #[arg(long, env = "PORT", default_value_t = 3000)]
@@ -252,6 +269,16 @@ impl HostConfig {
 
     pub fn idle_instance_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_instance_timeout_secs)
+    }
+
+    /// Where `/metrics` is served: its own address, the main one, or (in
+    /// production with neither setting) nowhere.
+    pub fn metrics_address(&self) -> MetricsAddress {
+        match self.metrics_listen {
+            Some(addr) => MetricsAddress::Own(addr),
+            None if self.public_metrics.unwrap_or(!self.is_production()) => MetricsAddress::Main,
+            None => MetricsAddress::Nowhere,
+        }
     }
 
     /// Production mode: `APP_ENV`, else the original system's `NODE_ENV`.

@@ -4,19 +4,18 @@
 //! at the end of `check`. No secret appears: URLs lose their passwords.
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 
 use mhmanus_manifest::LoadedManifest;
 use secrecy::ExposeSecret;
 
-use crate::config::HostConfig;
+use crate::config::{HostConfig, MetricsAddress};
 use crate::redact;
 
 /// The routes and backends, ready to be said once the URL is known.
 pub(crate) struct Summary {
     /// (handler, route) of each trigger served.
     routes: Vec<(String, String)>,
-    metrics: Option<SocketAddr>,
+    metrics: MetricsAddress,
     backends: Vec<(&'static str, String)>,
 }
 
@@ -28,7 +27,7 @@ impl Summary {
                 .served_triggers()
                 .map(|t| (loaded.manifest.handler_id(t), t.route.clone()))
                 .collect(),
-            metrics: config.metrics_listen,
+            metrics: config.metrics_address(),
             backends: backends(config),
         }
     }
@@ -42,8 +41,11 @@ impl Summary {
         }
         let _ = writeln!(text, "  host: {url}/health/live, {url}/openapi.json");
         let metrics = match self.metrics {
-            Some(addr) => format!("http://{addr}/metrics"),
-            None => format!("{url}/metrics"),
+            MetricsAddress::Own(addr) => format!("http://{addr}/metrics"),
+            MetricsAddress::Main => format!("{url}/metrics"),
+            MetricsAddress::Nowhere => {
+                "not served (production: set METRICS_LISTEN, or PUBLIC_METRICS=true)".into()
+            }
         };
         let _ = writeln!(text, "  metrics: {metrics}");
         text.push_str("Backends:\n");

@@ -78,6 +78,36 @@ async fn metrics_can_have_an_address_of_their_own() {
     );
 }
 
+/// Request counts by route say who uses what (Admin routes included): in
+/// production they are the operator's, on METRICS_LISTEN, unless asked for.
+#[tokio::test]
+async fn production_keeps_metrics_off_the_public_address() {
+    const SECRET: (&str, &str) = ("JWT_SECRET", "a-production-secret-with-at-least-32-bytes");
+    let client = reqwest::Client::new();
+    let host = spawn_app(&[("APP_ENV", "production"), SECRET]);
+    let public = client.get(host.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 404);
+    let said = host.log().join("\n");
+    assert!(
+        said.contains("metrics are not served") && said.contains("METRICS_LISTEN"),
+        "the log says where metrics went: {said}"
+    );
+    let host = spawn_app(&[
+        ("APP_ENV", "production"),
+        SECRET,
+        ("PUBLIC_METRICS", "true"),
+    ]);
+    let public = client.get(host.url("/metrics")).send().await.unwrap();
+    assert_eq!(public.status(), 200, "PUBLIC_METRICS=true serves them");
+    let host = spawn_app(&[("PUBLIC_METRICS", "false")]);
+    let public = client.get(host.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        public.status(),
+        404,
+        "PUBLIC_METRICS=false outside production too"
+    );
+}
+
 /// A full account flow with debug logging: no secret, password or token
 /// reaches the log, however verbose.
 #[tokio::test]

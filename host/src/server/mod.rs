@@ -37,7 +37,7 @@ use mhmanus_edge::{
     until_body_end, versioning,
 };
 
-use crate::config::HostConfig;
+use crate::config::{HostConfig, MetricsAddress};
 use crate::runtime::{self, Components};
 pub use connections::ConnectionLimits;
 use connections::Connections;
@@ -85,7 +85,7 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
             get(move || openapi::serve(document.clone())),
         );
     }
-    if config.metrics_listen.is_none() {
+    if config.metrics_address() == MetricsAddress::Main {
         host_routes =
             host_routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }

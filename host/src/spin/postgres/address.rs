@@ -38,6 +38,16 @@ fn is_url(address: &str) -> bool {
     address.starts_with("postgres://") || address.starts_with("postgresql://")
 }
 
+/// `address`'s name in metrics: the same for one address, naming none of
+/// its parts (host, user, database), which a scrape must not learn. The
+/// log line that opens the pool pairs the two.
+pub(super) fn metrics_label(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(address.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("pg-{hex}")
+}
+
 /// `address` without its password, for messages and logs.
 pub(super) fn redact(address: &str) -> String {
     if is_url(address) && url::Url::parse(address).is_ok() {

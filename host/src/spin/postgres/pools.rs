@@ -13,7 +13,7 @@ use deadpool_postgres::{
 };
 use tokio_postgres::error::SqlState;
 
-use super::address::{parse_with_tls, redact};
+use super::address::{metrics_label, parse_with_tls, redact};
 use super::errors::{error_chain, error_text, pool_error};
 use super::params::Param;
 use super::tls::Tls;
@@ -89,13 +89,13 @@ impl Pools {
         Ok(())
     }
 
-    /// Each pool's address (password redacted) with its size, idle
+    /// Each pool's metrics label (`metrics_label`) with its size, idle
     /// connections and waiting callers, for the metrics.
     pub(crate) fn figures(&self) -> Vec<(String, deadpool_postgres::Status)> {
         let pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         pools
             .iter()
-            .map(|(address, pool)| (redact(address), pool.status()))
+            .map(|(address, pool)| (metrics_label(address), pool.status()))
             .collect()
     }
 
@@ -118,6 +118,11 @@ impl Pools {
                 status.size > status.available
             });
         }
+        tracing::info!(
+            pool = metrics_label(address),
+            address = redact(address),
+            "PostgreSQL pool opened"
+        );
         pools.insert(address.to_owned(), pool.clone());
         Ok(pool)
     }
