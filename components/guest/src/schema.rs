@@ -62,6 +62,13 @@ const MIGRATIONS: &[Migration] = &[
         // what looks alike (see `Email`).
         then: Some(Rewrite::EmailKeys),
     },
+    Migration {
+        version: 4,
+        name: "login_attempts",
+        sqlite: include_str!("../../../migrations/sqlite/0004_login_attempts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_login_attempts.sql"),
+        then: None,
+    },
 ];
 
 /// The key of the PostgreSQL advisory lock migrations hold: any fixed value

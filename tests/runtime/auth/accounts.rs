@@ -3,7 +3,7 @@
 use futures::future::join_all;
 use serde_json::json;
 
-use super::{AuthApp, Database, PASSWORD, invalid_fields, jwt, problem, unique_email};
+use super::{AuthApp, Database, PASSWORD, header, invalid_fields, jwt, problem, unique_email};
 
 async fn register_login_and_read_the_profile(database: Database) {
     let app = AuthApp::start(database).await;
@@ -209,6 +209,34 @@ async fn profile_updates_the_name_and_changes_the_password_with_the_current_one(
         .post("/v1/auth/refresh", &json!({"refresh_token": refresh_token}))
         .await;
     problem(&reply, 401);
+}
+
+/// A password change checks the current password under the login's
+/// slow-down: a stolen token cannot guess it faster than a login could.
+#[tokio::test]
+async fn guessing_the_current_password_slows_down_as_logins_do() {
+    let app = AuthApp::start(Database::Sqlite).await;
+    let (email, session) = app.session().await;
+    let token = session["access_token"].as_str().unwrap();
+    let change = |current: &str| json!({"currentPassword": current, "newPassword": "a brand new passphrase"});
+    for _ in 0..5 {
+        let reply = app
+            .json_call(
+                "PATCH",
+                "/v1/auth/profile",
+                &change("not it at all"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(invalid_fields(&reply), ["currentPassword"]);
+    }
+    let reply = app
+        .json_call("PATCH", "/v1/auth/profile", &change(PASSWORD), Some(token))
+        .await;
+    problem(&reply, 429);
+    assert_eq!(header(&reply, "retry-after"), "1");
+    // The same address: a login waits too.
+    problem(&app.login(&email, PASSWORD).await, 429);
 }
 
 #[tokio::test]

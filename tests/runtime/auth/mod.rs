@@ -9,6 +9,7 @@ mod migrations;
 mod revocation;
 mod tokens;
 
+use mhmanus_domain::auth::email::key_of;
 use mhmanus_domain::auth::jwt::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, JwtSettings};
 use mhmanus_tests::{InProcessHost, POSTGRES_URL, Reply};
 use serde_json::{Value, json};
@@ -28,7 +29,7 @@ pub(crate) struct AuthApp {
     pub database: Database,
 }
 
-/// A write lock an operator's transaction holds; see `AuthApp::lock_account`.
+/// A write lock an operator's transaction holds; see `AuthApp::lock_address`.
 pub(crate) enum AccountLock {
     Sqlite(rusqlite::Connection),
     /// The client and its backend's pid.
@@ -136,9 +137,11 @@ impl AuthApp {
         }
     }
 
-    /// Holds a write lock on account `id` (the whole file on SQLite) until
-    /// the lock is released: the component's writes to it queue meanwhile.
-    pub(crate) async fn lock_account(&self, id: &str) -> AccountLock {
+    /// Holds a write lock on the slow-down row of `email` (the whole file on
+    /// SQLite) until the lock is released: the component's claims of
+    /// attempts at that address queue meanwhile.
+    pub(crate) async fn lock_address(&self, email: &str) -> AccountLock {
+        let key = key_of(email).expect("an address");
         match self.database {
             Database::Sqlite => {
                 let path = self.host.data_dir().join("data/sqlite_db.db");
@@ -152,9 +155,23 @@ impl AuthApp {
                     .unwrap();
                 tokio::spawn(connection);
                 db.batch_execute("BEGIN").await.unwrap();
-                db.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&id])
-                    .await
-                    .unwrap();
+                // A fresh row, not yet committed: the claims' inserts wait
+                // for this transaction.
+                let now_ms = i64::try_from(
+                    std::time::SystemTime::UNIX_EPOCH
+                        .elapsed()
+                        .unwrap()
+                        .as_millis(),
+                )
+                .unwrap();
+                db.execute(
+                    "INSERT INTO login_attempts \
+                     (email_key, failures, next_attempt_at, held_until, last_attempt_at) \
+                     VALUES ($1, 0, 0, 0, $2)",
+                    &[&key, &now_ms],
+                )
+                .await
+                .unwrap();
                 let pid: i32 = db
                     .query_one("SELECT pg_backend_pid()", &[])
                     .await
@@ -165,10 +182,15 @@ impl AuthApp {
         }
     }
 
-    /// The failed-login count stored for account `id`.
-    pub(crate) async fn failed_logins(&self, id: &str) -> i64 {
-        self.read_one("SELECT failed_logins FROM users WHERE id = $1", id)
-            .await
+    /// How many password checks the slow-down counted for `email` since
+    /// its last success: the attempts verified, not those refused.
+    pub(crate) async fn counted_attempts(&self, email: &str) -> i64 {
+        let key = key_of(email).expect("an address");
+        self.read_one(
+            "SELECT failures FROM login_attempts WHERE email_key = $1",
+            &key,
+        )
+        .await
     }
 
     pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {

@@ -71,15 +71,19 @@ impl Store {
 
     pub async fn claim_check(
         &self,
-        id: String,
+        email_key: String,
         now_ms: i64,
         hold_until: i64,
     ) -> anyhow::Result<Option<i64>> {
-        either!(self, claim_check(id, now_ms, hold_until))
+        either!(self, claim_check(email_key, now_ms, hold_until))
     }
 
-    pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
-        either!(self, reset_failures(id))
+    pub async fn clear_attempts(
+        &self,
+        email_key: String,
+        forget_before: i64,
+    ) -> anyhow::Result<()> {
+        either!(self, clear_attempts(email_key, forget_before))
     }
 
     pub async fn start_session(

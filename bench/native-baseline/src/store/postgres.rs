@@ -9,10 +9,11 @@ use tokio_postgres::{NoTls, Row};
 
 use super::User;
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     include_str!("../../../../migrations/postgres/0001_accounts.sql"),
     include_str!("../../../../migrations/postgres/0002_session_start.sql"),
     include_str!("../../../../migrations/postgres/0003_session_generation.sql"),
+    include_str!("../../../../migrations/postgres/0004_login_attempts.sql"),
 ];
 /// The host's pool size per address.
 const POOL_SIZE: usize = 16;
@@ -113,26 +114,34 @@ impl Postgres {
     /// SQLite store).
     pub async fn claim_check(
         &self,
-        id: String,
+        email_key: String,
         now_ms: i64,
         hold_until: i64,
     ) -> anyhow::Result<Option<i64>> {
         let free = i64::from(throttle::FREE_FAILURES);
         let row = self
             .one_row(
-                "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
-                 CASE WHEN failed_logins >= $3 THEN $4 ELSE next_login_at END \
-                 WHERE id = $1 AND next_login_at <= $2 RETURNING failed_logins",
-                &[&id, &now_ms, &free, &hold_until],
+                "INSERT INTO login_attempts \
+                 (email_key, failures, next_attempt_at, held_until, last_attempt_at) \
+                 VALUES ($1, 1, 0, 0, $2) ON CONFLICT (email_key) DO UPDATE SET \
+                 failures = login_attempts.failures + 1, held_until = \
+                 CASE WHEN login_attempts.failures >= $3 THEN $4 ELSE login_attempts.held_until END, \
+                 last_attempt_at = $2 WHERE login_attempts.next_attempt_at <= $2 \
+                 AND login_attempts.held_until <= $2 RETURNING failures",
+                &[&email_key, &now_ms, &free, &hold_until],
             )
             .await?;
         Ok(row.map(|row| row.get(0)))
     }
 
-    pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
+    pub async fn clear_attempts(
+        &self,
+        email_key: String,
+        forget_before: i64,
+    ) -> anyhow::Result<()> {
         self.one_row(
-            "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
-            &[&id],
+            "DELETE FROM login_attempts WHERE email_key = $1 OR last_attempt_at < $2",
+            &[&email_key, &forget_before],
         )
         .await
         .map(drop)

@@ -14,10 +14,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{COLUMNS, User};
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
     include_str!("../../../../migrations/sqlite/0002_session_start.sql"),
     include_str!("../../../../migrations/sqlite/0003_session_generation.sql"),
+    include_str!("../../../../migrations/sqlite/0004_login_attempts.sql"),
 ];
 /// The host's `spin:sqlite` waits as long for another writer.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -114,23 +115,28 @@ impl Sqlite {
         .await
     }
 
-    /// A login attempt claimed before its password is verified: the
-    /// account's failure count with it, `None` inside a slow-down delay;
-    /// an attempt past the free ones holds the account until `hold_until`.
+    /// A login attempt claimed before its password is verified, by its
+    /// address's key: the failure count with it, `None` inside a slow-down
+    /// delay or a hold; an attempt past the free ones holds the address
+    /// until `hold_until`.
     pub async fn claim_check(
         &self,
-        id: String,
+        email_key: String,
         now_ms: i64,
         hold_until: i64,
     ) -> anyhow::Result<Option<i64>> {
         self.with(move |conn| {
             conn.prepare_cached(
-                "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
-                 CASE WHEN failed_logins >= ?3 THEN ?4 ELSE next_login_at END \
-                 WHERE id = ?1 AND next_login_at <= ?2 RETURNING failed_logins",
+                "INSERT INTO login_attempts \
+                 (email_key, failures, next_attempt_at, held_until, last_attempt_at) \
+                 VALUES (?1, 1, 0, 0, ?2) ON CONFLICT (email_key) DO UPDATE SET \
+                 failures = login_attempts.failures + 1, held_until = \
+                 CASE WHEN login_attempts.failures >= ?3 THEN ?4 ELSE login_attempts.held_until END, \
+                 last_attempt_at = ?2 WHERE login_attempts.next_attempt_at <= ?2 \
+                 AND login_attempts.held_until <= ?2 RETURNING failures",
             )?
             .query_row(
-                params![id, now_ms, throttle::FREE_FAILURES, hold_until],
+                params![email_key, now_ms, throttle::FREE_FAILURES, hold_until],
                 |row| row.get(0),
             )
             .optional()
@@ -138,12 +144,18 @@ impl Sqlite {
         .await
     }
 
-    pub async fn reset_failures(&self, id: String) -> anyhow::Result<()> {
+    /// A successful check clears the address's count, and forgets the
+    /// addresses quiet for a day (`forget_before`).
+    pub async fn clear_attempts(
+        &self,
+        email_key: String,
+        forget_before: i64,
+    ) -> anyhow::Result<()> {
         self.with(move |conn| {
             conn.prepare_cached(
-                "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = ?1",
+                "DELETE FROM login_attempts WHERE email_key = ?1 OR last_attempt_at < ?2",
             )?
-            .execute(params![id])
+            .execute(params![email_key, forget_before])
             .map(drop)
         })
         .await

@@ -1,8 +1,10 @@
 //! `POST /auth/login {email, password}`: tokens for the right password.
 //!
-//! Every refusal is the same 401, byte for byte, and costs one password
-//! verification: an unknown email, a wrong password and a slowed-down
-//! account cannot be told apart, by body or by timing (see `credentials`).
+//! Every wrong credential is the same 401, byte for byte, and costs one
+//! password verification: an unknown email and a wrong password cannot be
+//! told apart, by body or by timing. An attempt the slow-down refuses
+//! before checking it is a 429 with `Retry-After`, for known and unknown
+//! addresses alike (see `credentials`).
 
 use mhmanus_domain::auth::email::key_of;
 use mhmanus_domain::auth::password;
@@ -26,20 +28,22 @@ pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
     fields.finish(ctx.path)?;
 
     let now_ms = clock::now_ms();
-    // The lookup's connection is released before any verification (by
-    // `credentials`); the writes below open a new one.
     // An email that is no address cannot be an account's.
-    let user = match key_of(&email) {
-        Some(key) => users::by_email_key(ctx.db().await?, &key).await?,
-        None => None,
-    };
-    let Some(user) = user else {
+    let Some(key) = key_of(&email) else {
         credentials::refuse(ctx, &password);
         return Err(refused(ctx.path).into());
     };
-    let Check::Verified { rehash } = credentials::check(ctx, &user, &password, now_ms).await?
-    else {
-        return Err(refused(ctx.path).into());
+    // The lookup's connection is released before any verification (by
+    // `credentials`); the writes below open a new one.
+    let user = users::by_email_key(ctx.db().await?, &key).await?;
+    let check = credentials::check(ctx, &key, user.as_ref(), &password, now_ms).await?;
+    let (rehash, user) = match (check, user) {
+        (Check::Verified { rehash }, Some(user)) => (rehash, user),
+        (Check::Throttled { retry_after_secs }, _) => {
+            return Err(credentials::throttled(ctx.path, retry_after_secs).into());
+        }
+        // Wrong (without an account, nothing is ever verified).
+        _ => return Err(refused(ctx.path).into()),
     };
     if rehash {
         // Hashing costs what verifying does: not on a held connection either.

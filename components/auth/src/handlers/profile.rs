@@ -58,10 +58,15 @@ pub(super) async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
         }
         None => None,
     };
-    if let (Some(_), Some(current)) = (&new, &current)
-        && credentials::check(ctx, &user, current, now_ms).await? == Check::Refused
-    {
-        fields.push(FieldError::new("currentPassword", "does not match"));
+    if let (Some(_), Some(current)) = (&new, &current) {
+        let key = user.email_key.clone();
+        match credentials::check(ctx, &key, Some(&user), current, now_ms).await? {
+            Check::Verified { .. } => {}
+            Check::Wrong => fields.push(FieldError::new("currentPassword", "does not match")),
+            Check::Throttled { retry_after_secs } => {
+                return Err(credentials::throttled(ctx.path, retry_after_secs).into());
+            }
+        }
     }
     fields.finish(ctx.path)?;
 

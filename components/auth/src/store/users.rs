@@ -1,7 +1,6 @@
 //! The `users` table.
 
 use mhmanus_domain::auth::role::{self, Role};
-use mhmanus_domain::auth::throttle;
 
 use super::{Db, Row, StoreError, Val};
 
@@ -10,6 +9,8 @@ use super::{Db, Row, StoreError, Val};
 pub(crate) struct User {
     pub id: String,
     pub email: String,
+    /// The normalised address (`Email::key`): what the slow-down counts by.
+    pub email_key: String,
     pub name: String,
     pub password_hash: String,
     /// The stored column, canonical (see `role::to_column`).
@@ -38,19 +39,20 @@ pub(crate) struct NewUser<'a> {
 }
 
 /// The columns every query returns, in `from_row` order.
-const COLUMNS: &str =
-    "id, email, name, password_hash, roles, created_at, updated_at, session_generation";
+const COLUMNS: &str = "id, email, email_key, name, password_hash, roles, created_at, \
+    updated_at, session_generation";
 
 fn from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.text(0)?,
         email: row.text(1)?,
-        name: row.text(2)?,
-        password_hash: row.text(3)?,
-        roles_column: row.text(4)?,
-        created_at: row.int(5)?,
-        updated_at: row.int(6)?,
-        session_generation: row.int(7)?,
+        email_key: row.text(2)?,
+        name: row.text(3)?,
+        password_hash: row.text(4)?,
+        roles_column: row.text(5)?,
+        created_at: row.int(6)?,
+        updated_at: row.int(7)?,
+        session_generation: row.int(8)?,
     })
 }
 
@@ -72,8 +74,8 @@ pub(crate) async fn by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError>
 /// One statement, so of two racing registrations exactly one wins.
 pub(crate) async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, StoreError> {
     let sql = format!(
-        "INSERT INTO users (id, email, email_key, name, password_hash, roles, failed_logins, \
-         next_login_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $7) \
+        "INSERT INTO users (id, email, email_key, name, password_hash, roles, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
          ON CONFLICT (email_key) DO NOTHING RETURNING {COLUMNS}"
     );
     let params = [
@@ -86,65 +88,6 @@ pub(crate) async fn insert(db: &Db, new: NewUser<'_>) -> Result<Option<User>, St
         Val::Int(new.now_ms),
     ];
     one(db.query_opt(&sql, &params).await?)
-}
-
-/// Claims a password check, before the password is verified: counts it as
-/// a failure in advance and returns the account's count with it, unless the
-/// account is inside its slow-down delay (`None`: the attempt does not
-/// count, and must not be verified). An attempt past the free ones also
-/// holds the account until `hold_until`, so it is its window's one attempt.
-/// One statement, so every concurrent attempt gets its own count and at
-/// most one of them a window.
-pub(crate) async fn claim_check(
-    db: &Db,
-    id: &str,
-    now_ms: i64,
-    hold_until: i64,
-) -> Result<Option<i64>, StoreError> {
-    let row = db
-        .query_opt(
-            "UPDATE users SET failed_logins = failed_logins + 1, next_login_at = \
-             CASE WHEN failed_logins >= $3 THEN $4 ELSE next_login_at END \
-             WHERE id = $1 AND next_login_at <= $2 RETURNING failed_logins",
-            &[
-                Val::from(id),
-                Val::Int(now_ms),
-                Val::Int(i64::from(throttle::FREE_FAILURES)),
-                Val::Int(hold_until),
-            ],
-        )
-        .await?;
-    row.map(|row| row.int(0)).transpose()
-}
-
-/// Delays the next attempt until `next_login_at`: replaces the attempt's
-/// own `hold` (see `claim_check`) if it is still there, and otherwise never
-/// shortens a delay a concurrent failure set (`GREATEST`/`MAX` differ
-/// between the two dialects, `CASE` is the same in both).
-pub(crate) async fn delay_next(
-    db: &Db,
-    id: &str,
-    next_login_at: i64,
-    hold: Option<i64>,
-) -> Result<(), StoreError> {
-    // Stored values are never negative: -1 matches no hold.
-    let hold = hold.unwrap_or(-1);
-    db.execute(
-        "UPDATE users SET next_login_at = \
-         CASE WHEN next_login_at > $1 AND next_login_at <> $3 THEN next_login_at ELSE $1 END \
-         WHERE id = $2",
-        &[Val::Int(next_login_at), Val::from(id), Val::Int(hold)],
-    )
-    .await
-}
-
-/// A successful password check clears the slow-down.
-pub(crate) async fn reset_failures(db: &Db, id: &str) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE users SET failed_logins = 0, next_login_at = 0 WHERE id = $1",
-        &[Val::from(id)],
-    )
-    .await
 }
 
 /// Upgrades a hash (bcrypt, old parameters) after a successful login, only
@@ -163,8 +106,9 @@ pub(crate) async fn upgrade_hash(
     .await
 }
 
-/// A password change: the new hash, a clean slow-down state, and a new
-/// session generation (every access token ends).
+/// A password change: the new hash and a new session generation (every
+/// access token ends). The check of the current password cleared the
+/// slow-down (`attempts::clear`).
 pub(crate) async fn set_password(
     db: &Db,
     id: &str,
@@ -172,7 +116,7 @@ pub(crate) async fn set_password(
     now_ms: i64,
 ) -> Result<Option<User>, StoreError> {
     let sql = format!(
-        "UPDATE users SET password_hash = $1, failed_logins = 0, next_login_at = 0, \
+        "UPDATE users SET password_hash = $1, \
          session_generation = session_generation + 1, updated_at = $2 WHERE id = $3 \
          RETURNING {COLUMNS}"
     );
