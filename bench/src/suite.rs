@@ -21,7 +21,7 @@ use crate::startup;
 pub(crate) const CONCURRENCY: [usize; 4] = [1, 16, 64, 256];
 /// The small table: enough accounts that the logins of a run, spread over
 /// them, never log one account in more often at once than a person would
-/// (more than five at once are refused: each attempt is claimed first).
+/// (more than five at once get 429s: each attempt is claimed first).
 pub(crate) const SMALL_TABLE: usize = 1_000;
 /// The large table of the profile and login runs.
 pub(crate) const LARGE_TABLE: usize = 100_000;

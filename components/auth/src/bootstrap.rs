@@ -1,15 +1,20 @@
 //! The bootstrap Admin: when `admin_email` and `admin_password` are set,
-//! that account exists and has the Admin role.
+//! that account is made an Admin, once.
 //!
-//! Idempotent and safe to race: the account is created with
-//! `INSERT ... ON CONFLICT DO NOTHING`, an existing account's password is
-//! never overwritten (changing the variable later does not reset it), and
-//! the Admin role is added only if missing, with a compare-and-set.
+//! Once: the first instance to serve an address records it
+//! (`admin_bootstrap`), and later ones leave the account alone. An Admin
+//! who demotes or deletes it is obeyed, and changing `admin_password`
+//! later promotes nobody. To bootstrap again, name another address.
+//!
+//! Safe to race: the account is created with `INSERT ... ON CONFLICT DO
+//! NOTHING`, an existing account's password is never overwritten, and the
+//! Admin role is added only if missing, with a compare-and-set.
 //!
 //! An existing account without the Admin role is promoted only if
-//! `admin_password` is its password: otherwise whoever registered that
-//! email first (anyone may register) would become Admin by it being named
-//! in the configuration.
+//! `admin_password` is its password (otherwise whoever registered that
+//! email first, as anyone may, would become Admin by it being named in the
+//! configuration), and only while no other account is an Admin (one
+//! demoted by an Admin before this rule, and before the record, stays so).
 
 use mhmanus_domain::auth::email::Email;
 use mhmanus_domain::auth::password::{self, Verdict};
@@ -17,6 +22,7 @@ use mhmanus_domain::auth::policy::NewPassword;
 use mhmanus_domain::auth::role::{self, Role};
 
 use crate::settings::Settings;
+use crate::store::admin_bootstrap;
 use crate::store::users::{self, NewUser};
 use crate::store::{Db, StoreError};
 
@@ -37,6 +43,9 @@ pub(crate) async fn ensure_admin(
             return Ok(());
         }
     };
+    if admin_bootstrap::is_done(db, email.key()).await? {
+        return Ok(());
+    }
     let user = match users::by_email_key(db, email.key()).await? {
         Some(user) => user,
         None => {
@@ -71,7 +80,7 @@ pub(crate) async fn ensure_admin(
     };
     let mut roles = user.roles();
     if roles.contains(&Role::Admin) {
-        return Ok(());
+        return admin_bootstrap::record(db, email.key(), now_ms).await;
     }
     if !matches!(
         password::verify(&settings.admin_password, &user.password_hash),
@@ -83,6 +92,13 @@ pub(crate) async fn ensure_admin(
         );
         return Ok(());
     }
+    if users::any_admin(db).await? {
+        eprintln!(
+            "auth: the account for admin_email is not an Admin and another account is; \
+             an Admin decided, so the bootstrap leaves it as it is"
+        );
+        return admin_bootstrap::record(db, email.key(), now_ms).await;
+    }
     roles.push(Role::Admin);
     let column = role::to_column(&roles);
     if users::replace_roles(db, &user.id, &user.roles_column, &column, now_ms).await? {
@@ -92,5 +108,5 @@ pub(crate) async fn ensure_admin(
         // them; theirs stand.
         eprintln!("auth: the bootstrap account's roles changed meanwhile; left them as they are");
     }
-    Ok(())
+    admin_bootstrap::record(db, email.key(), now_ms).await
 }

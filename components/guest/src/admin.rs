@@ -18,6 +18,9 @@ pub enum AdminState {
     /// The account existed before as someone else's, without the Admin
     /// role, and was not promoted.
     NotPromoted,
+    /// Bootstrapped once, then demoted or deleted by an Admin: the
+    /// bootstrap leaves it so.
+    Retired,
 }
 
 impl AdminState {
@@ -27,6 +30,7 @@ impl AdminState {
             AdminState::Pending => "pending",
             AdminState::Bootstrapped => "bootstrapped",
             AdminState::NotPromoted => "not-promoted",
+            AdminState::Retired => "retired",
         }
     }
 }
@@ -46,20 +50,30 @@ pub async fn state(db: Option<&Db>, admin_email: &str) -> AdminState {
     let Some(db) = db else {
         return AdminState::Pending;
     };
-    match db
+    let account = db
         .query_opt(
             "SELECT roles FROM users WHERE email_key = $1",
+            &[Val::from(key.as_str())],
+        )
+        .await;
+    // Before migration 5 there is no record: none was made.
+    let recorded = db
+        .query_opt(
+            "SELECT 1 FROM admin_bootstrap WHERE email_key = $1",
             &[Val::from(key)],
         )
         .await
-    {
+        .is_ok_and(|row| row.is_some());
+    match account {
         Ok(Some(row)) => match row.text(0) {
             Ok(roles) if role::from_column(&roles).contains(&Role::Admin) => {
                 AdminState::Bootstrapped
             }
+            Ok(_) if recorded => AdminState::Retired,
             Ok(_) => AdminState::NotPromoted,
             Err(_) => AdminState::Pending,
         },
+        Ok(None) if recorded => AdminState::Retired,
         Ok(None) | Err(_) => AdminState::Pending,
     }
 }

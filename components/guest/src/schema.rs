@@ -69,6 +69,13 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../migrations/postgres/0004_login_attempts.sql"),
         then: None,
     },
+    Migration {
+        version: 5,
+        name: "admin_bootstrap",
+        sqlite: include_str!("../../../migrations/sqlite/0005_admin_bootstrap.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_admin_bootstrap.sql"),
+        then: None,
+    },
 ];
 
 /// The key of the PostgreSQL advisory lock migrations hold: any fixed value

@@ -157,6 +157,59 @@ async fn the_admin_bootstrap_is_idempotent() {
     assert_eq!(row.get::<_, i64>(0), 1);
 }
 
+/// Issue 36's T3: an Admin the bootstrap made promotes another account,
+/// which demotes the bootstrap account. New instances (a restart, a scale
+/// up), even with a changed `admin_password`, leave the demotion standing,
+/// and the reports call the account retired, not a failed bootstrap.
+async fn a_demoted_bootstrap_admin_stays_demoted(database: Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = unique_email();
+    let start = |password: &'static str| {
+        let (data, admin) = (dir.path().to_owned(), admin.clone());
+        AuthApp::start_with(database, move |config| {
+            config.data_dir = data;
+            config.admin_email = Some(admin);
+            config.admin_password = Some(password.into());
+        })
+    };
+    let app = start(ADMIN_PASSWORD).await;
+    let admin_token = token(&app, &admin, ADMIN_PASSWORD).await;
+    let admin_id = app.get_with("/v1/auth/profile", &admin_token).await.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (email, user) = app.register().await;
+    let id = user["id"].as_str().unwrap();
+    let reply = set_roles(&app, &admin_token, id, json!(["Admin", "User"])).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let other_token = token(&app, &email, PASSWORD).await;
+    let reply = set_roles(&app, &other_token, &admin_id, json!(["User"])).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    drop(app);
+
+    for password in [ADMIN_PASSWORD, "a later admin passphrase"] {
+        let app = start(password).await;
+        let demoted = token(&app, &admin, ADMIN_PASSWORD).await;
+        let profile = app.get_with("/v1/auth/profile", &demoted).await.json();
+        assert_eq!(profile["roles"], json!(["User"]), "{password}");
+        problem(&app.get_with("/v1/users", &demoted).await, 403);
+        let config = app.host.get("/v1/production-test/config").await.json();
+        assert_eq!(config["admin"]["state"], "retired", "{config}");
+        let health = app.host.get("/health").await.json();
+        assert_eq!(health["checks"]["admin:bootstrap"][0]["status"], "pass");
+    }
+}
+
+#[tokio::test]
+async fn a_demoted_bootstrap_admin_stays_demoted_on_sqlite() {
+    a_demoted_bootstrap_admin_stays_demoted(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_demoted_bootstrap_admin_stays_demoted_on_postgres() {
+    a_demoted_bootstrap_admin_stays_demoted(Database::Postgres).await;
+}
+
 /// An account someone registered under the admin address before the
 /// operator configured it is not promoted unless it has that password.
 #[tokio::test]

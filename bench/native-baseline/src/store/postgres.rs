@@ -9,11 +9,12 @@ use tokio_postgres::{NoTls, Row};
 
 use super::User;
 
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 5] = [
     include_str!("../../../../migrations/postgres/0001_accounts.sql"),
     include_str!("../../../../migrations/postgres/0002_session_start.sql"),
     include_str!("../../../../migrations/postgres/0003_session_generation.sql"),
     include_str!("../../../../migrations/postgres/0004_login_attempts.sql"),
+    include_str!("../../../../migrations/postgres/0005_admin_bootstrap.sql"),
 ];
 /// The host's pool size per address.
 const POOL_SIZE: usize = 16;

@@ -14,11 +14,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{COLUMNS, User};
 
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 5] = [
     include_str!("../../../../migrations/sqlite/0001_accounts.sql"),
     include_str!("../../../../migrations/sqlite/0002_session_start.sql"),
     include_str!("../../../../migrations/sqlite/0003_session_generation.sql"),
     include_str!("../../../../migrations/sqlite/0004_login_attempts.sql"),
+    include_str!("../../../../migrations/sqlite/0005_admin_bootstrap.sql"),
 ];
 /// The host's `spin:sqlite` waits as long for another writer.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

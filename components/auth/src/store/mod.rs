@@ -11,6 +11,7 @@
 //! concurrent one) say in their documentation why the outcome is still
 //! safe, in `tokens` and `attempts`.
 
+pub(crate) mod admin_bootstrap;
 pub(crate) mod attempts;
 pub(crate) mod tokens;
 pub(crate) mod users;

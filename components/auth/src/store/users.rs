@@ -65,6 +65,18 @@ pub(crate) async fn by_email_key(db: &Db, email_key: &str) -> Result<Option<User
     one(db.query_opt(&sql, &[Val::from(email_key)]).await?)
 }
 
+/// Whether any account has the Admin role. A scan, for the bootstrap's
+/// rare first look at an existing account only.
+pub(crate) async fn any_admin(db: &Db) -> Result<bool, StoreError> {
+    let row = db
+        .query_opt(
+            "SELECT 1 FROM users WHERE roles LIKE $1 LIMIT 1",
+            &[Val::from(format!("%{}%", Role::Admin.as_str()))],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 pub(crate) async fn by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     one(db.query_opt(&sql, &[Val::from(id)]).await?)
