@@ -94,9 +94,7 @@ pub fn verify(headers: &HeaderMap, jwt: &JwtSettings, path: &str) -> Result<Clai
 
 /// Lets the holder of verified `claims` in if their account still stands
 /// behind the token: it exists, the session is alive and the generation
-/// current. A token from before sessions were carried (`Claims::is_legacy`)
-/// has no session to check; its generation is 0, so anything that ends
-/// every session ends it too.
+/// current.
 pub async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failure> {
     let row = db
         .query_opt(
@@ -116,7 +114,7 @@ pub async fn admit(db: &Db, claims: Claims, path: &str) -> Result<Caller, Failur
         return Err(invalid_token(path, "the account no longer exists").into());
     };
     let (roles, generation, session_alive) = (row.text(0)?, row.int(1)?, row.int(2)? == 1);
-    if generation != claims.generation || !(session_alive || claims.is_legacy()) {
+    if generation != claims.generation || !session_alive {
         return Err(invalid_token(path, "the session has ended; sign in again").into());
     }
     let account = Account {

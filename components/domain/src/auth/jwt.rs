@@ -25,14 +25,6 @@ pub const DEFAULT_TTL_SECS: i64 = 3600;
 pub const LEEWAY_SECS: u64 = 5;
 /// The media type of what we issue (RFC 9068 2.1).
 pub const TOKEN_TYPE: &str = "at+jwt";
-/// Tokens typed plain `JWT`, without a session, are what this service issued
-/// before access tokens carried one. They are accepted only if issued before
-/// this instant (2027-01-01T00:00:00Z), so that users signed in across the
-/// upgrade keep their session until their token expires, and no such token
-/// is ever minted again.
-pub const LEGACY_ISSUED_BEFORE: i64 = 1_798_761_600;
-const LEGACY_TOKEN_TYPE: &str = "JWT";
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -47,19 +39,10 @@ pub struct Claims {
     pub aud: String,
     pub jti: String,
     /// The session: the refresh-token family the token was issued with.
-    /// Empty only in a legacy token.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sid: String,
-    /// The account's session generation at issue (0 in a legacy token).
-    #[serde(default, rename = "gen")]
+    /// The account's session generation at issue.
+    #[serde(rename = "gen")]
     pub generation: i64,
-}
-
-impl Claims {
-    /// Whether this is a legacy token (see `LEGACY_ISSUED_BEFORE`).
-    pub fn is_legacy(&self) -> bool {
-        self.sid.is_empty()
-    }
 }
 
 /// Whom a token is issued to, and in which session.
@@ -264,8 +247,9 @@ impl JwtSettings {
     /// would have to understand, not issued in the future, and no longer
     /// lived than this configuration issues.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        // Claims has no optional fields but the session ones, so a token
-        // missing iat, jti, email or roles fails to deserialise.
+        // Claims has no optional fields, so a token missing iat, jti,
+        // email, roles or its session (one minted before sessions, typed
+        // plain `JWT`) fails to deserialise.
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| match err.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -276,12 +260,7 @@ impl JwtSettings {
         if header.crit.is_some() {
             return Err(TokenError::Invalid);
         }
-        let typed_as_ours = match header.typ.as_deref() {
-            Some(TOKEN_TYPE) => !claims.is_legacy(),
-            Some(LEGACY_TOKEN_TYPE) => claims.is_legacy() && claims.iat < LEGACY_ISSUED_BEFORE,
-            _ => false,
-        };
-        if !typed_as_ours {
+        if header.typ.as_deref() != Some(TOKEN_TYPE) || claims.sid.is_empty() {
             return Err(TokenError::Invalid);
         }
         let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
@@ -455,7 +434,6 @@ mod tests {
         assert_eq!(claims.aud, DEFAULT_AUDIENCE);
         assert!(uuid::Uuid::parse_str(&claims.jti).is_ok());
         assert_eq!((claims.sid.as_str(), claims.generation), ("session-1", 7));
-        assert!(!claims.is_legacy());
         assert_eq!(settings.verify(&token), Ok(claims.clone()));
 
         let header = jsonwebtoken::decode_header(&token).unwrap();
@@ -504,20 +482,20 @@ mod tests {
     }
 
     #[test]
-    fn legacy_tokens_are_accepted_until_they_expire() {
+    fn a_token_without_a_session_is_refused_however_typed() {
         let now = now();
-        let mut legacy = claims(now);
-        legacy.as_object_mut().unwrap().remove("sid");
-        legacy.as_object_mut().unwrap().remove("gen");
-        let token = sign_with(&Header::new(Algorithm::HS256), &legacy, SECRET);
-        let claims = settings().verify(&token).unwrap();
-        assert!(claims.is_legacy());
-        assert_eq!(claims.generation, 0);
-        // Typed as ours, a token without a session is not.
-        assert_eq!(
-            settings().verify(&sign(Algorithm::HS256, &legacy, SECRET)),
-            Err(TokenError::Invalid)
-        );
+        let mut before_sessions = claims(now);
+        before_sessions.as_object_mut().unwrap().remove("sid");
+        before_sessions.as_object_mut().unwrap().remove("gen");
+        let typed_jwt = sign_with(&Header::new(Algorithm::HS256), &before_sessions, SECRET);
+        let ours = sign(Algorithm::HS256, &before_sessions, SECRET);
+        for token in [typed_jwt, ours] {
+            assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
+        }
+        let mut empty = claims(now);
+        empty["sid"] = "".into();
+        let token = sign(Algorithm::HS256, &empty, SECRET);
+        assert_eq!(settings().verify(&token), Err(TokenError::Invalid));
     }
 
     #[test]
