@@ -183,6 +183,27 @@ async fn protected_and_admin_check_the_token_and_the_role() {
     assert_eq!(reply.json()["roles"], serde_json::json!(["Admin", "User"]));
 }
 
+/// `all-features` hashes a password and reaches every backend: in
+/// production only an Admin may run it (issue 36's T4 and T9).
+#[tokio::test]
+async fn in_production_all_features_is_an_admin_s() {
+    let admin = admin_email();
+    let app = start(|config| {
+        config.app_env = Some("production".into());
+        config.admin_email = Some(admin);
+        config.admin_password = Some(ADMIN_PASSWORD.into());
+    })
+    .await;
+    let user = user_token(&app).await;
+    let refused = get(&app, "/v1/production-test/all-features", Some(&user)).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let admin = app.sign_in(&app_admin(&app), ADMIN_PASSWORD).await;
+    let admin = admin["access_token"].as_str().unwrap();
+    let reply = get(&app, "/v1/production-test/all-features", Some(admin)).await;
+    let features = reply.json()["features"].as_array().map_or(0, Vec::len);
+    assert!(features > 0, "{}", reply.text());
+}
+
 #[tokio::test]
 async fn compression_serves_the_same_large_body_every_time() {
     let app = start(|_| {}).await;
