@@ -179,6 +179,9 @@ enum Host {
     Broken,
     /// An unusable access-token lifetime: the token routes cannot serve.
     Misconfigured,
+    /// `APP_ENV=production`: `/metrics` off the public address,
+    /// `all-features` an Admin's.
+    Production,
 }
 
 struct Call {
@@ -223,6 +226,13 @@ async fn router(host: Host) -> Router {
         config.jwt_secret = Some(SECRET.into());
         config.admin_email = Some(ADMIN_EMAIL.into());
         config.admin_password = Some(PASSWORD.into());
+        if let Host::Production = host {
+            config.app_env = Some("production".into());
+            config.jwt_secret =
+                Some(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()).into());
+            config.admin_email = None;
+            config.admin_password = None;
+        }
         // The machine's own disk must not decide the health answers here.
         config.health.disk_warn_percent = 100;
         config.health.disk_fail_percent = 100;
@@ -286,6 +296,8 @@ struct Fixtures {
     admin: String,
     roles_path: String,
     big: String,
+    /// A User's access token on the production host.
+    production_access: String,
 }
 
 /// One line per documented (path, method, status) but the 429s.
@@ -372,7 +384,9 @@ fn scenarios(f: &Fixtures) -> Vec<Scenario> {
         ("/v1/production-test/all-features", "get", 200, Normal, call("GET", "/v1/production-test/all-features").bearer(access)),
         ("/v1/production-test/all-features", "get", 401, Normal, call("GET", "/v1/production-test/all-features")),
         ("/v1/production-test/all-features", "get", 503, Broken, call("GET", "/v1/production-test/all-features").bearer(access)),
+        ("/v1/production-test/all-features", "get", 403, Production, call("GET", "/v1/production-test/all-features").bearer(&f.production_access)),
         ("/metrics", "get", 200, Normal, call("GET", "/metrics")),
+        ("/metrics", "get", 404, Production, call("GET", "/metrics")),
         ("/openapi.json", "get", 200, Normal, call("GET", "/openapi.json")),
     ]
 }
@@ -380,17 +394,19 @@ fn scenarios(f: &Fixtures) -> Vec<Scenario> {
 #[tokio::test]
 async fn every_documented_status_is_answered_as_documented() {
     let spec = Spec::load();
-    let (normal, limited, broken, misconfigured) = (
+    let (normal, limited, broken, misconfigured, production) = (
         router(Host::Normal).await,
         router(Host::Limited).await,
         router(Host::Broken).await,
         router(Host::Misconfigured).await,
+        router(Host::Production).await,
     );
     let routers = |host: Host| match host {
         Host::Normal => &normal,
         Host::Limited => &limited,
         Host::Broken => &broken,
         Host::Misconfigured => &misconfigured,
+        Host::Production => &production,
     };
 
     // A real account and its tokens, and a target for the Admin routes.
@@ -429,6 +445,14 @@ async fn every_documented_status_is_answered_as_documented() {
     let target_id = target["id"].as_str().unwrap();
     let roles_path = format!("/v1/users/{target_id}/roles");
     let big = "x".repeat(20 * 1024);
+    // A User of the production host (its own database and secret).
+    let (status, _, _) = send(
+        &production,
+        &call("POST", "/v1/auth/register").json(registration.clone()),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (production_access, _) = tokens(send(&production, &login()).await.2);
 
     let fixtures = Fixtures {
         email,
@@ -439,6 +463,7 @@ async fn every_documented_status_is_answered_as_documented() {
         admin,
         roles_path,
         big,
+        production_access,
     };
     let scenarios = scenarios(&fixtures);
 
