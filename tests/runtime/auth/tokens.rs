@@ -151,6 +151,92 @@ async fn within_a_grace_ten_parallel_uses_succeed_once_on_postgres() {
     parallel_refreshes(Database::Postgres, "10").await;
 }
 
+/// Issue 36's T1: a thief rotates the victim's refresh token; the victim
+/// logs out with the old one, which ends the session, the thief's tokens
+/// included. That stays so when the old token's row expires and a later
+/// login purges expired rows: the session does not come back to life.
+async fn a_logged_out_session_stays_dead_after_a_purge(database: Database) {
+    let app = AuthApp::start(database).await;
+    let (email, victim) = app.session().await;
+    let victim_refresh = text(&victim["refresh_token"]);
+    let thief = refresh(&app, victim_refresh).await.json();
+    let (thief_access, thief_refresh) =
+        (text(&thief["access_token"]), text(&thief["refresh_token"]));
+    let reply = app
+        .json_call(
+            "POST",
+            "/v1/auth/logout",
+            &json!({"refresh_token": victim_refresh}),
+            Some(text(&victim["access_token"])),
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    problem(&app.get_with("/v1/auth/profile", thief_access).await, 401);
+    // Fourteen days pass for the victim's old token, not yet for the thief's.
+    app.sql(
+        "UPDATE refresh_tokens SET expires_at = 1 WHERE token_hash = $1",
+        &mhmanus_domain::auth::refresh::hash(victim_refresh),
+    )
+    .await;
+    assert_eq!(app.login(&email, super::PASSWORD).await.status, 200);
+    problem(&app.get_with("/v1/auth/profile", thief_access).await, 401);
+    problem(&refresh(&app, thief_refresh).await, 401);
+}
+
+#[tokio::test]
+async fn a_logged_out_session_stays_dead_after_a_purge_on_sqlite() {
+    a_logged_out_session_stays_dead_after_a_purge(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_logged_out_session_stays_dead_after_a_purge_on_postgres() {
+    a_logged_out_session_stays_dead_after_a_purge(Database::Postgres).await;
+}
+
+/// Issue 36's T2: logins with the old password racing a password change
+/// (at +0, 20, 40, 60 ms, in several trials) either finish before it, and
+/// the change ends their sessions, or are refused: no session of the old
+/// password survives it.
+async fn no_session_of_the_old_password_survives_its_change(database: Database) {
+    const NEW: &str = "a brand new passphrase";
+    let app = AuthApp::start(database).await;
+    for _ in 0..6 {
+        let (email, session) = app.session().await;
+        let access = text(&session["access_token"]).to_owned();
+        let body = json!({"currentPassword": super::PASSWORD, "newPassword": NEW});
+        let change = app.json_call("PATCH", "/v1/auth/profile", &body, Some(&access));
+        let logins = join_all((0..4u64).map(|i| {
+            let (app, email) = (&app, &email);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20 * i)).await;
+                app.login(email, super::PASSWORD).await
+            }
+        }));
+        let (changed, logins) = futures::join!(change, logins);
+        assert_eq!(changed.status, 200, "{}", changed.text());
+        for login in logins.iter().filter(|login| login.status == 200) {
+            let tokens = login.json();
+            problem(&refresh(&app, text(&tokens["refresh_token"])).await, 401);
+            problem(
+                &app.get_with("/v1/auth/profile", text(&tokens["access_token"]))
+                    .await,
+                401,
+            );
+        }
+        assert_eq!(app.login(&email, NEW).await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn no_session_of_the_old_password_survives_its_change_on_sqlite() {
+    no_session_of_the_old_password_survives_its_change(Database::Sqlite).await;
+}
+
+#[tokio::test]
+async fn no_session_of_the_old_password_survives_its_change_on_postgres() {
+    no_session_of_the_old_password_survives_its_change(Database::Postgres).await;
+}
+
 #[tokio::test]
 async fn logout_revokes_the_presented_token_or_all_of_them() {
     let app = AuthApp::start(Database::Sqlite).await;

@@ -159,7 +159,11 @@ impl Postgres {
     ) -> anyhow::Result<()> {
         let client = self.pool.get().await?;
         let expired = client
-            .prepare_cached("DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2")
+            .prepare_cached(
+                "DELETE FROM refresh_tokens WHERE user_id = $1 AND family_id IN \
+                 (SELECT family_id FROM refresh_tokens WHERE user_id = $1 \
+                 GROUP BY family_id HAVING MAX(expires_at) <= $2)",
+            )
             .await?;
         client.execute(&expired, &[&user_id, &now_ms]).await?;
         let insert = client
@@ -174,6 +178,11 @@ impl Postgres {
                 &[&token_hash, &user_id, &family_id, &now_ms, &expires_at],
             )
             .await?;
+        // The component's check that the session generation held.
+        let generation = client
+            .prepare_cached("SELECT session_generation FROM users WHERE id = $1")
+            .await?;
+        client.query_one(&generation, &[&user_id]).await?;
         Ok(())
     }
 }

@@ -174,15 +174,20 @@ impl Sqlite {
     ) -> anyhow::Result<()> {
         self.with(move |conn| {
             conn.prepare_cached(
-                "DELETE FROM refresh_tokens WHERE user_id = ?1 AND expires_at <= ?2",
+                "DELETE FROM refresh_tokens WHERE user_id = ?1 AND family_id IN \
+                 (SELECT family_id FROM refresh_tokens WHERE user_id = ?1 \
+                 GROUP BY family_id HAVING MAX(expires_at) <= ?2)",
             )?
             .execute(params![user_id, now_ms])?;
             conn.prepare_cached(
                 "INSERT INTO refresh_tokens (token_hash, user_id, family_id, family_started_at, \
                  created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
             )?
-            .execute(params![token_hash, user_id, family_id, now_ms, expires_at])
-            .map(drop)
+            .execute(params![token_hash, user_id, family_id, now_ms, expires_at])?;
+            // The component's check that the session generation held.
+            conn.prepare_cached("SELECT session_generation FROM users WHERE id = ?1")?
+                .query_row(params![user_id], |row| row.get::<_, i64>(0))
+                .map(drop)
         })
         .await
     }

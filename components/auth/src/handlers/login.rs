@@ -14,7 +14,7 @@ use super::credentials::{self, Check};
 use super::{Ctx, Outcome, session};
 use crate::fields::Fields;
 use crate::response::Response;
-use crate::store::{tokens, users};
+use crate::store::{StoreError, tokens, users};
 use crate::{auth_guard, clock, request};
 
 pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outcome {
@@ -45,15 +45,37 @@ pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
         // Wrong (without an account, nothing is ever verified).
         _ => return Err(refused(ctx.path).into()),
     };
+    let mut user = user;
     if rehash {
         // Hashing costs what verifying does: not on a held connection either.
         ctx.release_db();
         let upgraded = password::hash(&password);
         users::upgrade_hash(ctx.db().await?, &user.id, &user.password_hash, &upgraded).await?;
+        // Stored unless a password change won the race (then the login
+        // below finds a hash that is neither, and is refused).
+        user.password_hash = upgraded;
     }
     tokens::delete_expired(ctx.db().await?, &user.id, now_ms).await?;
-    session::issue(ctx, &user, None, now_ms).await
+    // The session is kept only if the account's sessions did not change
+    // since `user` was read; if they did, decide again from the account as
+    // it is now: a new password refuses this login, anything else (a role
+    // change, logging out everywhere) gets a session of the new generation.
+    for _ in 0..SESSION_ATTEMPTS {
+        if let Some(answer) = session::start(ctx, &user, now_ms).await? {
+            return Ok(answer);
+        }
+        match users::by_id(ctx.db().await?, &user.id).await? {
+            Some(now) if now.password_hash == user.password_hash => user = now,
+            // A new password (or the account gone): this one is wrong now.
+            _ => return Err(refused(ctx.path).into()),
+        }
+    }
+    Err(StoreError::new("the account's sessions kept changing during a login").into())
 }
+
+/// How often a login tries to store its session while the account's
+/// session generation moves under it.
+const SESSION_ATTEMPTS: usize = 3;
 
 /// The one answer to every bad credential.
 fn refused(path: &str) -> Response {

@@ -39,7 +39,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome 
         users::end_access_tokens(db, caller.id()).await?;
         tokens::revoke_all(db, caller.id(), now_ms).await?;
     } else if let Some(token) = token {
-        tokens::revoke_one(db, &refresh::hash(&token), caller.id(), now_ms).await?;
+        tokens::revoke_session(db, &refresh::hash(&token), caller.id(), now_ms).await?;
     }
     Ok(response::no_content())
 }

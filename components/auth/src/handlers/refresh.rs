@@ -42,7 +42,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome 
         let Some(user) = users::by_id(ctx.db().await?, &user_id).await? else {
             return Err(refused(ctx.path).into());
         };
-        return session::issue(ctx, &user, Some(family), now_ms).await;
+        return session::renew(ctx, &user, family, now_ms).await;
     }
     if let Some(spent) = tokens::state(ctx.db().await?, &token_hash).await?
         && spent

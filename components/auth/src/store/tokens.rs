@@ -11,6 +11,9 @@
 //! Rotation is two statements (mark the old token, insert its successor),
 //! and a revocation may run between them; `insert_successor` and the
 //! revocations below are written so that the successor never outlives it.
+//! A login's first token is checked the same way against the account's
+//! session generation (`insert_first`). And a family is purged only whole
+//! (`delete_expired`): purging its revoked row alone would bring it back.
 
 use super::{Db, StoreError, Val};
 
@@ -110,6 +113,46 @@ pub(crate) async fn insert_successor(
     Ok(!dead)
 }
 
+/// Stores the first token of a new session (a login), then checks that
+/// the account's session generation is still `generation`, the one the
+/// login read and its access token names. If a password change, a role
+/// change or logging out everywhere moved it meanwhile, the token is
+/// revoked and `false` returned: the session must not outlive the change.
+///
+/// As in `insert_successor` the check is its own statement after the
+/// insert committed: a change committed before it is seen here; one
+/// committed after it revokes the account's tokens (`revoke_all`) or ends
+/// the access tokens with a generation this token's session never had.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_first(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    family: &Family,
+    generation: i64,
+    now_ms: i64,
+    expires_at: i64,
+) -> Result<bool, StoreError> {
+    insert(db, token_hash, user_id, family, now_ms, expires_at).await?;
+    let current = db
+        .query_opt(
+            "SELECT session_generation FROM users WHERE id = $1",
+            &[Val::from(user_id)],
+        )
+        .await?
+        .map(|row| row.int(0))
+        .transpose()?;
+    if current == Some(generation) {
+        return Ok(true);
+    }
+    db.execute(
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2",
+        &[Val::Int(now_ms), Val::from(token_hash)],
+    )
+    .await?;
+    Ok(false)
+}
+
 /// What is known about a token that did not rotate.
 pub(crate) struct Spent {
     pub family_id: String,
@@ -145,20 +188,19 @@ pub(crate) async fn revoke_family(db: &Db, family_id: &str, now_ms: i64) -> Resu
     .await
 }
 
-/// Ends one token, only if it belongs to `user_id` (logout), and with it its
-/// family (see the module documentation). Not run twice, as it could not
-/// help: it matches this one token only. If a rotation of that token races
-/// with its logout and issues a successor anyway, the successor cannot be
-/// rotated again, because its family now has a revoked row.
-pub(crate) async fn revoke_one(
+/// Ends the session of one token, only if the token belongs to `user_id`
+/// (logout): every token of its family, each row marked, so the family
+/// stays dead whichever of its rows expire and are purged first.
+pub(crate) async fn revoke_session(
     db: &Db,
     token_hash: &str,
     user_id: &str,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE refresh_tokens SET revoked_at = $1 WHERE token_hash = $2 AND user_id = $3 \
-         AND revoked_at IS NULL",
+    revoke(
+        db,
+        "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id = \
+         (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $3)",
         &[Val::Int(now_ms), Val::from(token_hash), Val::from(user_id)],
     )
     .await
@@ -195,11 +237,15 @@ async fn revoke(db: &Db, sql: &str, params: &[Val]) -> Result<(), StoreError> {
     db.execute(sql, params).await
 }
 
-/// Drops the account's expired tokens: past expiry they can neither be used
-/// nor signal reuse, so keeping them only grows the table.
+/// Drops the account's sessions whose every token has expired: past
+/// expiry they can neither be used nor signal reuse, so keeping them only
+/// grows the table. Never part of a family: its revoked row, expiring
+/// first, is what keeps a later token of it dead.
 pub(crate) async fn delete_expired(db: &Db, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
-        "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at <= $2",
+        "DELETE FROM refresh_tokens WHERE user_id = $1 AND family_id IN \
+         (SELECT family_id FROM refresh_tokens WHERE user_id = $1 \
+         GROUP BY family_id HAVING MAX(expires_at) <= $2)",
         &[Val::from(user_id), Val::Int(now_ms)],
     )
     .await
