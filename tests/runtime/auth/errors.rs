@@ -131,6 +131,16 @@ async fn control_characters_are_refused_before_any_query(database: Database) {
         )
         .await;
     assert_eq!(invalid_fields(&reply), ["name"]);
+    // A bidi override makes a name read otherwise than it is (issue 36's T7).
+    let reply = app
+        .json_call(
+            "PATCH",
+            "/v1/auth/profile",
+            &json!({"name": "admin\u{202e}"}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(invalid_fields(&reply), ["name"]);
     // Nothing changed: the account still logs in, nobody was registered.
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }

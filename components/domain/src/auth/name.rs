@@ -1,4 +1,5 @@
-//! A display name: trimmed, 1 to 100 characters, no control characters.
+//! A display name: trimmed, 1 to 100 characters, no control characters
+//! and no bidirectional controls.
 
 use crate::validation::FieldError;
 
@@ -28,12 +29,26 @@ impl DisplayName {
                 "must not contain control characters",
             ));
         }
+        // An override or isolate makes `admin\u{202e}` read otherwise than
+        // it is, here and in whatever shows the name next to other text.
+        if name.chars().any(is_bidi_control) {
+            return Err(FieldError::new(
+                "name",
+                "must not contain bidirectional controls (U+202A to U+202E, U+2066 to U+2069, marks)",
+            ));
+        }
         Ok(DisplayName(name.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The bidirectional formatting characters of UAX #9: embeddings and
+/// overrides, isolates, and the implicit marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -73,5 +88,26 @@ mod tests {
                 "{raw:?}"
             );
         }
+    }
+
+    #[test]
+    fn rejects_bidi_controls() {
+        for raw in [
+            "admin\u{202e}",
+            "\u{202d}Ada",
+            "Ada\u{2066}x\u{2069}",
+            "A\u{200f}B",
+            "A\u{61c}B",
+        ] {
+            let err = DisplayName::parse(raw).unwrap_err();
+            assert!(
+                err.message
+                    .starts_with("must not contain bidirectional controls"),
+                "{raw:?}"
+            );
+        }
+        // Right-to-left names themselves are names.
+        assert!(DisplayName::parse("שלום עולם").is_ok());
+        assert!(DisplayName::parse("مرحبا").is_ok());
     }
 }
