@@ -8,11 +8,13 @@
 //! scripts/bench                # the full suite
 //! scripts/bench rate-limit     # the limiter's own cost
 //! scripts/bench soak           # 10 minutes of mixed load, then SIGTERM
+//! scripts/bench login-timing   # wrong passwords: known vs unknown emails
 //! ```
 
 mod accounts;
 mod database;
 mod load;
+mod login_timing;
 mod micro;
 mod prepare;
 mod rate_limit;
@@ -56,6 +58,12 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         secs: u64,
     },
+    /// Wrong-password logins for registered and unknown emails, in pairs:
+    /// how much longer one kind takes (a timing oracle) on the host.
+    LoginTiming {
+        #[arg(long, default_value_t = 50)]
+        pairs: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,5 +78,6 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Soak { secs }) => {
             runtime.block_on(soak::run(std::time::Duration::from_secs(secs)))
         }
+        Some(Command::LoginTiming { pairs }) => runtime.block_on(login_timing::run(pairs)),
     }
 }
