@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{AccountLock, AuthApp, Database, PASSWORD, header, problem, unique_email};
+use super::{AuthApp, Database, PASSWORD, header, problem, unique_email};
 use mhmanus_domain::auth::throttle;
 use mhmanus_tests::POSTGRES_URL;
 use mhmanus_tests::Reply;
@@ -113,14 +113,9 @@ async fn parallel_logins_with_the_right_password_are_never_401(database: Databas
     let (email, _) = app.register().await;
     let lock = app.lock_address(&email).await;
     let logins = futures::future::join_all((0..LOGINS).map(|_| app.login(&email, PASSWORD)));
-    let release = async {
-        match &lock {
-            AccountLock::Postgres(..) => lock.wait_for_waiters(LOGINS.min(15)).await,
-            AccountLock::Sqlite(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-        }
-        lock.release().await;
-    };
-    let (replies, ()) = tokio::join!(logins, release);
+    // The host's PostgreSQL pool holds 16: 15 wait on the lock, the rest
+    // for a connection.
+    let (replies, ()) = tokio::join!(logins, lock.release_when_waited_on(LOGINS.min(15)));
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
     assert!(
         statuses
@@ -176,15 +171,7 @@ async fn parallel_guesses_are_claimed_before_they_are_checked(database: Database
     let lock = app.lock_address(&email).await;
     let guesses =
         futures::future::join_all((0..GUESSES).map(|_| app.login(&email, "wrong password!")));
-    let release = async {
-        match &lock {
-            AccountLock::Postgres(..) => lock.wait_for_waiters(GUESSES).await,
-            // SQLite does not show its waiters: a second is plenty.
-            AccountLock::Sqlite(_) => tokio::time::sleep(Duration::from_secs(1)).await,
-        }
-        lock.release().await;
-    };
-    let (replies, ()) = tokio::join!(guesses, release);
+    let (replies, ()) = tokio::join!(guesses, lock.release_when_waited_on(GUESSES));
     let statuses: Vec<u16> = replies.iter().map(|reply| reply.status.as_u16()).collect();
     assert!(
         statuses

@@ -44,10 +44,21 @@ impl AccountLock {
         }
     }
 
+    /// Releases the lock once `count` sessions wait behind it, so they go
+    /// on together (on SQLite, which does not show its waiters, after a
+    /// second, which is plenty).
+    pub(crate) async fn release_when_waited_on(self, count: usize) {
+        match &self {
+            AccountLock::Postgres(..) => self.wait_for_waiters(count).await,
+            AccountLock::Sqlite(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+        self.release().await;
+    }
+
     /// Waits until `count` sessions wait behind this lock, directly or
     /// behind another waiter (PostgreSQL only: SQLite does not show its
     /// waiters).
-    pub(crate) async fn wait_for_waiters(&self, count: usize) {
+    async fn wait_for_waiters(&self, count: usize) {
         let AccountLock::Postgres(_, holder) = self else {
             unreachable!("only PostgreSQL shows its lock waiters");
         };
