@@ -333,6 +333,15 @@ async fn look_alike_emails_are_one_account_or_none(database: Database) {
         let reply = register(look_alike.clone()).await;
         assert_eq!(invalid_fields(&reply), ["email"], "{look_alike:?}");
     }
+
+    // A domain with a Cyrillic е is another domain, and is shown as one:
+    // in its ASCII form, not as the Latin name it imitates (T7).
+    let reply = register(format!("{local}@p\u{435}ntest.example")).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(
+        reply.json()["email"],
+        format!("{local}@xn--pntest-3of.example")
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,9 @@ const MAX_LOCAL_CHARS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
-    /// As the user typed it, trimmed, in NFKC.
+    /// As the user typed it, trimmed, in NFKC; a domain that is not ASCII
+    /// in its ASCII form (the A-labels), so `pеntest.example` with a
+    /// Cyrillic `е` reads `xn--pntest-3of.example`, not as `pentest.example`.
     address: String,
     /// The form accounts are unique on (see `key`).
     key: String,
@@ -70,6 +72,10 @@ impl Email {
             return Err(FieldError::new("email", "must be an email address"));
         };
         let key = format!("{}@{domain}", fold(local));
+        let address = match split(&address) {
+            Some((_, typed)) if !typed.is_ascii() => format!("{local}@{domain}"),
+            _ => address.clone(),
+        };
         Ok(Email { address, key })
     }
 
@@ -169,6 +175,17 @@ mod tests {
         assert_eq!(key("STRASSE@x.org"), key("straße@x.org"));
         assert_eq!(key("kate@X.ORG"), "kate@x.org");
         assert_eq!(key("kate@bücher.example"), "kate@xn--bcher-kva.example");
+        // Shown as A-labels too: a Cyrillic е does not pass for a Latin e.
+        assert_eq!(
+            Email::parse("Alice@p\u{435}ntest.example")
+                .unwrap()
+                .as_str(),
+            "Alice@xn--pntest-3of.example"
+        );
+        assert_eq!(
+            Email::parse("kate@BÜCHER.example").unwrap().as_str(),
+            "kate@xn--bcher-kva.example"
+        );
         assert_eq!(
             key("kate@BÜCHER.example"),
             key("kate@xn--bcher-kva.example")
