@@ -11,19 +11,18 @@ use mhmanus_domain::problem::Problem;
 use crate::problem;
 
 pub async fn require(request: Request, next: Next) -> Response {
-    let named =
-        request.headers().contains_key(http::header::HOST) || request.uri().authority().is_some();
-    if request.version() == http::Version::HTTP_11 && !named {
-        let problem = Problem::new(400)
-            .detail("an HTTP/1.1 request needs a Host header")
-            .instance(request.uri().path());
-        return problem::response(problem);
-    }
-    if request.headers().get_all(http::header::HOST).iter().count() > 1 {
-        let problem = Problem::new(400)
-            .detail("a request must have one Host header, not several")
-            .instance(request.uri().path());
-        return problem::response(problem);
-    }
-    next.run(request).await
+    let hosts = request.headers().get_all(http::header::HOST).iter().count();
+    let named = hosts > 0 || request.uri().authority().is_some();
+    let detail = if request.version() == http::Version::HTTP_11 && !named {
+        "an HTTP/1.1 request needs a Host header"
+    } else if hosts > 1 {
+        "a request must have one Host header, not several"
+    } else {
+        return next.run(request).await;
+    };
+    problem::response(
+        Problem::new(400)
+            .detail(detail)
+            .instance(request.uri().path()),
+    )
 }

@@ -18,10 +18,9 @@
 //! verification each (a dummy one without an account). No database
 //! connection is held while argon2 runs.
 
+use http::header::RETRY_AFTER;
 use mhmanus_domain::auth::password::{self, Verdict};
 use mhmanus_domain::auth::throttle;
-
-use http::header::RETRY_AFTER;
 use mhmanus_domain::problem::Problem;
 
 use super::Ctx;

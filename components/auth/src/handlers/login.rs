@@ -37,7 +37,7 @@ pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
     // `credentials`); the writes below open a new one.
     let user = users::by_email_key(ctx.db().await?, &key).await?;
     let check = credentials::check(ctx, &key, user.as_ref(), &password, now_ms).await?;
-    let (rehash, user) = match (check, user) {
+    let (rehash, mut user) = match (check, user) {
         (Check::Verified { rehash }, Some(user)) => (rehash, user),
         (Check::Throttled { retry_after_secs }, _) => {
             return Err(credentials::throttled(ctx.path, retry_after_secs).into());
@@ -45,7 +45,6 @@ pub(super) async fn handle(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
         // Wrong (without an account, nothing is ever verified).
         _ => return Err(refused(ctx.path).into()),
     };
-    let mut user = user;
     if rehash {
         // Hashing costs what verifying does: not on a held connection either.
         ctx.release_db();

@@ -59,8 +59,7 @@ pub(super) async fn update(ctx: &mut Ctx<'_>, body: IncomingRequestBody) -> Outc
         None => None,
     };
     if let (Some(_), Some(current)) = (&new, &current) {
-        let key = user.email_key.clone();
-        match credentials::check(ctx, &key, Some(&user), current, now_ms).await? {
+        match credentials::check(ctx, &user.email_key, Some(&user), current, now_ms).await? {
             Check::Verified { .. } => {}
             Check::Wrong => fields.push(FieldError::new("currentPassword", "does not match")),
             Check::Throttled { retry_after_secs } => {

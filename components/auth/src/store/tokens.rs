@@ -123,7 +123,6 @@ pub(crate) async fn insert_successor(
 /// insert committed: a change committed before it is seen here; one
 /// committed after it revokes the account's tokens (`revoke_all`) or ends
 /// the access tokens with a generation this token's session never had.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_first(
     db: &Db,
     token_hash: &str,

@@ -59,7 +59,7 @@ impl Email {
                 format!("must be at most {MAX_CHARS} characters"),
             ));
         }
-        let Some((local, domain)) = split(&address) else {
+        let Some((local, typed_domain)) = split(&address) else {
             return Err(FieldError::new("email", "must be an email address"));
         };
         if !local.is_single_script() {
@@ -68,13 +68,14 @@ impl Email {
                 "must write the part before @ in one script",
             ));
         }
-        let Some(domain) = ascii_domain(domain) else {
+        let Some(domain) = ascii_domain(typed_domain) else {
             return Err(FieldError::new("email", "must be an email address"));
         };
         let key = format!("{}@{domain}", fold(local));
-        let address = match split(&address) {
-            Some((_, typed)) if !typed.is_ascii() => format!("{local}@{domain}"),
-            _ => address.clone(),
+        let address = if typed_domain.is_ascii() {
+            address
+        } else {
+            format!("{local}@{domain}")
         };
         Ok(Email { address, key })
     }
