@@ -292,8 +292,9 @@ async fn a_deleted_account_ends_its_sessions() {
 /// Addresses a person cannot tell from the Admin's do not make accounts
 /// of their own: a look-alike that normal forms and case folding equate
 /// (a Kelvin sign, fullwidth letters) is the same account, one that they
-/// cannot (invisible characters, a Cyrillic letter among Latin ones) is
-/// refused, on both databases.
+/// cannot (invisible characters, a Cyrillic letter among Latin ones, a
+/// whole local part in Cyrillic letters that pass for Latin) is refused,
+/// on both databases.
 async fn look_alike_emails_are_one_account_or_none(database: Database) {
     let app = AuthApp::start(database).await;
     let local = format!("kate{}", uuid::Uuid::new_v4().simple());
@@ -325,10 +326,16 @@ async fn look_alike_emails_are_one_account_or_none(database: Database) {
         assert_eq!(app.login(form, PASSWORD).await.status, 200, "{form}");
     }
 
+    let coco = uuid::Uuid::new_v4().as_u128() % 1_000_000_000;
+    let latin = register(format!("coco{coco}@example.com")).await;
+    assert_eq!(latin.status, 201, "{}", latin.text());
     for look_alike in [
         format!("{}\u{200b}{}", &local[..2], &email[2..]),
         format!("{}\u{ad}{}", &local[..2], &email[2..]),
         format!("\u{43a}{}", &email[1..]), // Cyrillic к
+        // Wholly in Cyrillic letters that pass for Latin ones (T7): сосо,
+        // beside the Latin coco registered first.
+        format!("\u{441}\u{43e}\u{441}\u{43e}{coco}@example.com"),
     ] {
         let reply = register(look_alike.clone()).await;
         assert_eq!(invalid_fields(&reply), ["email"], "{look_alike:?}");

@@ -6,7 +6,8 @@
 //! key folds what NFKC and case folding equate (a Kelvin sign is a `k`, a
 //! fullwidth letter its plain one), and what the key cannot fold is refused
 //! (invisible characters anywhere, a local part mixing scripts, such as a
-//! Cyrillic `а` among Latin letters).
+//! Cyrillic `а` among Latin letters, or written wholly in letters of
+//! another script that pass for Latin ones: `сосо` in Cyrillic for `coco`).
 
 use std::borrow::Cow;
 
@@ -15,6 +16,7 @@ use icu_properties::CodePointSetData;
 use icu_properties::props::DefaultIgnorableCodePoint;
 use unicode_normalization::UnicodeNormalization;
 use unicode_security::MixedScript;
+use unicode_security::confusable_detection::skeleton;
 
 use crate::validation::FieldError;
 
@@ -42,6 +44,24 @@ impl Email {
     /// it, so this only rejects what cannot be one, or would pass for
     /// another.
     pub fn parse(raw: &str) -> Result<Email, FieldError> {
+        let email = Email::parse_known(raw)?;
+        let local = split(&email.address).map_or("", |(local, _)| local);
+        // UTS 39's whole-script confusables with Latin: a local part that
+        // is not ASCII yet whose skeleton is. Checked for new addresses
+        // only (`parse_known` lets an account made before still sign in).
+        if !local.is_ascii() && skeleton(local).all(|c| c.is_ascii()) {
+            return Err(FieldError::new(
+                "email",
+                "must not write the part before @ in letters that pass for Latin ones; use the Latin letters",
+            ));
+        }
+        Ok(email)
+    }
+
+    /// `parse` without the rule against Latin look-alikes, which came
+    /// after addresses were stored: the form an existing account is
+    /// looked up by.
+    fn parse_known(raw: &str) -> Result<Email, FieldError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(FieldError::new("email", "is required"));
@@ -95,7 +115,7 @@ impl Email {
 /// The lookup key of an address that is only looked up (login), never
 /// stored; `None` when it is no address, so no account can have it.
 pub fn key_of(raw: &str) -> Option<String> {
-    Email::parse(raw).ok().map(|email| email.key)
+    Email::parse_known(raw).ok().map(|email| email.key)
 }
 
 /// The default-ignorable code points (zero-width spaces and joiners, soft
@@ -216,8 +236,19 @@ mod tests {
                 "{raw:?}"
             );
         }
+        // One script that passes for Latin throughout: Cyrillic сосо for
+        // coco, Greek ορα for opa. An account made so before still signs in.
+        for raw in [
+            "\u{441}\u{43e}\u{441}\u{43e}@p.example",
+            "\u{3bf}\u{3c1}\u{3b1}@x.org",
+        ] {
+            assert!(message(raw).contains("pass for Latin ones"), "{raw:?}");
+            assert!(key_of(raw).is_some(), "{raw:?}");
+        }
         // One script is fine, whichever it is; digits and dots go with any.
         assert!(Email::parse("админ.2@x.org").is_ok());
+        assert!(Email::parse("иван@x.org").is_ok());
+        assert!(Email::parse("café@x.org").is_ok());
         assert!(Email::parse("山田.太郎@x.jp").is_ok());
         assert!(Email::parse("やまだ.タロウ@x.jp").is_ok());
     }
