@@ -410,7 +410,7 @@ mod tests {
     #[test]
     fn the_defaults_parse() {
         let config = HostConfig::defaults("spin.toml", "data");
-        assert_eq!(config.edge.rate_limit_routes.len(), 2);
+        assert_eq!(config.edge.rate_limit_routes.len(), 3);
         assert!(config.edge.trusted_proxies.is_empty());
         assert_eq!(config.listen_addr(), "127.0.0.1:3000".parse().unwrap());
     }

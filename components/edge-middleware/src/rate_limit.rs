@@ -37,9 +37,13 @@ pub(crate) async fn decide(request: &Parts, settings: &Settings) -> Verdict {
     }
     let path = canonical(path, settings.api_default_version);
     // An exact entry beats a subtree (the list is sorted so).
-    let route = settings.rate_limit_routes.iter().find(|r| r.covers(&path));
+    let method = request.method.as_str();
+    let route = settings
+        .rate_limit_routes
+        .iter()
+        .find(|r| r.covers(method, &path));
     let (policy, name, bucket, by_address) = match route {
-        Some(route) => (route.policy, "route", route.pattern.clone(), true),
+        Some(route) => (route.policy, "route", route.route(), true),
         // The catch-all route's paths share one bucket per client, so
         // probing random URLs does not mint buckets.
         None if last(&request.headers, "spin-matched-route") == Some("/...") => {

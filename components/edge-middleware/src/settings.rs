@@ -12,7 +12,9 @@ use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_edge_rules::attestation::Attestation;
 use mhmanus_edge_rules::cors;
 use mhmanus_edge_rules::forwarding::{self, TrustedProxies};
-use mhmanus_edge_rules::rate_limit::policy::{self, Policy, Quota, RouteLimit};
+use mhmanus_edge_rules::rate_limit::policy::{
+    self, DEFAULT_ROUTE_LIMITS, Policy, Quota, RouteLimit,
+};
 use spin_sdk::variables;
 
 pub(crate) struct Settings {
@@ -55,12 +57,9 @@ impl Settings {
                 Vec::new()
             }
         };
-        let mut rate_limit_routes = parsed::<Routes>(
-            "rate_limit_routes",
-            "/v1/auth/login=5/60s,/v1/auth/register=5/60s",
-        )
-        .await
-        .0;
+        let mut rate_limit_routes = parsed::<Routes>("rate_limit_routes", DEFAULT_ROUTE_LIMITS)
+            .await
+            .0;
         rate_limit_routes.sort_by_key(RouteLimit::specificity);
         let mut settings = Settings {
             cors_origins,

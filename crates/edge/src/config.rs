@@ -5,6 +5,7 @@ use clap::Args;
 use ipnet::IpNet;
 
 use crate::client_addr::ForwardedHeader;
+use crate::password_work::{self, PasswordRoute};
 use crate::rate_limit::RouteLimit;
 use crate::rate_limit::policy::{self, Policy};
 use mhmanus_edge_rules::forwarding;
@@ -42,14 +43,15 @@ pub struct EdgeConfig {
     #[arg(long, env = "RATE_LIMIT", default_value = "10/60s")]
     pub rate_limit: Policy,
 
-    /// Routes with their own limit, comma-separated `PATH=LIMIT/WINDOW`
-    /// (canonical paths; `/v1/auth/...` covers a subtree; `=off` exempts).
-    /// These count per client address even when a token comes with them.
+    /// Routes with their own limit, comma-separated `[METHOD ]PATH=LIMIT/WINDOW`
+    /// (canonical paths; `/v1/auth/...` covers a subtree; `=off` exempts;
+    /// `PATCH /v1/auth/profile=...` that method only). These count per
+    /// client address even when a token comes with them.
     #[arg(
         long,
         env = "RATE_LIMIT_ROUTES",
         value_delimiter = ',',
-        default_value = "/v1/auth/login=5/60s,/v1/auth/register=5/60s"
+        default_value = policy::DEFAULT_ROUTE_LIMITS
     )]
     pub rate_limit_routes: Vec<RouteLimit>,
 
@@ -74,6 +76,24 @@ pub struct EdgeConfig {
     /// unbounded queue.
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
     pub max_concurrent_requests: usize,
+
+    /// Requests to `PASSWORD_ROUTES` served at once (each checks or hashes
+    /// a password: tens of milliseconds of a core); 0: as many as the
+    /// cores. Past it a request waits at most half a second, then gets a
+    /// 503 with `Retry-After` (a 429 when its client's own requests hold
+    /// the places).
+    #[arg(long, env = "MAX_PASSWORD_CHECKS", default_value_t = 0)]
+    pub max_password_checks: usize,
+
+    /// The routes that check or hash a password, comma-separated
+    /// `METHOD PATH` (canonical paths).
+    #[arg(
+        long,
+        env = "PASSWORD_ROUTES",
+        value_delimiter = ',',
+        default_value = password_work::DEFAULT_PASSWORD_ROUTES
+    )]
+    pub password_routes: Vec<PasswordRoute>,
 
     /// Request bodies declaring more bytes than this are refused (413);
     /// longer streamed bodies are cut off there.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod cors;
 pub mod host_header;
 pub mod load_shed;
+pub mod password_work;
 pub mod problem;
 pub mod rate_limit;
 pub mod request_id;

@@ -33,8 +33,8 @@ use tower::ServiceBuilder;
 use tower::ServiceExt;
 
 use mhmanus_edge::{
-    self as edge, body_limit, client_addr, load_shed, rate_limit, routing, transport,
-    until_body_end, versioning,
+    self as edge, body_limit, client_addr, load_shed, password_work, rate_limit, routing,
+    transport, until_body_end, versioning,
 };
 
 use crate::config::{HostConfig, MetricsAddress};
@@ -50,8 +50,8 @@ pub use tls::TlsFiles;
 /// span, security headers, CORS, compression (in `edge::apply`), and
 /// metrics. A component's request then goes through the route (the version
 /// rewrite and the one match of the manifest's routes, read by every layer
-/// below), load shedding, the client's address, the rate limit, the body
-/// limit and the host's health checks.
+/// below), load shedding, the client's address, the rate limit, the
+/// password-work budget, the body limit and the host's health checks.
 pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.as_ref().map(|url| {
@@ -107,6 +107,13 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
             client_addr::resolve,
         ))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
+        .layer(from_fn_with_state(
+            Arc::new(password_work::PasswordWork::new(
+                edge_config.max_password_checks,
+                edge_config.password_routes.clone(),
+            )),
+            password_work::budget,
+        ))
         .layer(from_fn_with_state(
             body_limit::BodyLimits {
                 max_bytes: edge_config.max_body_bytes,

@@ -4,6 +4,7 @@
 
 mod host_health;
 mod metrics;
+mod password_work;
 mod rate_limit;
 mod request_limits;
 

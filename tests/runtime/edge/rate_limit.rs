@@ -255,6 +255,56 @@ async fn routes_take_their_own_policy_or_none() {
 }
 
 #[tokio::test]
+async fn an_entry_for_a_method_limits_that_method_by_address_whatever_the_token() {
+    // As `PATCH /v1/auth/profile` by default: many accounts' tokens from
+    // one address share the address's quota of password changes.
+    let app = limited("10/60s", |config| {
+        config.rate_limit_routes = vec!["POST /probe/headers=2/60s".parse().unwrap()];
+    })
+    .await;
+    let peer = fresh_peer();
+    let statuses: Vec<u16> = {
+        let mut statuses = vec![];
+        for subject in ["alice", "bob", "carol"] {
+            let token = bearer(&access_token(SECRET, subject, &[Role::User]));
+            let answer = send_from(
+                &app.router,
+                &peer,
+                Method::POST,
+                "/probe/headers",
+                &[("authorization", &token)],
+            )
+            .await;
+            statuses.push(answer.status.as_u16());
+        }
+        statuses
+    };
+    assert_eq!(statuses, [200, 200, 429]);
+    let limited = send_from(&app.router, &peer, Method::POST, "/probe/headers", &[]).await;
+    assert_eq!(
+        limited.header("ratelimit-policy"),
+        Some("\"route\";q=2;w=60")
+    );
+    // Another method on the path keeps the default policy.
+    let read = app.get_from(&peer, "/probe/headers", &[]).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(
+        read.header("ratelimit-policy"),
+        Some("\"default\";q=10;w=60")
+    );
+    // Another address has its own quota.
+    let other = send_from(
+        &app.router,
+        &fresh_peer(),
+        Method::POST,
+        "/probe/headers",
+        &[],
+    )
+    .await;
+    assert_eq!(other.status, 200);
+}
+
+#[tokio::test]
 async fn two_hosts_sharing_redis_share_one_limit() {
     let host = |_: ()| async { limited_over_redis(REDIS_URL).await };
     let (one, two) = (host(()).await, host(()).await);

@@ -40,7 +40,7 @@ struct Applied {
     policy: Policy,
     /// `default`, or `route` for a `RATE_LIMIT_ROUTES` entry.
     name: &'static str,
-    /// The bucket family: the route entry's pattern, the path, or the
+    /// The bucket family: the route entry, the path, or the
     /// client's one bucket of unrouted paths.
     bucket: String,
     /// A served path not known to be a route yet: it also counts in the
@@ -79,7 +79,7 @@ impl RateLimiter {
         for route in &edge.rate_limit_routes {
             if !routes.serves(route.example_path()) {
                 tracing::warn!(
-                    route = %route.pattern,
+                    route = %route.route(),
                     "RATE_LIMIT_ROUTES: no route in the manifest serves this path; the entry has no effect (name canonical paths, /v1/...)"
                 );
             }
@@ -99,17 +99,18 @@ impl RateLimiter {
         }
     }
 
-    /// How `path` is limited, `routed` when a manifest route serves it.
-    /// Paths are compared with empty segments dropped, as the manifest's
-    /// routes match them, so `/v1//auth/login/` counts as `/v1/auth/login`.
-    fn applied(&self, path: &str, routed: bool) -> Applied {
+    /// How a `method` request to `path` is limited, `routed` when a
+    /// manifest route serves it. Paths are compared with empty segments
+    /// dropped, as the manifest's routes match them, so `/v1//auth/login/`
+    /// counts as `/v1/auth/login`.
+    fn applied(&self, method: &str, path: &str, routed: bool) -> Applied {
         let path = normalize(path);
         // Most specific first (see `new`): an exact entry beats a subtree.
-        if let Some(route) = self.limits.iter().find(|r| r.covers(&path)) {
+        if let Some(route) = self.limits.iter().find(|r| r.covers(method, &path)) {
             return Applied {
                 policy: route.policy,
                 name: "route",
-                bucket: route.pattern.clone(),
+                bucket: route.route(),
                 unknown: None,
                 by_address: true,
             };
@@ -187,7 +188,7 @@ pub async fn limit(
         return next.run(request).await;
     }
     let routed = request.extensions().get::<Matched>().is_some();
-    let applied = limiter.applied(&path, routed);
+    let applied = limiter.applied(request.method().as_str(), &path, routed);
     let Policy::Limited(quota) = applied.policy else {
         return next.run(request).await;
     };
