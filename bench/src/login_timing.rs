@@ -81,12 +81,12 @@ pub(crate) async fn run(pairs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(duration: Duration) -> f64 {
+pub(crate) fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
 /// Sorts `values` and returns their median.
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
     if values.len().is_multiple_of(2) {
@@ -97,7 +97,7 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The `p`th percentile of sorted `values` (nearest rank).
-fn percentile(values: &[f64], p: usize) -> f64 {
+pub(crate) fn percentile(values: &[f64], p: usize) -> f64 {
     let rank = (p * values.len()).div_ceil(100).max(1);
     values[rank - 1]
 }

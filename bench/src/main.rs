@@ -9,6 +9,7 @@
 //! scripts/bench rate-limit     # the limiter's own cost
 //! scripts/bench soak           # 10 minutes of mixed load, then SIGTERM
 //! scripts/bench login-timing   # wrong passwords: known vs unknown emails
+//! scripts/bench password-attack   # a login under a password-guessing flood
 //! ```
 
 mod accounts;
@@ -16,6 +17,7 @@ mod database;
 mod load;
 mod login_timing;
 mod micro;
+mod password_attack;
 mod prepare;
 mod rate_limit;
 mod report;
@@ -64,6 +66,17 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         pairs: usize,
     },
+    /// Issue 36's T4: a login's latency quiet and while one address
+    /// guesses passwords with many accounts' tokens, the password-work
+    /// budget off and on.
+    PasswordAttack {
+        #[arg(long, default_value_t = 30)]
+        logins: usize,
+        /// The attacker's accounts (each slowed down on its own after 5
+        /// wrong guesses).
+        #[arg(long, default_value_t = 40)]
+        accounts: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -79,5 +92,8 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(soak::run(std::time::Duration::from_secs(secs)))
         }
         Some(Command::LoginTiming { pairs }) => runtime.block_on(login_timing::run(pairs)),
+        Some(Command::PasswordAttack { logins, accounts }) => {
+            runtime.block_on(password_attack::run(logins, accounts))
+        }
     }
 }
