@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use http::HeaderMap;
 use http::request::Parts;
+use mhmanus_domain::auth::jwt::bearer_token;
 use mhmanus_domain::health;
 use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
 use mhmanus_edge_rules::rate_limit::policy::Quota;
@@ -85,9 +86,14 @@ fn canonical(path: String, default_version: u32) -> String {
 /// The client: the peer Spin saw (`spin-client-addr`), or the client a
 /// trusted proxy in front names, by the host's rule.
 fn client_key(headers: &HeaderMap, settings: &Settings, by_address: bool) -> String {
-    let authorization = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
+    let subject = settings
+        .tokens
+        .as_ref()
+        .filter(|_| !by_address)
+        .and_then(|tokens| {
+            let authorization = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+            Some(tokens.verify(bearer_token(authorization)?).ok()?.sub)
+        });
     let address = peer(headers).map(|peer| {
         let forwarded = headers
             .get_all(settings.proxies.header().name())
@@ -95,7 +101,7 @@ fn client_key(headers: &HeaderMap, settings: &Settings, by_address: bool) -> Str
             .map(|value| value.to_str().unwrap_or(""));
         settings.proxies.client(peer, forwarded).ip()
     });
-    rules::client_key(authorization, settings.tokens.as_ref(), by_address, address)
+    rules::client_key(subject, address)
 }
 
 /// The TCP peer, as Spin says it.

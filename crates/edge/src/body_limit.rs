@@ -18,7 +18,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use http_body_util::{LengthLimitError, Limited};
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::problem::Problem;
 
 use crate::problem;
 

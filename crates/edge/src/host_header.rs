@@ -6,7 +6,7 @@
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::problem::Problem;
 
 use crate::problem;
 

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::problem::Problem;
 use tokio::sync::Semaphore;
 
 use crate::{problem, until_body_end};

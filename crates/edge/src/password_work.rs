@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::problem::Problem;
 use mhmanus_edge_rules::rate_limit::{network_of, normalize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use mhmanus_domain::problem::{self, Problem};
+use mhmanus_contract::problem::{self, Problem};
 
 pub fn response(problem: Problem) -> Response {
     Response::builder()

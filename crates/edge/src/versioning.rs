@@ -6,8 +6,8 @@
 
 use anyhow::ensure;
 use axum::response::Response;
-use mhmanus_domain::health;
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::health;
+use mhmanus_contract::problem::Problem;
 use mhmanus_manifest::{RouteMatch, Routes};
 
 use mhmanus_edge_rules::versions::{self, version_of};

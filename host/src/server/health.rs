@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body_util::BodyExt;
-use mhmanus_domain::health::{self, Check, Report};
+use mhmanus_contract::health::{self, Check, Report};
 
 use crate::config::HostConfig;
 use crate::runtime::Components;

@@ -27,7 +27,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use mhmanus_domain::health::{self as report, Report};
+use mhmanus_contract::health::{self as report, Report};
+use mhmanus_domain::auth::jwt::bearer_token;
 use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 use tower::ServiceExt;
@@ -60,10 +61,15 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
             url: url.expose_secret().to_owned(),
         }) as Arc<dyn rate_limit::Redis>
     });
+    let subject = components.token_settings().cloned().map(|tokens| {
+        Arc::new(move |authorization: &str| {
+            Some(tokens.verify(bearer_token(authorization)?).ok()?.sub)
+        }) as rate_limit::Subject
+    });
     let limiter = Arc::new(rate_limit::RateLimiter::new(
         edge_config,
         &components.routes(),
-        components.token_settings().cloned(),
+        subject,
         redis,
     ));
     let host_health = Arc::new(health::HostHealth::new(

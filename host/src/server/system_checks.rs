@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use mhmanus_domain::health::{Check, Status};
+use mhmanus_contract::health::{Check, Status};
 use sysinfo::{MemoryRefreshKind, System};
 
 use crate::config::HostConfig;

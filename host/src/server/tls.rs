@@ -178,12 +178,12 @@ pub(crate) fn is_tls_hello(first: u8) -> bool {
 /// What a plain-HTTP request to the HTTPS port gets before the connection
 /// is closed: a readable refusal, not a TLS alert it cannot show.
 pub(crate) fn plain_http_refusal() -> Vec<u8> {
-    let body = mhmanus_domain::problem::Problem::new(400)
+    let body = mhmanus_contract::problem::Problem::new(400)
         .detail("this port speaks HTTPS: use an https:// URL")
         .to_json();
     let head = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: {}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
-        mhmanus_domain::problem::MEDIA_TYPE,
+        mhmanus_contract::problem::MEDIA_TYPE,
         body.len()
     );
     [head.into_bytes(), body.into_bytes()].concat()

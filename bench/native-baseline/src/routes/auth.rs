@@ -12,12 +12,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
+use mhmanus_contract::problem::Problem;
 use mhmanus_domain::auth::email::key_of;
 use mhmanus_domain::auth::jwt::{Grant, bearer_token};
 use mhmanus_domain::auth::password::{self, Verdict};
 use mhmanus_domain::auth::{refresh, role, throttle};
 use mhmanus_domain::clock::{now_ms, rfc3339};
-use mhmanus_domain::problem::Problem;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::response::Response;
-use mhmanus_domain::health::{self, Check, Report};
+use mhmanus_contract::health::{self, Check, Report};
 
 use crate::App;
 

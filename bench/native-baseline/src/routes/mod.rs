@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use mhmanus_domain::problem::{self, Problem};
+use mhmanus_contract::problem::{self, Problem};
 
 use crate::App;
 

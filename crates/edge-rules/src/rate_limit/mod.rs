@@ -9,28 +9,18 @@ pub mod policy;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use mhmanus_domain::auth::jwt::{JwtSettings, bearer_token};
-
 use self::gcra::Decision;
 use self::policy::Quota;
 
 /// The bucket of the paths that are not (known to be) routes.
 pub const UNROUTED: &str = "(unrouted)";
 
-/// The bucket's client: `user:<sub>` for a valid bearer token in
-/// `authorization` (unless the route counts by address), else
-/// `ip:<address or /64>`, else `ip:unknown`.
-pub fn client_key(
-    authorization: Option<&str>,
-    tokens: Option<&JwtSettings>,
-    by_address: bool,
-    address: Option<IpAddr>,
-) -> String {
-    let subject = tokens
-        .filter(|_| !by_address)
-        .and_then(|tokens| tokens.verify(bearer_token(authorization?)?).ok());
+/// The bucket's client: `user:<subject>` for the verified subject of the
+/// request's bearer token (the caller leaves it out where a route counts
+/// by address), else `ip:<address or /64>`, else `ip:unknown`.
+pub fn client_key(subject: Option<String>, address: Option<IpAddr>) -> String {
     match (subject, address) {
-        (Some(claims), _) => format!("user:{}", claims.sub),
+        (Some(subject), _) => format!("user:{subject}"),
         (None, Some(ip)) => format!("ip:{}", network_of(ip)),
         (None, None) => "ip:unknown".to_owned(),
     }

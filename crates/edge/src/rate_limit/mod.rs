@@ -15,9 +15,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue};
-use mhmanus_domain::auth::jwt::JwtSettings;
-use mhmanus_domain::health::{self, Check};
-use mhmanus_domain::problem::Problem;
+use mhmanus_contract::health::{self, Check};
+use mhmanus_contract::problem::Problem;
 use mhmanus_manifest::Routes;
 
 use mhmanus_edge_rules::rate_limit::gcra::Decision;
@@ -52,11 +51,16 @@ struct Applied {
     by_address: bool,
 }
 
+/// The verified subject of an `Authorization` header's bearer token, or
+/// `None`: the limiter tells accounts apart without knowing how tokens
+/// are made.
+pub type Subject = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct RateLimiter {
     default: Policy,
     limits: Vec<RouteLimit>,
     store: Store,
-    tokens: Option<JwtSettings>,
+    subject: Option<Subject>,
     known: KnownPaths,
 }
 
@@ -66,14 +70,14 @@ enum Store {
 }
 
 impl RateLimiter {
-    /// A limiter recognising the clients of `tokens` by their subject, with
+    /// A limiter recognising clients with a token by its `subject`, with
     /// its buckets in `redis` when given (else in process). Warns about
     /// configured routes the manifest's `routes` do not serve: such an
     /// entry has no effect, which is worth knowing.
     pub fn new(
         edge: &EdgeConfig,
         routes: &Routes,
-        tokens: Option<JwtSettings>,
+        subject: Option<Subject>,
         redis: Option<Arc<dyn Redis>>,
     ) -> Self {
         for route in &edge.rate_limit_routes {
@@ -94,7 +98,7 @@ impl RateLimiter {
             default: edge.rate_limit,
             limits,
             store,
-            tokens,
+            subject,
             known: KnownPaths::default(),
         }
     }
@@ -141,15 +145,12 @@ impl RateLimiter {
         headers: &HeaderMap,
         client: Option<ClientAddr>,
     ) -> String {
-        let authorization = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok());
-        rules::client_key(
-            authorization,
-            self.tokens.as_ref(),
-            applied.by_address,
-            client.map(|ClientAddr(addr)| addr.ip()),
-        )
+        let subject = self
+            .subject
+            .as_ref()
+            .filter(|_| !applied.by_address)
+            .and_then(|subject| subject(headers.get(http::header::AUTHORIZATION)?.to_str().ok()?));
+        rules::client_key(subject, client.map(|ClientAddr(addr)| addr.ip()))
     }
 
     async fn decide(&self, key: &str, quota: Quota) -> Decision {

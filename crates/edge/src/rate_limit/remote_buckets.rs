@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use mhmanus_domain::health::{Check, Status};
+use mhmanus_contract::health::{Check, Status};
 
 use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
 use mhmanus_edge_rules::rate_limit::policy::Quota;

@@ -3,9 +3,9 @@
 //! Everything here is plain Rust with no Wasm or Spin dependency, so it builds
 //! natively and is unit-tested without a runtime.
 
+pub use mhmanus_contract::{health, problem};
+
 pub mod auth;
 pub mod clock;
-pub mod health;
-pub mod problem;
 pub mod selftest;
 pub mod validation;

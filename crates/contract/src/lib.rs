@@ -1,0 +1,7 @@
+//! The shapes every part of the service answers in, whatever runs it:
+//! `application/problem+json` errors and `application/health+json`
+//! reports. Serde only, so the edge, the host and the components share
+//! them without sharing anything else.
+
+pub mod health;
+pub mod problem;
