@@ -19,7 +19,7 @@ use mhmanus_domain::problem::Problem;
 use crate::db::{Db, Val};
 use crate::response::{self, Failure, Response};
 
-pub const REALM: &str = "mhmanus-edge";
+pub const REALM: &str = mhmanus_domain::SERVICE_ID;
 
 /// Someone the door let in: the verified token, and the account's roles
 /// as they are stored now.

@@ -4,12 +4,11 @@
 
 use std::time::Instant;
 
+use mhmanus_domain::SERVICE_ID;
 use mhmanus_domain::health::{Check, Report};
 use mhmanus_guest::admin::{self, AdminState};
 use mhmanus_guest::db::Db;
 use spin_sdk::{pg, redis, sqlite, variables};
-
-pub(crate) const SERVICE_ID: &str = "mhmanus-edge";
 
 pub(crate) async fn run() -> Report {
     let mut report = Report::new(SERVICE_ID, env!("CARGO_PKG_VERSION"));

@@ -30,9 +30,10 @@ async fn handle(req: Request) -> Response {
     match path {
         "/health" | "/health/ready" => report_response(checks::run().await),
         // The native host answers liveness itself; under Spin this component does.
-        "/health/live" => {
-            report_response(Report::new(checks::SERVICE_ID, env!("CARGO_PKG_VERSION")))
-        }
+        "/health/live" => report_response(Report::new(
+            mhmanus_domain::SERVICE_ID,
+            env!("CARGO_PKG_VERSION"),
+        )),
         _ => problem_response(
             Problem::new(404)
                 .detail(format!("no health route {path}"))

@@ -31,7 +31,7 @@ pub(crate) fn report(
         (false, _) => "runtime-config",
     };
     json!({
-        "service": "mhmanus-edge",
+        "service": mhmanus_domain::SERVICE_ID,
         "version": env!("CARGO_PKG_VERSION"),
         "runtime": settings.host_runtime,
         "environment": if settings.production { "production" } else { "development" },

@@ -5,3 +5,7 @@
 
 pub mod health;
 pub mod problem;
+
+/// The service's one name: its health reports' `serviceId`, its tokens'
+/// default issuer and audience, its `WWW-Authenticate` realm.
+pub const SERVICE_ID: &str = "mhmanus-edge";

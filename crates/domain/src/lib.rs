@@ -3,7 +3,7 @@
 //! Everything here is plain Rust with no Wasm or Spin dependency, so it builds
 //! natively and is unit-tested without a runtime.
 
-pub use mhmanus_contract::{health, problem};
+pub use mhmanus_contract::{SERVICE_ID, health, problem};
 
 pub mod auth;
 pub mod clock;

@@ -25,7 +25,7 @@ pub enum ManifestError {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {
     pub spin_manifest_version: u32,
-    pub application: Application,
+    pub application: AppDetails,
     #[serde(default)]
     pub variables: BTreeMap<String, Variable>,
     #[serde(default)]
@@ -34,8 +34,9 @@ pub struct Manifest {
     pub component: BTreeMap<String, Component>,
 }
 
+/// The `[application]` table (Spin's name for it too).
 #[derive(Debug, Clone, Deserialize)]
-pub struct Application {
+pub struct AppDetails {
     pub name: String,
 }
 

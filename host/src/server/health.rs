@@ -100,7 +100,7 @@ pub(super) async fn augment(
     };
     if !full && health.components.is_draining() {
         // Answered at once: a draining host must leave the load balancer now.
-        let mut report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
+        let mut report = Report::new(mhmanus_contract::SERVICE_ID, env!("CARGO_PKG_VERSION"));
         health.add_host_checks(&mut report, false).await;
         return report_response(&report, http::HeaderMap::new());
     }
