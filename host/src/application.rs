@@ -14,8 +14,9 @@ use mhmanus_manifest::LoadedManifest;
 use crate::config::{HostConfig, MetricsAddress};
 use crate::data_dir;
 use crate::runtime::Components;
-use crate::server::{self, ConnectionLimits, Tls};
+use crate::server;
 use crate::summary::Summary;
+use mhmanus_server::{ConnectionLimits, Tls};
 
 pub struct Application {
     name: String,
@@ -115,7 +116,7 @@ impl Application {
         let address = listener.local_addr()?;
         tracing::info!(%address, scheme, app = %name, "serving");
         println!("{}", summary.render(&format!("{scheme}://{address}")));
-        server::serve(
+        mhmanus_server::serve(
             listener,
             tls,
             router,

@@ -16,11 +16,11 @@ use secrecy::ExposeSecret;
 use crate::config::HostConfig;
 use crate::dependencies::{self, Unavailable};
 use crate::runtime::Components;
-use crate::server::Tls;
 use crate::spin::postgres::Pools;
 use crate::spin::redis::Clients;
 use crate::summary::Summary;
 use crate::{data_dir, redact};
+use mhmanus_server::Tls;
 
 /// What `check` found: a line per check passed, a line per problem, and
 /// the report (settings, routes, backends).

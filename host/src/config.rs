@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use mhmanus_edge::EdgeConfig;
 
-use crate::server::TlsFiles;
-pub use crate::server::system_checks::HealthThresholds;
+use mhmanus_server::HealthThresholds;
+use mhmanus_server::TlsFiles;
 
 /// How Spin's environment provider names a variable's value.
 pub(crate) const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
@@ -259,8 +259,8 @@ impl HostConfig {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 
-    pub fn connection_limits(&self) -> crate::server::ConnectionLimits {
-        crate::server::ConnectionLimits {
+    pub fn connection_limits(&self) -> mhmanus_server::ConnectionLimits {
+        mhmanus_server::ConnectionLimits {
             per_client: self.max_connections_per_client,
             exempt: self.edge.trusted_proxies.clone(),
             idle_timeout: Duration::from_secs(self.connection_idle_timeout_secs),

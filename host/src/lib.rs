@@ -5,7 +5,6 @@
 //! What the binary, the tests and the benchmarks use is exported here; the
 //! modules stay private, so the compiler sees what nothing uses.
 
-mod allocator;
 mod app_variables;
 mod application;
 pub mod builder;
@@ -19,11 +18,10 @@ mod runtime;
 mod server;
 mod spin;
 mod summary;
-pub mod telemetry;
 
-pub use allocator::Jemalloc;
 pub use application::Application;
-pub use config::{HealthThresholds, HostConfig};
+pub use config::HostConfig;
+pub use mhmanus_server::{
+    ConnectionLimits, HealthThresholds, Jemalloc, SystemChecks, Tls, TlsFiles, serve, telemetry,
+};
 pub use runtime::{Components, Generation, full_body};
-pub use server::system_checks::SystemChecks;
-pub use server::{ConnectionLimits, Tls, TlsFiles, serve};

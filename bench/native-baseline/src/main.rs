@@ -20,9 +20,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
-use mhmanus_host::HostConfig;
-use mhmanus_host::Jemalloc;
-use mhmanus_host::SystemChecks;
+use mhmanus_edge::EdgeConfig;
+use mhmanus_edge::config::defaults_of;
+use mhmanus_server::{ConnectionLimits, HealthThresholds, Jemalloc, SystemChecks};
 
 /// What every handler shares.
 pub struct App {
@@ -39,7 +39,7 @@ pub struct App {
 static ALLOCATOR: Jemalloc = Jemalloc;
 
 fn main() -> anyhow::Result<()> {
-    let _telemetry = mhmanus_host::telemetry::init()?;
+    let _telemetry = mhmanus_server::telemetry::init()?;
     let listen: SocketAddr = std::env::var("LISTEN")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()
@@ -56,7 +56,8 @@ fn main() -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("JWT_SECRET: {e}"))?;
     // The host's defaults for everything else (thresholds, CORS, compression).
-    let config = HostConfig::defaults("spin.toml", &data_dir);
+    let edge = EdgeConfig::defaults();
+    let thresholds: HealthThresholds = defaults_of();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let database_url = std::env::var("DATABASE_URL")
         .ok()
@@ -65,10 +66,10 @@ fn main() -> anyhow::Result<()> {
         let app = Arc::new(App {
             store: store::Store::open(&data_dir, database_url.as_deref()).await?,
             jwt,
-            system: Arc::new(SystemChecks::new(&config)?),
+            system: Arc::new(SystemChecks::new(&thresholds, &data_dir)?),
             hashing: tokio::sync::Semaphore::new(cores),
         });
-        let router = mhmanus_edge::apply(routes::router(app), &config.edge)?;
+        let router = mhmanus_edge::apply(routes::router(app), &edge)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -81,11 +82,11 @@ fn main() -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => {},
             }
         };
-        mhmanus_host::serve(
+        mhmanus_server::serve(
             listener,
             None,
             router,
-            mhmanus_host::ConnectionLimits::default(),
+            ConnectionLimits::default(),
             &http::HeaderMap::new(),
             shutdown,
             Duration::from_secs(5),

@@ -14,8 +14,8 @@ use mhmanus_contract::health::{self, Check, Report};
 
 use crate::config::HostConfig;
 use crate::runtime::Components;
-use crate::server::system_checks::SystemChecks;
 use mhmanus_edge::rate_limit::RateLimiter;
+use mhmanus_server::SystemChecks;
 
 /// A report larger than this is not a health report; it passes untouched.
 const MAX_REPORT_BYTES: usize = 1 << 20;
@@ -35,7 +35,7 @@ impl HostHealth {
         Ok(HostHealth {
             components,
             limiter,
-            system: Arc::new(SystemChecks::new(config)?),
+            system: Arc::new(SystemChecks::new(&config.health, &config.data_dir)?),
         })
     }
 

@@ -38,7 +38,7 @@ pub struct Tls {
 
 impl Tls {
     /// Loads the certificate now: a pair that does not load stops start-up.
-    pub(crate) fn new(files: TlsFiles) -> anyhow::Result<Self> {
+    pub fn new(files: TlsFiles) -> anyhow::Result<Self> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let certificate = Arc::new(ReloadingCertificate::load(files, provider.clone())?);
         let mut config = ServerConfig::builder_with_provider(provider)
@@ -54,7 +54,7 @@ impl Tls {
 
     /// Reloads the certificate whenever its files change, and on SIGHUP,
     /// until the task is dropped.
-    pub(crate) fn watch(&self) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    pub fn watch(&self) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut hangup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let certificate = self.certificate.clone();

@@ -13,8 +13,6 @@ use clap::Args;
 use mhmanus_contract::health::{Check, Status};
 use sysinfo::{MemoryRefreshKind, System};
 
-use crate::config::HostConfig;
-
 const FIGURES_FOR: Duration = Duration::from_secs(1);
 
 /// The percentages of memory and disk in use at which `/health` warns and
@@ -119,10 +117,10 @@ impl Thresholds {
 }
 
 impl SystemChecks {
-    pub fn new(config: &HostConfig) -> anyhow::Result<Self> {
-        let thresholds = &config.health;
+    /// Checks of this process's machine, the disk under `data_dir`.
+    pub fn new(thresholds: &HealthThresholds, data_dir: &std::path::Path) -> anyhow::Result<Self> {
         Ok(SystemChecks {
-            data_dir: config.data_dir.clone(),
+            data_dir: data_dir.to_owned(),
             memory: Thresholds::new(
                 "HEALTH_MEMORY_*_PERCENT",
                 thresholds.memory_warn_percent,
