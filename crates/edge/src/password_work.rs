@@ -6,19 +6,26 @@
 //! 503 with `Retry-After`, or 429 when the client's own requests hold
 //! places. A login under such a flood answers in its usual time or is told
 //! when to retry, never seconds later. The per-address rate limit in front
-//! keeps one address from taking every place for long.
+//! keeps one address from taking every place for long. A request's body is
+//! read before it takes a place (`body_limit`, outside, bounds that read),
+//! and its place is given back when its handler ends, even if the client
+//! has gone: a slow body or a dropped connection holds no place while the
+//! hashing runs on.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use mhmanus_contract::problem::Problem;
 use mhmanus_edge_rules::rate_limit::{network_of, normalize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 use crate::client_addr::ClientAddr;
 use crate::problem;
@@ -86,9 +93,14 @@ impl PasswordWork {
 
     fn counts(&self, request: &Request) -> bool {
         let path = normalize(request.uri().path());
+        // A HEAD is served as a GET, hashing included.
+        let method = match request.method() {
+            &http::Method::HEAD => &http::Method::GET,
+            method => method,
+        };
         self.routes
             .iter()
-            .any(|route| route.method == request.method() && route.path == path)
+            .any(|route| route.method == method && route.path == path)
     }
 
     /// A place for `client`, or `None` after the wait.
@@ -149,8 +161,21 @@ pub async fn budget(
         || "unknown".to_owned(),
         |ClientAddr(addr)| network_of(addr.ip()),
     );
-    if let Some(_place) = work.take(&client).await {
-        return next.run(request).await;
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let Ok(body) = body.collect().await else {
+        // Cut off: `body_limit` answers its 413 or 408 instead of this.
+        return http::StatusCode::BAD_REQUEST.into_response();
+    };
+    let request = Request::from_parts(parts, Body::from(body.to_bytes()));
+    if let Some(place) = work.take(&client).await {
+        let handling = async move {
+            let _place = place;
+            next.run(request).await
+        };
+        return tokio::spawn(handling.in_current_span())
+            .await
+            .unwrap_or_else(|_| problem::response(Problem::new(500)));
     }
     let (status, detail, reason) = if work.holds_any(&client) {
         (
@@ -167,11 +192,7 @@ pub async fn budget(
     };
     metrics::counter!("password_checks_refused_total", "reason" => reason).increment(1);
     tracing::info!(%client, status, "password check refused: no place free");
-    let mut response = problem::response(
-        Problem::new(status)
-            .detail(detail)
-            .instance(request.uri().path()),
-    );
+    let mut response = problem::response(Problem::new(status).detail(detail).instance(path));
     response
         .headers_mut()
         .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());

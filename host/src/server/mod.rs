@@ -37,8 +37,8 @@ use crate::runtime::{self, Components};
 /// span, security headers, CORS, compression (in `edge::apply`), and
 /// metrics. A component's request then goes through the route (the version
 /// rewrite and the one match of the manifest's routes, read by every layer
-/// below), load shedding, the client's address, the rate limit, the
-/// password-work budget, the body limit and the host's health checks.
+/// below), load shedding, the client's address, the rate limit, the body
+/// limit, the password-work budget and the host's health checks.
 pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.as_ref().map(|url| {
@@ -100,18 +100,18 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
         ))
         .layer(from_fn_with_state(limiter, rate_limit::limit))
         .layer(from_fn_with_state(
-            Arc::new(password_work::PasswordWork::new(
-                edge_config.max_password_checks,
-                edge_config.password_routes.clone(),
-            )),
-            password_work::budget,
-        ))
-        .layer(from_fn_with_state(
             body_limit::BodyLimits {
                 max_bytes: edge_config.max_body_bytes,
                 read_timeout: Duration::from_secs(edge_config.body_read_timeout_secs),
             },
             body_limit::limit,
+        ))
+        .layer(from_fn_with_state(
+            Arc::new(password_work::PasswordWork::new(
+                edge_config.max_password_checks,
+                edge_config.password_routes.clone(),
+            )),
+            password_work::budget,
         ))
         .layer(from_fn_with_state(host_health, health::augment));
     let components = Router::new()

@@ -54,6 +54,16 @@ async fn past_the_places_a_password_request_is_refused_within_half_a_second() {
         "the holder's own client is told to slow down"
     );
     assert_eq!(own.header("retry-after"), Some("1"));
+    // A HEAD is served as the GET it stands for, and counted so.
+    let head = send_from(
+        &app.router,
+        "192.0.2.1:4002",
+        Method::HEAD,
+        "/probe/sleep?arg=0",
+        &[],
+    )
+    .await;
+    assert_eq!(head.status, 429);
 
     // Routes that hash nothing do not wait for a place.
     let started = Instant::now();
@@ -76,10 +86,54 @@ async fn a_request_waits_briefly_for_a_place_that_frees() {
     let first = spawn_get(&app, "192.0.2.1:4000", "/probe/sleep?arg=200");
     let second = spawn_get(&app, "192.0.2.2:4000", "/probe/sleep?arg=200");
     tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
     let third = app
         .get_from("192.0.2.1:4002", "/probe/sleep?arg=0", &[])
         .await;
     assert_eq!(third.status, 200, "got a place within the wait");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "it waited for one: {:?}",
+        started.elapsed()
+    );
     assert_eq!(first.await.unwrap().status, 200);
     assert_eq!(second.await.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn a_body_still_arriving_holds_no_place() {
+    let app = Edge::probe(|config| {
+        config.max_password_checks = 1;
+        config.body_read_timeout_secs = 2;
+        config.password_routes = vec![
+            "GET /probe/sleep".parse().unwrap(),
+            "POST /probe/headers".parse().unwrap(),
+        ];
+    })
+    .await;
+    // A body that never comes, as a client trickling it would send.
+    let mut trickling = request_from("192.0.2.1:4000", Method::POST, "/probe/headers", &[]);
+    *trickling.body_mut() = Body::from_stream(futures::stream::pending::<
+        Result<bytes::Bytes, std::io::Error>,
+    >());
+    let router = app.router.clone();
+    let waiting =
+        tokio::spawn(async move { Reply::read(router.oneshot(trickling).await.unwrap()).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let login = app
+        .get_from("198.51.100.2:4000", "/probe/sleep?arg=0", &[])
+        .await;
+    assert_eq!(login.status, 200, "the place was free");
+    assert!(
+        started.elapsed() < Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        waiting.await.unwrap().status,
+        408,
+        "the trickled body is cut off"
+    );
 }

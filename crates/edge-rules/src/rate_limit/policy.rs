@@ -70,9 +70,19 @@ pub struct RouteLimit {
 }
 
 impl RouteLimit {
-    /// Whether this entry covers a `method` request to `path`.
+    /// Whether this entry covers a `method` request to `path`; a `GET`
+    /// entry covers `HEAD` too, which is served as a GET.
     pub fn covers(&self, method: &str, path: &str) -> bool {
-        if self.method.as_deref().is_some_and(|own| own != method) {
+        let method = if method.eq_ignore_ascii_case("HEAD") {
+            "GET"
+        } else {
+            method
+        };
+        if self
+            .method
+            .as_deref()
+            .is_some_and(|own| !own.eq_ignore_ascii_case(method))
+        {
             return false;
         }
         match self.pattern.strip_suffix("/...") {
@@ -195,6 +205,8 @@ mod tests {
         assert_eq!(change.route(), "PATCH /v1/auth/profile");
         assert!(change.covers("PATCH", "/v1/auth/profile"));
         assert!(!change.covers("GET", "/v1/auth/profile"));
+        let read: RouteLimit = "GET /v1/x=1/60s".parse().unwrap();
+        assert!(read.covers("HEAD", "/v1/x"), "a HEAD is served as a GET");
         let any: RouteLimit = "/v1/auth/profile=off".parse().unwrap();
         let mut entries = [any.clone(), change.clone()];
         entries.sort_by_key(RouteLimit::specificity);
