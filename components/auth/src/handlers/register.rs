@@ -21,7 +21,7 @@ pub(super) async fn handle(ctx: &Ctx<'_>, body: IncomingRequestBody) -> Outcome 
     let password = fields.required_string("password");
     let name = fields.required_string("name");
 
-    let email = email.and_then(|raw| fields.check(Email::parse(&raw)));
+    let email = email.and_then(|raw| fields.check(Email::parse_new(&raw)));
     let name = name.and_then(|raw| fields.check(DisplayName::parse(&raw)));
     let password = password.and_then(|raw| {
         // With an invalid email the policy still runs, so one answer names
