@@ -21,7 +21,5 @@ mod summary;
 
 pub use application::Application;
 pub use config::HostConfig;
-pub use mhmanus_server::{
-    ConnectionLimits, HealthThresholds, Jemalloc, SystemChecks, Tls, TlsFiles, serve, telemetry,
-};
+pub use mhmanus_server::{HealthThresholds, Jemalloc, telemetry};
 pub use runtime::{Components, Generation, full_body};

@@ -98,7 +98,7 @@ impl Settings {
     }
 }
 
-/// `PATH=POLICY,...` as `RATE_LIMIT_ROUTES` reads.
+/// `[METHOD ]PATH=POLICY,...` as `RATE_LIMIT_ROUTES` reads.
 struct Routes(Vec<RouteLimit>);
 
 impl std::str::FromStr for Routes {

@@ -25,13 +25,13 @@ use crate::tls::{self, Tls};
 /// accept for the first request (before the protocol is known) and from
 /// the first byte for later ones: a connection that sends nothing, or
 /// trickles its headers, would otherwise be held open for ever.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A request's head (request line and headers, or HTTP/2's header list)
 /// may be at most this large: room for long cookies and tokens, a sixteenth
 /// of the body limit's default; beyond it hyper answers 431 (HTTP/1) or
 /// resets the stream (HTTP/2).
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// HTTP/2 pings a quiet connection this often, and closes it when a ping
 /// is not answered within `HTTP2_PING_TIMEOUT`.

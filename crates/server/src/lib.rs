@@ -12,7 +12,7 @@ mod system_checks;
 pub mod telemetry;
 mod tls;
 
-pub use accept::{HEADER_READ_TIMEOUT, MAX_HEAD_BYTES, serve};
+pub use accept::serve;
 pub use allocator::Jemalloc;
 pub use connections::ConnectionLimits;
 pub use system_checks::{HealthThresholds, SystemChecks};
