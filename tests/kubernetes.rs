@@ -394,7 +394,11 @@ fn the_pod_runs_locked_down_and_outlasts_the_hosts_shutdown_grace() {
     assert!(pause > 0);
     let grace = match env.get("SHUTDOWN_GRACE_SECS") {
         Some(value) => value.as_deref().unwrap().parse().unwrap(),
-        None => mhmanus_host::HostConfig::defaults("spin.toml", "data").shutdown_grace_secs as i64,
+        None => {
+            mhmanus_host::HostConfig::defaults("spin.toml", "data")
+                .server
+                .shutdown_grace_secs as i64
+        }
     };
     let termination = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
     assert!(

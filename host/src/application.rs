@@ -38,7 +38,7 @@ impl Application {
     /// Loads every component and composes the routers over them.
     pub async fn build(loaded: &LoadedManifest, config: &HostConfig) -> anyhow::Result<Self> {
         // A certificate that does not load stops start-up before anything else.
-        let tls = config.tls_files()?.map(Tls::new).transpose()?;
+        let tls = config.server.tls_files()?.map(Tls::new).transpose()?;
         data_dir::ensure_writable(&config.data_dir)?;
         let error_headers = SecurityHeaders::new(&config.edge).headers(tls.is_some());
         let components = Arc::new(Components::start(loaded, config).await?);
@@ -60,10 +60,12 @@ impl Application {
             router,
             listen: config.listen_addr(),
             metrics,
-            limits: config.connection_limits(),
+            limits: config
+                .server
+                .connection_limits(config.edge.trusted_proxies.clone()),
             tls,
             error_headers,
-            grace: config.shutdown_grace(),
+            grace: config.server.shutdown_grace(),
             summary: Summary::new(loaded, config),
         })
     }

@@ -48,7 +48,7 @@ pub async fn check(config: &HostConfig, matches: &ArgMatches) -> Checked {
             .map(|env| format!("APP_ENV: {env:?}").to_lowercase())
             .map_err(|e| e.to_string()),
     );
-    note(match config.tls_files() {
+    note(match config.server.tls_files() {
         Ok(Some(files)) => Tls::new(files.clone())
             .map(|_| format!("TLS_CERT {}: loads, with its key", files.cert.display()))
             .map_err(|e| format!("{e:#}")),
@@ -70,7 +70,7 @@ pub async fn check(config: &HostConfig, matches: &ArgMatches) -> Checked {
     }
     checked.report = settings(matches);
     if let Ok(loaded) = &loaded {
-        let scheme = match config.tls_files() {
+        let scheme = match config.server.tls_files() {
             Ok(Some(_)) => "https",
             _ => "http",
         };

@@ -13,8 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use mhmanus_edge::EdgeConfig;
 
-use mhmanus_server::HealthThresholds;
-use mhmanus_server::TlsFiles;
+use mhmanus_server::ServerConfig;
 
 /// How Spin's environment provider names a variable's value.
 pub(crate) const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
@@ -60,23 +59,6 @@ pub struct HostConfig {
     /// does: `localhost:3000`); else `BIND_ADDRESS`:`PORT`.
     #[arg(long, env = "LISTEN", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
-
-    /// Serve HTTPS with this certificate chain (PEM, the server's first),
-    /// with --tls-key; reloaded when the file changes or on SIGHUP.
-    #[arg(long, env = "TLS_CERT")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The private key (PEM) of --tls-cert.
-    #[arg(long, env = "TLS_KEY")]
-    pub tls_key: Option<PathBuf>,
-
-    /// `spin up`'s name for TLS_CERT, accepted too.
-    #[arg(long, env = "SPIN_TLS_CERT", hide = true)]
-    pub spin_tls_cert: Option<PathBuf>,
-
-    /// `spin up`'s name for TLS_KEY, accepted too.
-    #[arg(long, env = "SPIN_TLS_KEY", hide = true)]
-    pub spin_tls_key: Option<PathBuf>,
 
     /// Serve `/metrics` on this address instead of the main one.
     #[arg(long, env = "METRICS_LISTEN", value_parser = parse_listen)]
@@ -150,23 +132,10 @@ pub struct HostConfig {
     #[command(flatten)]
     pub edge: EdgeConfig,
 
-    /// When `/health` warns and fails on memory and disk in use.
+    /// The server's: TLS, connection caps and timeouts, shutdown grace,
+    /// health thresholds.
     #[command(flatten)]
-    pub health: HealthThresholds,
-
-    /// Connections one client address may hold open (trusted proxies
-    /// exempt); past it a new one is closed at once. 0: no cap.
-    #[arg(long, env = "MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
-    pub max_connections_per_client: usize,
-
-    /// Seconds a connection with no request in flight stays open, HTTP/1
-    /// and HTTP/2 alike.
-    #[arg(long, env = "CONNECTION_IDLE_TIMEOUT_SECS", default_value_t = 60)]
-    pub connection_idle_timeout_secs: u64,
-
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
-    pub shutdown_grace_secs: u64,
+    pub server: ServerConfig,
 
     /// Wall-clock limit for one request inside a component, in seconds.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -233,38 +202,8 @@ impl HostConfig {
 
     /// The certificate and key to serve HTTPS with (ours, else Spin's
     /// names), when both are given; one without the other is an error.
-    pub fn tls_files(&self) -> anyhow::Result<Option<TlsFiles>> {
-        let cert = self.tls_cert.as_ref().or(self.spin_tls_cert.as_ref());
-        let key = self.tls_key.as_ref().or(self.spin_tls_key.as_ref());
-        match (cert, key) {
-            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            })),
-            (None, None) => Ok(None),
-            (Some(_), None) => {
-                anyhow::bail!("TLS_CERT is set but TLS_KEY is not: HTTPS needs both")
-            }
-            (None, Some(_)) => {
-                anyhow::bail!("TLS_KEY is set but TLS_CERT is not: HTTPS needs both")
-            }
-        }
-    }
-
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
-    }
-
-    pub fn shutdown_grace(&self) -> Duration {
-        Duration::from_secs(self.shutdown_grace_secs)
-    }
-
-    pub fn connection_limits(&self) -> mhmanus_server::ConnectionLimits {
-        mhmanus_server::ConnectionLimits {
-            per_client: self.max_connections_per_client,
-            exempt: self.edge.trusted_proxies.clone(),
-            idle_timeout: Duration::from_secs(self.connection_idle_timeout_secs),
-        }
     }
 
     pub fn idle_instance_timeout(&self) -> Duration {

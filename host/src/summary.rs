@@ -75,7 +75,7 @@ fn backends(config: &HostConfig) -> Vec<(&'static str, String)> {
     let limits = redis
         .clone()
         .unwrap_or_else(|| "in process (one replica's own)".into());
-    let tls = match config.tls_files() {
+    let tls = match config.server.tls_files() {
         Ok(Some(files)) => format!("HTTPS with {}", files.cert.display()),
         _ => "plain HTTP (TLS_CERT/TLS_KEY for HTTPS)".into(),
     };

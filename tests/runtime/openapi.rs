@@ -234,8 +234,8 @@ async fn router(host: Host) -> Router {
             config.admin_password = None;
         }
         // The machine's own disk must not decide the health answers here.
-        config.health.disk_warn_percent = 100;
-        config.health.disk_fail_percent = 100;
+        config.server.health.disk_warn_percent = 100;
+        config.server.health.disk_fail_percent = 100;
         match host {
             Host::Broken => config.variables.push((
                 "database_url".into(),

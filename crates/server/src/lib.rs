@@ -7,6 +7,7 @@
 mod accept;
 mod allocator;
 mod canned_errors;
+mod config;
 mod connections;
 mod system_checks;
 pub mod telemetry;
@@ -14,6 +15,7 @@ mod tls;
 
 pub use accept::serve;
 pub use allocator::Jemalloc;
+pub use config::ServerConfig;
 pub use connections::ConnectionLimits;
 pub use system_checks::{HealthThresholds, SystemChecks};
 pub use tls::{Tls, TlsFiles};

@@ -35,7 +35,7 @@ impl HostHealth {
         Ok(HostHealth {
             components,
             limiter,
-            system: Arc::new(SystemChecks::new(&config.health, &config.data_dir)?),
+            system: Arc::new(SystemChecks::new(&config.server.health, &config.data_dir)?),
         })
     }
 

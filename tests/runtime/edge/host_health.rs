@@ -9,7 +9,7 @@ async fn repo(health: impl FnOnce(&mut HealthThresholds)) -> Edge {
     Edge::repo_with(
         |config| {
             config.jwt_secret = Some("host-health-tests-secret-32-bytes!!".into());
-            health(&mut config.health);
+            health(&mut config.server.health);
         },
         |_| {},
     )
