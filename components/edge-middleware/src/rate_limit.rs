@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 
 use http::HeaderMap;
 use http::request::Parts;
-use mhmanus_domain::auth::jwt::bearer_token;
 use mhmanus_domain::health;
 use mhmanus_edge_rules::rate_limit::gcra::{self, Decision};
 use mhmanus_edge_rules::rate_limit::policy::Quota;
@@ -91,8 +90,7 @@ fn client_key(headers: &HeaderMap, settings: &Settings, by_address: bool) -> Str
         .as_ref()
         .filter(|_| !by_address)
         .and_then(|tokens| {
-            let authorization = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-            Some(tokens.verify(bearer_token(authorization)?).ok()?.sub)
+            tokens.subject_of(headers.get(http::header::AUTHORIZATION)?.to_str().ok()?)
         });
     let address = peer(headers).map(|peer| {
         let forwarded = headers

@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
 use mhmanus_contract::health::{self as report, Report};
-use mhmanus_domain::auth::jwt::bearer_token;
 use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 
@@ -48,9 +47,7 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
         }) as Arc<dyn rate_limit::Redis>
     });
     let subject = components.token_settings().cloned().map(|tokens| {
-        Arc::new(move |authorization: &str| {
-            Some(tokens.verify(bearer_token(authorization)?).ok()?.sub)
-        }) as rate_limit::Subject
+        Arc::new(move |authorization: &str| tokens.subject_of(authorization)) as rate_limit::Subject
     });
     let limiter = Arc::new(rate_limit::RateLimiter::new(
         edge_config,

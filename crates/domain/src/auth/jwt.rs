@@ -241,6 +241,13 @@ impl JwtSettings {
         (token, claims)
     }
 
+    /// The verified subject of an `Authorization` header's bearer token:
+    /// how the rate limiters, the host's and the Spin middleware's, tell
+    /// accounts apart.
+    pub fn subject_of(&self, authorization: &str) -> Option<String> {
+        Some(self.verify(bearer_token(authorization)?).ok()?.sub)
+    }
+
     /// Verifies signature (HS256 only), iss, aud, exp and nbf (with
     /// `LEEWAY_SECS`) and that every claim is present; then what RFC 8725
     /// asks beyond the library: the type is ours, no `crit` extension we
