@@ -6,11 +6,12 @@
 //! wasmtime again, with other features.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::Criterion;
 use http_body_util::BodyExt as _;
-use mhmanus_host::HostConfig;
+use mhmanus_host::{Application, HostConfig};
 use mhmanus_host::{Components, full_body};
 use mhmanus_manifest::LoadedManifest;
 use serde::{Deserialize, Serialize};
@@ -90,13 +91,14 @@ async fn start(
     cache: &Path,
     data: &Path,
     reuse: usize,
-) -> anyhow::Result<Components> {
+) -> anyhow::Result<Arc<Components>> {
     let mut config = HostConfig::defaults(manifest, data);
     // Compiled once, not on every run.
-    config.cache_dir = Some(cache.to_owned());
+    config.runtime.cache_dir = Some(cache.to_owned());
     config.jwt_secret = Some("benchmark-secret-of-at-least-32-bytes".into());
-    config.max_instance_reuse_count = reuse;
-    Components::start(&LoadedManifest::load(manifest)?, &config).await
+    config.runtime.max_instance_reuse_count = reuse;
+    let app = Application::build(&LoadedManifest::load(manifest)?, &config).await?;
+    Ok(app.components().clone())
 }
 
 async fn trivial_request(components: &Components) {

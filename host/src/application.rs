@@ -11,12 +11,16 @@ use axum::Router;
 use mhmanus_edge::security_headers::SecurityHeaders;
 use mhmanus_manifest::LoadedManifest;
 
+use mhmanus_runtime::Components;
+use mhmanus_server::{ConnectionLimits, Tls};
+
+use crate::component_services;
 use crate::config::{HostConfig, MetricsAddress};
+use crate::connections::Connections;
 use crate::data_dir;
-use crate::runtime::Components;
+use crate::dependencies::{self, Dependencies};
 use crate::server;
 use crate::summary::Summary;
-use mhmanus_server::{ConnectionLimits, Tls};
 
 pub struct Application {
     name: String,
@@ -41,10 +45,31 @@ impl Application {
         let tls = config.server.tls_files()?.map(Tls::new).transpose()?;
         data_dir::ensure_writable(&config.data_dir)?;
         let error_headers = SecurityHeaders::new(&config.edge).headers(tls.is_some());
-        let components = Arc::new(Components::start(loaded, config).await?);
-        let router = server::router(components.clone(), config)?;
+        let connections = Connections::new(config)?;
+        let dependencies =
+            Dependencies::check(dependencies::configured(config, &connections)).await?;
+        let services = component_services::build(loaded, config, &connections)?;
+        let tokens = component_services::token_settings(&services);
+        let routes = Arc::new(loaded.routes.clone());
+        let components = Arc::new(
+            Components::start(
+                loaded,
+                routes,
+                &services,
+                &config.runtime,
+                &config.cache_dir(),
+            )
+            .await?,
+        );
+        let router = server::router(
+            components.clone(),
+            &connections,
+            dependencies,
+            tokens,
+            config,
+        )?;
         let metrics = match config.metrics_address() {
-            MetricsAddress::Own(addr) => Some((addr, server::metrics_router(components.clone()))),
+            MetricsAddress::Own(addr) => Some((addr, server::metrics_router(connections))),
             MetricsAddress::Main => None,
             MetricsAddress::Nowhere => {
                 tracing::warn!(

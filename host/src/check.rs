@@ -13,14 +13,18 @@ use clap::parser::ValueSource;
 use mhmanus_manifest::LoadedManifest;
 use secrecy::ExposeSecret;
 
-use crate::config::HostConfig;
-use crate::dependencies::{self, Unavailable};
-use crate::runtime::Components;
-use crate::spin::postgres::Pools;
-use crate::spin::redis::Clients;
-use crate::summary::Summary;
-use crate::{data_dir, redact};
+use mhmanus_runtime::Components;
 use mhmanus_server::Tls;
+use mhmanus_spin_host::postgres::Pools;
+use mhmanus_spin_host::redis::Clients;
+use mhmanus_spin_host::{Unavailable, redact};
+
+use crate::component_services;
+use crate::config::HostConfig;
+use crate::connections::{self, Connections};
+use crate::data_dir;
+use crate::dependencies;
+use crate::summary::Summary;
 
 /// What `check` found: a line per check passed, a line per problem, and
 /// the report (settings, routes, backends).
@@ -85,14 +89,17 @@ pub async fn check(config: &HostConfig, matches: &ArgMatches) -> Checked {
 /// Each configured database and Redis, reached once.
 async fn reach_dependencies(config: &HostConfig) -> Vec<Result<String, String>> {
     let mut outcomes = Vec::new();
-    let redis = dependencies::redis_clients(config).unwrap_or_else(|e| {
+    let redis = connections::redis_clients(config).unwrap_or_else(|e| {
         outcomes.push(Err(format!("{e:#}")));
         Clients::default()
     });
-    let pools =
-        Pools::trusting_root_files_of(config.database_url.iter().map(|u| u.expose_secret()));
-    let (redis, pools) = (Arc::new(redis), Arc::new(pools));
-    for dependency in dependencies::configured(config, &pools, &redis) {
+    let connections = Connections {
+        postgres: Arc::new(Pools::trusting_root_files_of(
+            config.database_url.iter().map(|u| u.expose_secret()),
+        )),
+        redis: Arc::new(redis),
+    };
+    for dependency in dependencies::configured(config, &connections) {
         let named = format!("{} {}", dependency.setting, dependency.shown);
         outcomes.push(match (dependency.probe)().await {
             Ok(()) => Ok(format!("{named}: answers")),
@@ -112,9 +119,20 @@ async fn compile(loaded: &LoadedManifest, config: &HostConfig) -> Result<String,
     let mut offline = config.clone();
     offline.database_url = None;
     offline.redis_url = None;
-    let components = Components::start(loaded, &offline)
+    let compiled = async {
+        let connections = Connections::new(&offline)?;
+        let services = component_services::build(loaded, &offline, &connections)?;
+        let routes = Arc::new(loaded.routes.clone());
+        Components::start(
+            loaded,
+            routes,
+            &services,
+            &offline.runtime,
+            &offline.cache_dir(),
+        )
         .await
-        .map_err(|e| format!("{e:#}"))?;
+    };
+    let components = compiled.await.map_err(|e| format!("{e:#}"))?;
     let mut ids: Vec<&str> = components.component_ids().collect();
     ids.sort_unstable();
     Ok(format!(

@@ -6,17 +6,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
 use mhmanus_edge::EdgeConfig;
 
+use mhmanus_runtime::RuntimeConfig;
 use mhmanus_server::ServerConfig;
-
-/// How Spin's environment provider names a variable's value.
-pub(crate) const SPIN_VARIABLE_PREFIX: &str = "SPIN_VARIABLE_";
+use mhmanus_spin_host::variables::SPIN_VARIABLE_PREFIX;
 
 /// What the service runs as (`APP_ENV` / `NODE_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +91,6 @@ pub struct HostConfig {
     #[arg(skip)]
     pub spin_variables: BTreeMap<String, SecretString>,
 
-    /// Where compiled components are cached (default: DATA_DIR/compiled).
-    #[arg(long, env = "COMPILE_CACHE_DIR")]
-    pub cache_dir: Option<PathBuf>,
-
     /// PostgreSQL URL (postgres://...); the components' `database_url` variable.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<SecretString>,
@@ -137,35 +131,10 @@ pub struct HostConfig {
     #[command(flatten)]
     pub server: ServerConfig,
 
-    /// Wall-clock limit for one request inside a component, in seconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
-    pub request_timeout_secs: u64,
-
-    /// Linear memory one component instance may grow to, in MiB.
-    #[arg(long, env = "INSTANCE_MEMORY_MIB", default_value_t = 128)]
-    pub instance_memory_mib: usize,
-
-    /// Requests one WASIp3 instance serves before it is retired (Spin's max reuse count).
-    #[arg(long, env = "MAX_INSTANCE_REUSE_COUNT", default_value_t = 128)]
-    pub max_instance_reuse_count: usize,
-
-    /// Requests one WASIp3 instance serves at once (Spin's max concurrent reuse count).
-    #[arg(
-        long,
-        env = "MAX_INSTANCE_CONCURRENT_REUSE_COUNT",
-        default_value_t = 16
-    )]
-    pub max_instance_concurrent_reuse_count: usize,
-
-    /// Requests one component handles at once, each until its body is
-    /// sent; more wait their turn, in order. Bounds its instances (a busy instance takes no more requests,
-    /// so CPU-bound requests would each start one) and their memory.
-    #[arg(long, env = "MAX_COMPONENT_CONCURRENCY", default_value_t = 32)]
-    pub max_component_concurrency: usize,
-
-    /// Seconds an idle instance is kept for reuse (Spin's idle instance timeout).
-    #[arg(long, env = "IDLE_INSTANCE_TIMEOUT_SECS", default_value_t = 1)]
-    pub idle_instance_timeout_secs: u64,
+    /// The runtime's: request timeout, instance memory and reuse,
+    /// admission, compile cache.
+    #[command(flatten)]
+    pub runtime: RuntimeConfig,
 }
 
 /// `HOST:PORT`, the host an address or a name (the first address it
@@ -198,16 +167,6 @@ impl HostConfig {
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
             .unwrap_or_else(|| SocketAddr::new(self.bind_address, self.port))
-    }
-
-    /// The certificate and key to serve HTTPS with (ours, else Spin's
-    /// names), when both are given; one without the other is an error.
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_secs)
-    }
-
-    pub fn idle_instance_timeout(&self) -> Duration {
-        Duration::from_secs(self.idle_instance_timeout_secs)
     }
 
     /// Where `/metrics` is served: its own address, the main one, or (in
@@ -245,9 +204,7 @@ impl HostConfig {
     }
 
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("compiled"))
+        self.runtime.cache_dir_in(&self.data_dir)
     }
 
     /// Removes the host's variables that are set but empty, so `KEY=` (as

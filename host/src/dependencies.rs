@@ -10,44 +10,19 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
 use futures::future::BoxFuture;
 use secrecy::ExposeSecret;
 
-use crate::config::HostConfig;
-use crate::redact;
-use crate::spin::postgres::Pools;
-use crate::spin::redis::Clients;
+use mhmanus_spin_host::{Unavailable, redact};
 
-/// The Redis clients, verifying TLS servers against `REDIS_CA_FILE` when set.
-pub(crate) fn redis_clients(config: &HostConfig) -> anyhow::Result<Clients> {
-    let Some(path) = &config.redis_ca_file else {
-        return Ok(Clients::default());
-    };
-    let pem = std::fs::read(path)
-        .with_context(|| format!("REDIS_CA_FILE {}: cannot read it", path.display()))?;
-    use rustls::pki_types::pem::PemObject as _;
-    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("REDIS_CA_FILE {}: {e}", path.display()))?;
-    if certificates.is_empty() {
-        bail!(
-            "REDIS_CA_FILE {}: no certificate in it (a PEM file of CA certificates)",
-            path.display()
-        );
-    }
-    Ok(Clients::with_root_cert(pem))
-}
+use crate::config::HostConfig;
+use crate::connections::Connections;
 
 /// The configured database and Redis, each with its start-up probe.
-pub(crate) fn configured(
-    config: &HostConfig,
-    postgres: &Arc<Pools>,
-    redis: &Arc<Clients>,
-) -> Vec<Dependency> {
+pub(crate) fn configured(config: &HostConfig, connections: &Connections) -> Vec<Dependency> {
     let mut dependencies = Vec::new();
     if let Some(url) = &config.database_url {
-        let (url, postgres) = (url.expose_secret().to_owned(), postgres.clone());
+        let (url, postgres) = (url.expose_secret().to_owned(), connections.postgres.clone());
         dependencies.push(Dependency {
             name: "postgres",
             setting: "DATABASE_URL",
@@ -78,7 +53,7 @@ pub(crate) fn configured(
         });
     }
     if let Some(url) = &config.redis_url {
-        let (url, redis) = (url.expose_secret().to_owned(), redis.clone());
+        let (url, redis) = (url.expose_secret().to_owned(), connections.redis.clone());
         dependencies.push(Dependency {
             name: "redis",
             setting: "REDIS_URL",
@@ -90,31 +65,6 @@ pub(crate) fn configured(
         });
     }
     dependencies
-}
-
-/// Why a dependency cannot be used now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Unavailable {
-    /// Cannot work as configured; waiting would not help.
-    Unusable(String),
-    /// Down or out of reach for now.
-    Unreachable(String),
-}
-
-/// `why` a TLS connection failed, with what to do about it when the
-/// failure is a common one; `trust` says how a CA is given for this
-/// dependency.
-pub(crate) fn with_tls_hint(why: String, trust: &str) -> String {
-    let hint = if why.contains("UnknownIssuer") {
-        format!("the certificate's issuer is not trusted: give its CA with {trust}")
-    } else if why.contains("NotValidForName") || why.contains("not valid for name") {
-        "the certificate does not name this host: connect by a name it holds".to_owned()
-    } else if why.contains("Expired") {
-        "the server's certificate has expired".to_owned()
-    } else {
-        return why;
-    };
-    format!("{why} ({hint})")
 }
 
 /// The first retry comes this soon; each later one waits twice as long,
@@ -134,7 +84,7 @@ pub(crate) struct Dependency {
 
 /// What the host still waits for, by dependency name.
 #[derive(Debug, Default)]
-pub struct Dependencies {
+pub(crate) struct Dependencies {
     waiting: Mutex<BTreeMap<&'static str, Waiting>>,
 }
 
@@ -142,10 +92,10 @@ pub struct Dependencies {
 /// whether the last one was refused (a setting to fix) rather than
 /// unanswered.
 #[derive(Debug, Clone)]
-pub struct Waiting {
-    pub setting: &'static str,
-    pub attempts: u32,
-    pub refused: bool,
+pub(crate) struct Waiting {
+    pub(crate) setting: &'static str,
+    pub(crate) attempts: u32,
+    pub(crate) refused: bool,
 }
 
 impl Dependencies {
@@ -177,7 +127,7 @@ impl Dependencies {
     }
 
     /// What is still waited for, for readiness.
-    pub fn waiting(&self) -> BTreeMap<&'static str, Waiting> {
+    pub(crate) fn waiting(&self) -> BTreeMap<&'static str, Waiting> {
         self.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())

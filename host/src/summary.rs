@@ -9,7 +9,7 @@ use mhmanus_manifest::LoadedManifest;
 use secrecy::ExposeSecret;
 
 use crate::config::{HostConfig, MetricsAddress};
-use crate::redact;
+use mhmanus_spin_host::redact;
 
 /// The routes and backends, ready to be said once the URL is known.
 pub(crate) struct Summary {

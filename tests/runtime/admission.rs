@@ -17,8 +17,8 @@ fn probe_and_faulty() -> TestManifest {
 
 async fn app(concurrency: usize, request_timeout_secs: u64) -> InProcessHost {
     InProcessHost::start(&probe_and_faulty(), |config| {
-        config.max_component_concurrency = concurrency;
-        config.request_timeout_secs = request_timeout_secs;
+        config.runtime.max_component_concurrency = concurrency;
+        config.runtime.request_timeout_secs = request_timeout_secs;
     })
     .await
     .unwrap()
@@ -77,8 +77,8 @@ async fn a_request_that_cannot_get_in_within_the_timeout_is_a_503_with_retry_aft
 #[tokio::test]
 async fn a_place_is_held_until_the_answer_body_is_sent() {
     let app = InProcessHost::start(&probe_and_faulty(), |config| {
-        config.max_component_concurrency = 1;
-        config.request_timeout_secs = 10;
+        config.runtime.max_component_concurrency = 1;
+        config.runtime.request_timeout_secs = 10;
     })
     .await
     .unwrap();

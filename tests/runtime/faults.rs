@@ -13,8 +13,8 @@ fn faulty_app() -> TestManifest {
 
 async fn faulty() -> InProcessHost {
     InProcessHost::start(&faulty_app(), |config| {
-        config.request_timeout_secs = 1;
-        config.instance_memory_mib = 32;
+        config.runtime.request_timeout_secs = 1;
+        config.runtime.instance_memory_mib = 32;
     })
     .await
     .unwrap()

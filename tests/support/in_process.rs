@@ -80,7 +80,7 @@ impl InProcessHost {
         std::fs::write(&path, manifest.to_string())?;
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
         // One compile cache for the whole suite, so each component compiles once.
-        config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
+        config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
         let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
         Ok(InProcessHost { app, config, dir })
@@ -91,7 +91,7 @@ impl InProcessHost {
         let dir = tempfile::tempdir()?;
         let path = crate::workspace_root().join("spin.toml");
         let mut config = HostConfig::defaults(&path, dir.path().join("data"));
-        config.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
+        config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
         configure(&mut config);
         let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
         Ok(InProcessHost { app, config, dir })

@@ -27,18 +27,7 @@ pub use proxy::CuttableProxy;
 pub use spawned::{SpawnedHost, spawn_app, start_failure};
 pub use test_ca::{ServerCert, TestCa};
 
-/// The local servers every test that needs them uses (`.ci/run` starts
-/// them): PostgreSQL as user postgres with trust authentication, Redis.
-macro_rules! postgres_address {
-    () => {
-        "127.0.0.1:5432"
-    };
-}
-pub const POSTGRES_ADDRESS: &str = postgres_address!();
-pub const POSTGRES_URL: &str = concat!("postgres://postgres@", postgres_address!(), "/postgres");
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
-/// A port nothing listens on, for dependencies that are down.
-pub const CLOSED_REDIS_URL: &str = "redis://127.0.0.1:1";
+pub use mhmanus_test_servers::{CLOSED_REDIS_URL, POSTGRES_ADDRESS, POSTGRES_URL, REDIS_URL};
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {

@@ -13,8 +13,9 @@ use http_body_util::BodyExt;
 use mhmanus_contract::health::{self, Check, Report};
 
 use crate::config::HostConfig;
-use crate::runtime::Components;
+use crate::dependencies::Dependencies;
 use mhmanus_edge::rate_limit::RateLimiter;
+use mhmanus_runtime::Components;
 use mhmanus_server::SystemChecks;
 
 /// A report larger than this is not a health report; it passes untouched.
@@ -22,6 +23,7 @@ const MAX_REPORT_BYTES: usize = 1 << 20;
 
 pub(super) struct HostHealth {
     components: Arc<Components>,
+    dependencies: Arc<Dependencies>,
     limiter: Arc<RateLimiter>,
     system: Arc<SystemChecks>,
 }
@@ -30,10 +32,12 @@ impl HostHealth {
     pub(super) fn new(
         config: &HostConfig,
         components: Arc<Components>,
+        dependencies: Arc<Dependencies>,
         limiter: Arc<RateLimiter>,
     ) -> anyhow::Result<Self> {
         Ok(HostHealth {
             components,
+            dependencies,
             limiter,
             system: Arc::new(SystemChecks::new(&config.server.health, &config.data_dir)?),
         })
@@ -57,7 +61,7 @@ impl HostHealth {
             );
         }
         report.add("components:loaded", self.components());
-        for (name, waiting) in self.components.dependencies().waiting() {
+        for (name, waiting) in self.dependencies.waiting() {
             let state = if waiting.refused {
                 "answers but refuses the connection (fix the setting)"
             } else {
@@ -120,7 +124,7 @@ pub(super) async fn augment(
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
             tracing::warn!(%error, "health report unreadable");
-            let mut report = Report::new("mhmanus-edge", env!("CARGO_PKG_VERSION"));
+            let mut report = Report::new(mhmanus_contract::SERVICE_ID, env!("CARGO_PKG_VERSION"));
             report.add(
                 "health:report",
                 Check::fail("the health component's report was unreadable"),

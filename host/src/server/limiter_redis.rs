@@ -6,8 +6,8 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::redact;
-use crate::spin::redis::Clients;
+use mhmanus_spin_host::redact;
+use mhmanus_spin_host::redis::Clients;
 
 pub(super) struct LimiterRedis {
     pub clients: Arc<Clients>,

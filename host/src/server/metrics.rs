@@ -3,7 +3,7 @@
 //! instantiations and failures, connection pools). Served at `/metrics`, on
 //! the main address or on `METRICS_LISTEN`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -15,7 +15,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use mhmanus_edge::routing::ServedBy;
 use mhmanus_edge::until_body_end;
 
-use crate::runtime::Components;
+use crate::connections::Connections;
 
 /// Latency buckets in seconds: a cached route answers in a millisecond,
 /// a login (argon2id) in tens, a timeout in tens of seconds.
@@ -53,13 +53,13 @@ fn handle() -> &'static PrometheusHandle {
 
 #[derive(Clone)]
 pub(super) struct Metrics {
-    components: Arc<Components>,
+    connections: Connections,
 }
 
 impl Metrics {
-    pub(super) fn new(components: Arc<Components>) -> Self {
+    pub(super) fn new(connections: Connections) -> Self {
         handle();
-        Metrics { components }
+        Metrics { connections }
     }
 }
 
@@ -138,7 +138,7 @@ pub(super) async fn record(request: Request, next: Next) -> Response {
 
 /// `GET /metrics` in the Prometheus text format.
 pub(super) async fn render(State(metrics): State<Metrics>) -> Response {
-    metrics.components.record_pool_figures();
+    metrics.connections.record_figures();
     (
         [(
             http::header::CONTENT_TYPE,

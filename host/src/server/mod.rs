@@ -27,8 +27,12 @@ use mhmanus_edge::{
     versioning,
 };
 
+use mhmanus_domain::auth::jwt::JwtSettings;
+use mhmanus_runtime::{self as runtime, Components};
+
 use crate::config::{HostConfig, MetricsAddress};
-use crate::runtime::{self, Components};
+use crate::connections::Connections;
+use crate::dependencies::Dependencies;
 
 /// The host's routes: `/health/live`, `/openapi.json` and (unless it has
 /// its own address) `/metrics` answered here, everything else by the
@@ -38,15 +42,21 @@ use crate::runtime::{self, Components};
 /// rewrite and the one match of the manifest's routes, read by every layer
 /// below), load shedding, the client's address, the rate limit, the body
 /// limit, the password-work budget and the host's health checks.
-pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow::Result<Router> {
+pub(crate) fn router(
+    components: Arc<Components>,
+    connections: &Connections,
+    dependencies: Arc<Dependencies>,
+    tokens: Option<JwtSettings>,
+    config: &HostConfig,
+) -> anyhow::Result<Router> {
     let edge_config = &config.edge;
     let redis = config.redis_url.as_ref().map(|url| {
         Arc::new(limiter_redis::LimiterRedis {
-            clients: components.redis_clients(),
+            clients: connections.redis.clone(),
             url: url.expose_secret().to_owned(),
         }) as Arc<dyn rate_limit::Redis>
     });
-    let subject = components.token_settings().cloned().map(|tokens| {
+    let subject = tokens.map(|tokens| {
         Arc::new(move |authorization: &str| tokens.subject_of(authorization)) as rate_limit::Subject
     });
     let limiter = Arc::new(rate_limit::RateLimiter::new(
@@ -58,13 +68,14 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
     let host_health = Arc::new(health::HostHealth::new(
         config,
         components.clone(),
+        dependencies,
         limiter.clone(),
     )?);
     let resolver = Arc::new(routing::Resolver {
         versions: versioning::Versions::new(edge_config)?,
         routes: components.routes(),
     });
-    let metrics = metrics::Metrics::new(components.clone());
+    let metrics = metrics::Metrics::new(connections.clone());
     // The host's own routes are answered before any host layer: probes and
     // scrapes are never shed, limited or routed to a component.
     let mut host_routes = Router::new().route("/health/live", get(live));
@@ -123,10 +134,10 @@ pub(crate) fn router(components: Arc<Components>, config: &HostConfig) -> anyhow
 
 /// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
 /// public one does not expose.
-pub(crate) fn metrics_router(components: Arc<Components>) -> Router {
+pub(crate) fn metrics_router(connections: Connections) -> Router {
     Router::new().route(
         "/metrics",
-        get(metrics::render).with_state(metrics::Metrics::new(components)),
+        get(metrics::render).with_state(metrics::Metrics::new(connections)),
     )
 }
 

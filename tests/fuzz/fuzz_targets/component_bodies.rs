@@ -40,7 +40,7 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     config.jwt_secret = Some(SECRET.into());
     config.admin_email = Some(ADMIN_EMAIL.into());
     config.admin_password = Some(ADMIN_PASSWORD.into());
-    config.cache_dir = Some(root.join("target/fuzz-compile-cache"));
+    config.runtime.cache_dir = Some(root.join("target/fuzz-compile-cache"));
     let components = executor
         .block_on(async { Components::start(&LoadedManifest::load(&manifest)?, &config).await })
         .expect("the components load (build them first)");

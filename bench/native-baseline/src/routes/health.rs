@@ -10,10 +10,11 @@ use mhmanus_contract::health::{self, Check, Report};
 
 use crate::App;
 
-const SERVICE_ID: &str = "mhmanus-edge";
-
 pub(super) async fn live() -> Response {
-    respond(&Report::new(SERVICE_ID, env!("CARGO_PKG_VERSION")))
+    respond(&Report::new(
+        mhmanus_contract::SERVICE_ID,
+        env!("CARGO_PKG_VERSION"),
+    ))
 }
 
 pub(super) async fn ready(State(app): State<Arc<App>>) -> Response {
@@ -30,7 +31,7 @@ pub(super) async fn full(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn database_report(app: &App) -> Report {
-    let mut report = Report::new(SERVICE_ID, env!("CARGO_PKG_VERSION"));
+    let mut report = Report::new(mhmanus_contract::SERVICE_ID, env!("CARGO_PKG_VERSION"));
     let started = Instant::now();
     let check = match app.store.ping().await {
         Ok(()) => Check::pass().observed(started.elapsed().as_secs_f64() * 1000.0, "ms"),
