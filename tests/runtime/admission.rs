@@ -84,13 +84,11 @@ async fn a_place_is_held_until_the_answer_body_is_sent() {
     .unwrap();
     // The head comes at once; the guest writes the body over a second.
     let streaming = app
-        .components()
-        .route_and_handle(
+        .respond(
             http::Request::get("/probe/stream?arg=1000")
                 .header("host", "test.local")
                 .body(mhmanus_host::full_body(""))
                 .unwrap(),
-            "127.0.0.1:40000".parse().unwrap(),
         )
         .await;
     assert_eq!(streaming.status(), 200);

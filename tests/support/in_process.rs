@@ -1,14 +1,19 @@
 //! The host built in-process, as `mhmanus-host up` builds it, over a
-//! manifest written for the test: requests go to the components directly
-//! or through the whole router, with no network.
+//! manifest written for the test: every request goes through the whole
+//! router, as the binary serves it, with no network.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
+use axum::body::Body;
+use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
-use mhmanus_host::Application;
-use mhmanus_host::HostConfig;
-use mhmanus_host::{Components, full_body};
+use mhmanus_host::{Application, Components, HostConfig, full_body};
 use mhmanus_manifest::LoadedManifest;
+use tower::ServiceExt as _;
+
+/// The TCP peer of in-process requests unless a test says otherwise.
+pub const PEER: &str = "127.0.0.1:40000";
 
 pub struct InProcessHost {
     app: Application,
@@ -78,9 +83,7 @@ impl InProcessHost {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("spin.toml");
         std::fs::write(&path, manifest.to_string())?;
-        let mut config = HostConfig::defaults(&path, dir.path().join("data"));
-        // One compile cache for the whole suite, so each component compiles once.
-        config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
+        let mut config = test_defaults(&path, &dir.path().join("data"));
         configure(&mut config);
         let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
         Ok(InProcessHost { app, config, dir })
@@ -90,8 +93,7 @@ impl InProcessHost {
     pub async fn start_repo(configure: impl FnOnce(&mut HostConfig)) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let path = crate::workspace_root().join("spin.toml");
-        let mut config = HostConfig::defaults(&path, dir.path().join("data"));
-        config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
+        let mut config = test_defaults(&path, &dir.path().join("data"));
         configure(&mut config);
         let app = Application::build(&LoadedManifest::load(&path)?, &config).await?;
         Ok(InProcessHost { app, config, dir })
@@ -125,12 +127,43 @@ impl InProcessHost {
         self.send(request.body(full_body(body)).unwrap()).await
     }
 
-    pub async fn send(&self, request: http::Request<wasmtime_wasi_http::WasiBody>) -> Reply {
-        let response = self
-            .components()
-            .route_and_handle(request, "127.0.0.1:40000".parse().unwrap())
-            .await;
-        Reply::read(response).await
+    /// `request` from `PEER`, its answer read whole.
+    pub async fn send<B>(&self, request: http::Request<B>) -> Reply
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
+        Reply::read(self.respond(request).await).await
+    }
+
+    /// `request` from `PEER` through the whole router: the answer, its
+    /// body still to come.
+    pub async fn respond<B>(&self, request: http::Request<B>) -> http::Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
+        self.respond_from(PEER, request).await
+    }
+
+    /// `request` from the TCP peer `peer` through the whole router, as the
+    /// binary serves a connection from there.
+    pub async fn respond_from<B>(
+        &self,
+        peer: &str,
+        request: http::Request<B>,
+    ) -> http::Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
+        let mut request = request.map(Body::new);
+        let peer: SocketAddr = peer.parse().expect("a peer address");
+        request.extensions_mut().insert(ConnectInfo(peer));
+        match self.router().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     }
 
     /// Registers a fresh account (the auth component's routes) and signs it
@@ -162,7 +195,7 @@ impl InProcessHost {
         self.dir.path()
     }
 
-    /// The components, reached without the edge layers.
+    /// The loaded components: their ids, generations and draining.
     pub fn components(&self) -> &Components {
         self.app.components()
     }
@@ -176,16 +209,24 @@ impl InProcessHost {
     /// The status of `GET path` through the whole router, from a client
     /// on 127.0.0.1, as a probe or a healthcheck asks it.
     pub async fn probe(&self, path: &str) -> http::StatusCode {
-        let mut request = http::Request::get(path)
+        let request = http::Request::get(path)
             .header("host", "localhost")
-            .body(axum::body::Body::empty())
+            .body(Body::empty())
             .unwrap();
-        request.extensions_mut().insert(axum::extract::ConnectInfo(
-            "127.0.0.1:50000".parse::<std::net::SocketAddr>().unwrap(),
-        ));
-        tower::ServiceExt::oneshot(self.router(), request)
-            .await
-            .unwrap()
-            .status()
+        self.respond_from("127.0.0.1:50000", request).await.status()
     }
+}
+
+/// The defaults, with what a test of the components wants out of the way:
+/// one compile cache for the whole suite (each component compiles once),
+/// and a rate limiter in front that no test reaches, nor the password
+/// budget, since every request comes from one peer. The edge tests set
+/// their own.
+fn test_defaults(manifest: &Path, data_dir: &Path) -> HostConfig {
+    let mut config = HostConfig::defaults(manifest, data_dir);
+    config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
+    config.edge.rate_limit = "1000000/60s".parse().expect("a policy");
+    config.edge.rate_limit_routes = vec![];
+    config.edge.max_password_checks = 64;
+    config
 }

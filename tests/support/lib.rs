@@ -17,7 +17,7 @@ mod test_ca;
 use std::path::PathBuf;
 
 pub use database::TestDatabase;
-pub use in_process::{InProcessHost, Reply};
+pub use in_process::{InProcessHost, PEER, Reply};
 pub use load_balancer::{LoadBalancer, free_port};
 pub use manifest::{TestComponent, TestManifest};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
