@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use mhmanus_edge::security_headers::SecurityHeaders;
+use mhmanus_edge_layers::security_headers::SecurityHeaders;
 use mhmanus_manifest::LoadedManifest;
 
 use mhmanus_runtime::Components;

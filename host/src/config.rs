@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-use mhmanus_edge::EdgeConfig;
+use mhmanus_edge_layers::EdgeConfig;
 
 use mhmanus_runtime::RuntimeConfig;
 use mhmanus_server::ServerConfig;
@@ -247,7 +247,7 @@ impl HostConfig {
     /// the environment says (so no database, Redis or secret), in
     /// development.
     pub fn defaults(manifest: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
-        let mut config: HostConfig = mhmanus_edge::config::defaults_of();
+        let mut config: HostConfig = mhmanus_edge_layers::config::defaults_of();
         config.manifest = manifest.into();
         config.data_dir = data_dir.into();
         config.app_env = Some("development".into());

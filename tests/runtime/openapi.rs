@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use http_body_util::BodyExt;
-use mhmanus_edge::rate_limit::policy::Policy;
+use mhmanus_edge_layers::rate_limit::policy::Policy;
 use mhmanus_host::HostConfig;
 use mhmanus_tests::{InProcessHost, workspace_root};
 use serde_json::{Value, json};

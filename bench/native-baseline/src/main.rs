@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use mhmanus_domain::auth::jwt::{self, JwtSettings};
-use mhmanus_edge::EdgeConfig;
-use mhmanus_edge::config::defaults_of;
+use mhmanus_edge_layers::EdgeConfig;
+use mhmanus_edge_layers::config::defaults_of;
 use mhmanus_server::{ConnectionLimits, HealthThresholds, Jemalloc, SystemChecks};
 
 /// What every handler shares.
@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
             system: Arc::new(SystemChecks::new(&thresholds, &data_dir)?),
             hashing: tokio::sync::Semaphore::new(cores),
         });
-        let router = mhmanus_edge::apply(routes::router(app), &edge)?;
+        let router = mhmanus_edge_layers::apply(routes::router(app), &edge)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

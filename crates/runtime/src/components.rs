@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context as _, bail};
 use http_body_util::BodyExt;
 use mhmanus_contract::problem::Problem;
-use mhmanus_edge::until_body_end;
+use mhmanus_edge_layers::until_body_end;
 use mhmanus_manifest::{HttpTrigger, LoadedManifest, RouteMatch, Routes};
 use mhmanus_spin_host::ComponentServices;
 use wasmtime::Engine;

@@ -20,7 +20,7 @@ pub(super) fn prepare<B>(request: &mut Request<B>, route: &RouteMatch, client: S
     for name in spoofed {
         headers.remove(name);
     }
-    mhmanus_edge::trace_context::hand_on(headers);
+    mhmanus_edge_layers::trace_context::hand_on(headers);
     let authority = request
         .headers()
         .get(HOST)

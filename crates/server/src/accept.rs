@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use mhmanus_edge::{transport, until_body_end};
+use mhmanus_edge_layers::{transport, until_body_end};
 use tower::ServiceExt;
 
 use crate::canned_errors;

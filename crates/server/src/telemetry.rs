@@ -49,7 +49,7 @@ pub fn init() -> anyhow::Result<Telemetry> {
     };
     // The request spans (and what is logged in them), not every library's.
     let exported = Targets::new()
-        .with_target("mhmanus_edge", LevelFilter::INFO)
+        .with_target("mhmanus_edge_layers", LevelFilter::INFO)
         .with_target("mhmanus_server", LevelFilter::INFO)
         .with_target("mhmanus_host", LevelFilter::INFO);
     let spans = traces.as_ref().map(|provider| {

@@ -14,7 +14,7 @@ use mhmanus_contract::health::{self, Check, Report};
 
 use crate::config::HostConfig;
 use crate::dependencies::Dependencies;
-use mhmanus_edge::rate_limit::RateLimiter;
+use mhmanus_edge_layers::rate_limit::RateLimiter;
 use mhmanus_runtime::Components;
 use mhmanus_server::SystemChecks;
 

@@ -14,7 +14,7 @@ pub(super) struct LimiterRedis {
     pub url: String,
 }
 
-impl mhmanus_edge::rate_limit::Redis for LimiterRedis {
+impl mhmanus_edge_layers::rate_limit::Redis for LimiterRedis {
     fn query(&self, command: redis::Cmd) -> BoxFuture<'static, Result<redis::Value, String>> {
         let (clients, url) = (self.clients.clone(), self.url.clone());
         // Connecting runs in its own task: a decision that times out leaves

@@ -12,8 +12,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use mhmanus_edge::routing::ServedBy;
-use mhmanus_edge::until_body_end;
+use mhmanus_edge_layers::routing::ServedBy;
+use mhmanus_edge_layers::until_body_end;
 
 use crate::connections::Connections;
 

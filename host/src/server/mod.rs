@@ -22,7 +22,7 @@ use mhmanus_contract::health::{self as report, Report};
 use secrecy::ExposeSecret;
 use tower::ServiceBuilder;
 
-use mhmanus_edge::{
+use mhmanus_edge_layers::{
     self as edge, body_limit, client_addr, load_shed, password_work, rate_limit, routing,
     versioning,
 };

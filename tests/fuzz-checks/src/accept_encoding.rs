@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::routing::get;
 use http_body_util::BodyExt;
-use mhmanus_edge::EdgeConfig;
+use mhmanus_edge_layers::EdgeConfig;
 use tower::ServiceExt;
 
 static BODY: LazyLock<String> = LazyLock::new(|| {
@@ -28,7 +28,7 @@ static EDGE: LazyLock<(tokio::runtime::Runtime, Router)> = LazyLock::new(|| {
         "/",
         get(|| async { ([("content-type", "application/json")], BODY.as_str()) }),
     );
-    let router = mhmanus_edge::apply(routes, &config).expect("the edge layers");
+    let router = mhmanus_edge_layers::apply(routes, &config).expect("the edge layers");
     (runtime, router)
 });
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
-use mhmanus_edge::client_addr::{ForwardedHeader, TrustedProxies};
+use mhmanus_edge_layers::client_addr::{ForwardedHeader, TrustedProxies};
 
 pub fn check(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {

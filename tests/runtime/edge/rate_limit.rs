@@ -3,7 +3,7 @@
 //! Redis shared by two hosts, then gone.
 
 use mhmanus_domain::auth::role::Role;
-use mhmanus_edge::rate_limit::RouteLimit;
+use mhmanus_edge_layers::rate_limit::RouteLimit;
 use mhmanus_tests::{CuttableProxy, REDIS_URL, TestComponent, access_token};
 
 use super::*;
