@@ -1,5 +1,5 @@
 //! The edge's rules, one implementation for two runtimes: the native host's
-//! axum layers (`mhmanus-edge`) and the edge middleware component Spin
+//! axum layers (`mhmanus-edge-layers`) and the edge middleware component Spin
 //! composes in front of the components (`components/edge-middleware`).
 //! Plain values and arithmetic only, so it builds for wasm32 too.
 

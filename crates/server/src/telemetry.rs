@@ -51,6 +51,8 @@ pub fn init() -> anyhow::Result<Telemetry> {
     let exported = Targets::new()
         .with_target("mhmanus_edge_layers", LevelFilter::INFO)
         .with_target("mhmanus_server", LevelFilter::INFO)
+        .with_target("mhmanus_runtime", LevelFilter::INFO)
+        .with_target("mhmanus_spin_host", LevelFilter::INFO)
         .with_target("mhmanus_host", LevelFilter::INFO);
     let spans = traces.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
