@@ -6,13 +6,12 @@
 #![no_main]
 
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use mhmanus_host::HostConfig;
+use mhmanus_host::{Application, Components, HostConfig, full_body};
 use mhmanus_manifest::LoadedManifest;
-use mhmanus_host::{Components, full_body};
 use mhmanus_fuzz_checks::component_bodies;
 
 const SECRET: &str = "fuzzing-secret-of-at-least-32-bytes";
@@ -21,7 +20,7 @@ const ADMIN_PASSWORD: &str = "a fuzzing admin passphrase";
 
 struct Service {
     executor: tokio::runtime::Runtime,
-    components: Components,
+    components: Arc<Components>,
     /// A real Admin's bearer token, so the bodies of the routes behind the
     /// door are parsed too.
     bearer: String,
@@ -42,7 +41,10 @@ static SERVICE: LazyLock<Service> = LazyLock::new(|| {
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.runtime.cache_dir = Some(root.join("target/fuzz-compile-cache"));
     let components = executor
-        .block_on(async { Components::start(&LoadedManifest::load(&manifest)?, &config).await })
+        .block_on(async {
+            let app = Application::build(&LoadedManifest::load(&manifest)?, &config).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(app.components().clone())
+        })
         .expect("the components load (build them first)");
     let bearer = executor.block_on(sign_in_admin(&components));
     Service {
