@@ -13,14 +13,14 @@ mod streams;
 mod unavailable;
 pub mod variables;
 
-pub use unavailable::{Unavailable, with_tls_hint};
+pub use unavailable::Unavailable;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
-pub mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "mhmanus:edge/spin-host",
@@ -66,7 +66,7 @@ pub struct SpinView<'a> {
 }
 
 /// Marker for `add_to_linker`: the store data's Spin part is a [`SpinView`].
-pub struct Spin;
+pub(crate) struct Spin;
 
 impl HasData for Spin {
     type Data<'a> = SpinView<'a>;

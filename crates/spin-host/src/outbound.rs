@@ -38,7 +38,7 @@ impl OutboundPolicy {
     }
 
     /// Whether `url` (e.g. `redis://127.0.0.1:6379/0`) may be opened.
-    pub fn allows_url(&self, url: &str) -> bool {
+    pub(crate) fn allows_url(&self, url: &str) -> bool {
         let Ok(parsed) = url::Url::parse(url) else {
             return false;
         };

@@ -13,7 +13,7 @@ pub enum Unavailable {
 /// `why` a TLS connection failed, with what to do about it when the
 /// failure is a common one; `trust` says how a CA is given for this
 /// dependency.
-pub fn with_tls_hint(why: String, trust: &str) -> String {
+pub(crate) fn with_tls_hint(why: String, trust: &str) -> String {
     let hint = if why.contains("UnknownIssuer") {
         format!("the certificate's issuer is not trusted: give its CA with {trust}")
     } else if why.contains("NotValidForName") || why.contains("not valid for name") {

@@ -69,7 +69,7 @@ pub fn resolve(
 }
 
 /// Spin's rule for variable names: lowercase ASCII letters, digits and `_`, starting with a letter.
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

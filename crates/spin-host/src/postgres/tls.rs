@@ -71,7 +71,7 @@ const MAX_ROOT_FILE_BYTES: u64 = 1 << 20;
 /// The TLS options of one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tls {
-    pub mode: SslMode,
+    pub(crate) mode: SslMode,
     roots: Roots,
 }
 

@@ -152,7 +152,7 @@ impl Clients {
     /// Checks that `address` is a Redis URL this host can connect to:
     /// `redis://`, or `rediss://` for TLS (`#insecure` at its end skips
     /// verifying the server, as the redis crate reads it).
-    pub fn validate(address: &str) -> Result<(), Failure> {
+    pub(crate) fn validate(address: &str) -> Result<(), Failure> {
         let url = url::Url::parse(address).map_err(|_| Failure::InvalidAddress)?;
         if !SCHEMES.contains(&url.scheme()) {
             return Err(Failure::InvalidAddress);
