@@ -48,19 +48,8 @@ impl Application {
         let connections = Connections::new(config)?;
         let dependencies =
             Dependencies::check(dependencies::configured(config, &connections)).await?;
-        let services = component_services::build(loaded, config, &connections)?;
-        let tokens = component_services::token_settings(&services);
-        let routes = Arc::new(loaded.routes.clone());
-        let components = Arc::new(
-            Components::start(
-                loaded,
-                routes,
-                &services,
-                &config.runtime,
-                &config.cache_dir(),
-            )
-            .await?,
-        );
+        let (components, tokens) = component_services::start(loaded, config, &connections).await?;
+        let components = Arc::new(components);
         let router = server::router(
             components.clone(),
             &connections,

@@ -13,7 +13,6 @@ use clap::parser::ValueSource;
 use mhmanus_manifest::LoadedManifest;
 use secrecy::ExposeSecret;
 
-use mhmanus_runtime::Components;
 use mhmanus_server::Tls;
 use mhmanus_spin_host::postgres::Pools;
 use mhmanus_spin_host::redis::Clients;
@@ -121,18 +120,9 @@ async fn compile(loaded: &LoadedManifest, config: &HostConfig) -> Result<String,
     offline.redis_url = None;
     let compiled = async {
         let connections = Connections::new(&offline)?;
-        let services = component_services::build(loaded, &offline, &connections)?;
-        let routes = Arc::new(loaded.routes.clone());
-        Components::start(
-            loaded,
-            routes,
-            &services,
-            &offline.runtime,
-            &offline.cache_dir(),
-        )
-        .await
+        component_services::start(loaded, &offline, &connections).await
     };
-    let components = compiled.await.map_err(|e| format!("{e:#}"))?;
+    let (components, _) = compiled.await.map_err(|e| format!("{e:#}"))?;
     let mut ids: Vec<&str> = components.component_ids().collect();
     ids.sort_unstable();
     Ok(format!(

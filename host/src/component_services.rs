@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_manifest::LoadedManifest;
+use mhmanus_runtime::Components;
 use mhmanus_spin_host::outbound::OutboundPolicy;
 use mhmanus_spin_host::{ComponentServices, key_value, sqlite, variables};
 use secrecy::ExposeSecret;
@@ -17,9 +18,31 @@ use crate::app_variables;
 use crate::config::HostConfig;
 use crate::connections::Connections;
 
+/// The runtime over `loaded`'s components, each reaching what `build` gives
+/// it, and the rules bearer tokens are verified by (`token_settings`):
+/// what `up` serves and `check` compiles.
+pub(crate) async fn start(
+    loaded: &LoadedManifest,
+    config: &HostConfig,
+    connections: &Connections,
+) -> anyhow::Result<(Components, Option<JwtSettings>)> {
+    let services = build(loaded, config, connections)?;
+    let tokens = token_settings(&services);
+    let routes = Arc::new(loaded.routes.clone());
+    let components = Components::start(
+        loaded,
+        routes,
+        &services,
+        &config.runtime,
+        &config.cache_dir(),
+    )
+    .await?;
+    Ok((components, tokens))
+}
+
 /// Builds what each component may reach, from its manifest entry and the
 /// host's configuration.
-pub(crate) fn build(
+fn build(
     loaded: &LoadedManifest,
     config: &HostConfig,
     connections: &Connections,
@@ -90,9 +113,7 @@ pub(crate) fn build(
 
 /// The token rules of the first component given a `jwt_secret`: the host
 /// verifies bearer tokens (to key the rate limiter) exactly as it does.
-pub(crate) fn token_settings(
-    services: &BTreeMap<String, Arc<ComponentServices>>,
-) -> Option<JwtSettings> {
+fn token_settings(services: &BTreeMap<String, Arc<ComponentServices>>) -> Option<JwtSettings> {
     services
         .values()
         .find_map(|s| JwtSettings::verifier(|name| s.variables.get(name).map(str::to_owned)))
