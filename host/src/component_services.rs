@@ -28,15 +28,8 @@ pub(crate) async fn start(
 ) -> anyhow::Result<(Components, Option<JwtSettings>)> {
     let services = build(loaded, config, connections)?;
     let tokens = token_settings(&services);
-    let routes = Arc::new(loaded.routes.clone());
-    let components = Components::start(
-        loaded,
-        routes,
-        &services,
-        &config.runtime,
-        &config.cache_dir(),
-    )
-    .await?;
+    let components =
+        Components::start(loaded, &services, &config.runtime, &config.cache_dir()).await?;
     Ok((components, tokens))
 }
 

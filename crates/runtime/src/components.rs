@@ -58,7 +58,6 @@ impl Components {
     /// readable error.
     pub async fn start(
         loaded: &LoadedManifest,
-        routes: Arc<Routes>,
         services: &BTreeMap<String, Arc<ComponentServices>>,
         config: &RuntimeConfig,
         cache_dir: &std::path::Path,
@@ -119,7 +118,7 @@ impl Components {
             );
         }
         Ok(Components {
-            routes,
+            routes: Arc::new(loaded.routes.clone()),
             components,
             policy,
             draining: AtomicBool::new(false),
