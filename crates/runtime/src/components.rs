@@ -6,24 +6,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use http_body_util::BodyExt;
 use mhmanus_contract::problem::Problem;
 use mhmanus_edge_layers::until_body_end;
 use mhmanus_manifest::{HttpTrigger, LoadedManifest, RouteMatch, Routes};
 use mhmanus_spin_host::ComponentServices;
-use wasmtime::Engine;
-use wasmtime::component::Linker;
 use wasmtime_wasi_http::WasiBody;
-use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler, ProxyPre};
+use wasmtime_wasi_http::handler::{ExpirationError, InstantiationError, ProxyHandler};
 
 use crate::composition;
 use crate::config::RuntimeConfig;
-use crate::engine::{self, EPOCH_TICK};
+use crate::engine::EPOCH_TICK;
 use crate::instances::{ComponentInstances, InstancePolicy};
+use crate::pools::{Pools, Prepared};
 use crate::request;
 use crate::responses::{no_route, problem_response};
-use crate::state::InstanceState;
 
 /// Which WASI HTTP generation a component exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +47,6 @@ pub struct Components {
     components: HashMap<String, LoadedComponent>,
     policy: InstancePolicy,
     draining: AtomicBool,
-    _engine: Engine,
 }
 
 impl Components {
@@ -69,30 +66,18 @@ impl Components {
             request_timeout: config.request_timeout(),
             memory_bytes: config.instance_memory_mib << 20,
         };
-        let engine = engine::new_engine(policy.memory_bytes)?;
-        let linker = new_linker(&engine)?;
+        let mut pools = Pools::new(policy.memory_bytes)?;
         let mut components = HashMap::new();
         for (id, trigger) in loaded.manifest.served_handlers() {
             let wasm = handler_wasm(loaded, trigger)?;
-            let compiled = engine::load_component(&engine, &wasm, cache_dir)
-                .with_context(|| format!("component {id}"))?;
-            let instance_pre = linker.instantiate_pre(&compiled).map_err(|e| {
-                anyhow::anyhow!("component {id} needs an import this host does not provide: {e}")
-            })?;
-            let (pre, generation) = match wasmtime_wasi_http::p3::bindings::ServicePre::new(
-                instance_pre.clone(),
-            ) {
-                Ok(pre) => (ProxyPre::P3(pre), Generation::P3),
-                Err(_) => match wasmtime_wasi_http::p2::bindings::ProxyPre::new(instance_pre) {
-                    Ok(pre) => (ProxyPre::P2(pre), Generation::P2),
-                    Err(_) => bail!(
-                        "component {id} exports neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2"
-                    ),
-                },
-            };
+            let Prepared {
+                pre,
+                generation,
+                engine,
+            } = pools.prepare(&id, &wasm, cache_dir)?;
             tracing::info!(component = %id, ?generation, "component ready");
             let handler = ProxyHandler::new(ComponentInstances {
-                engine: engine.clone(),
+                engine,
                 pre,
                 // A middleware uses what its trigger's component may use.
                 services: services
@@ -122,7 +107,6 @@ impl Components {
             components,
             policy,
             draining: AtomicBool::new(false),
-            _engine: engine,
         })
     }
 
@@ -278,18 +262,6 @@ fn read_wasm(loaded: &LoadedManifest, id: &str) -> anyhow::Result<Vec<u8>> {
         ),
         _ => anyhow::anyhow!("component {id}: cannot read {}: {e}", wasm.display()),
     })
-}
-
-fn new_linker(engine: &Engine) -> anyhow::Result<Linker<InstanceState>> {
-    let mut linker = Linker::new(engine);
-    // spin-sdk 7 components import WASIp3 and, through Rust's std, WASIp2.
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-    wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-        .map_err(anyhow::Error::from)?;
-    wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
-    mhmanus_spin_host::add_to_linker(&mut linker, InstanceState::spin)?;
-    Ok(linker)
 }
 
 /// Whole microseconds, as a signed integer: what OpenTelemetry attributes hold.

@@ -16,17 +16,33 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// which is what lets a request deadline stop a guest that never returns.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Instances the pool keeps room for across all components.
+/// Instances each engine's pool keeps room for across its components.
 const POOLED_INSTANCES: u32 = 256;
 
-/// What a freed slot keeps resident, zeroed in place rather than given back
-/// to the kernel: returning every instance's pages after each request costs
-/// a cross-CPU TLB shootdown each time (the kernel's 44 % of the hello
-/// profile, issue 38). Spin keeps the same amounts.
+/// What a freed pool slot keeps, which depends on how often slots are freed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FreedSlots {
+    /// Every page goes back to the kernel: for instances reused across
+    /// requests (WASIp3), which free a slot rarely, so that memory falls
+    /// back after a burst instead of staying at its peak.
+    GiveBack,
+    /// The first 2 MiB of linear memory and 512 KiB of table stay resident,
+    /// zeroed in place (Spin's amounts): for instances that serve one
+    /// request (WASIp2), which free a slot per request. Giving the pages
+    /// back each time cost a cross-CPU TLB shootdown per request, the
+    /// kernel's 44 % of the hello profile (issue 38). A guest whose memory
+    /// fits in 2 MiB is then reset with no system call at all; a smaller
+    /// amount leaves one `madvise` per request and most of the gain with it.
+    KeepResident,
+}
+
 const MEMORY_KEPT_RESIDENT: usize = 2 << 20;
 const TABLE_KEPT_RESIDENT: usize = 512 << 10;
 
-pub(super) fn new_engine(instance_memory_bytes: usize) -> anyhow::Result<Engine> {
+pub(super) fn new_engine(
+    instance_memory_bytes: usize,
+    freed_slots: FreedSlots,
+) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model_async(true)
@@ -37,9 +53,11 @@ pub(super) fn new_engine(instance_memory_bytes: usize) -> anyhow::Result<Engine>
         .total_memories(POOLED_INSTANCES * 2)
         .total_tables(POOLED_INSTANCES * 4)
         .total_stacks(POOLED_INSTANCES)
-        .max_memory_size(instance_memory_bytes)
-        .linear_memory_keep_resident(MEMORY_KEPT_RESIDENT)
-        .table_keep_resident(TABLE_KEPT_RESIDENT);
+        .max_memory_size(instance_memory_bytes);
+    if freed_slots == FreedSlots::KeepResident {
+        pool.linear_memory_keep_resident(MEMORY_KEPT_RESIDENT)
+            .table_keep_resident(TABLE_KEPT_RESIDENT);
+    }
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config)
         .map_err(|e| anyhow::anyhow!("cannot create the wasmtime engine: {e}"))?;

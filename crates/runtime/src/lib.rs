@@ -9,6 +9,7 @@ mod config;
 mod engine;
 mod instances;
 mod outbound_http;
+mod pools;
 mod request;
 mod responses;
 mod state;
