@@ -6,15 +6,12 @@
 //! the backends. Each problem is one line naming the setting and the fix.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use mhmanus_manifest::LoadedManifest;
-use secrecy::ExposeSecret;
 
 use mhmanus_server::Tls;
-use mhmanus_spin_host::postgres::Pools;
 use mhmanus_spin_host::redis::Clients;
 use mhmanus_spin_host::{Unavailable, redact};
 
@@ -92,12 +89,7 @@ async fn reach_dependencies(config: &HostConfig) -> Vec<Result<String, String>> 
         outcomes.push(Err(format!("{e:#}")));
         Clients::default()
     });
-    let connections = Connections {
-        postgres: Arc::new(Pools::trusting_root_files_of(
-            config.database_url.iter().map(|u| u.expose_secret()),
-        )),
-        redis: Arc::new(redis),
-    };
+    let connections = Connections::with_redis_clients(config, redis);
     for dependency in dependencies::configured(config, &connections) {
         let named = format!("{} {}", dependency.setting, dependency.shown);
         outcomes.push(match (dependency.probe)().await {

@@ -22,12 +22,18 @@ impl Connections {
     /// The pools trust the CA files `DATABASE_URL` names; the Redis clients
     /// verify TLS servers against `REDIS_CA_FILE` when set.
     pub(crate) fn new(config: &HostConfig) -> anyhow::Result<Self> {
-        Ok(Connections {
+        Ok(Self::with_redis_clients(config, redis_clients(config)?))
+    }
+
+    /// As `new`, with Redis clients the caller made (`check` reports a bad
+    /// `REDIS_CA_FILE` beside its other findings instead of stopping at it).
+    pub(crate) fn with_redis_clients(config: &HostConfig, redis: Clients) -> Self {
+        Connections {
             postgres: Arc::new(Pools::trusting_root_files_of(
                 config.database_url.iter().map(|url| url.expose_secret()),
             )),
-            redis: Arc::new(redis_clients(config)?),
-        })
+            redis: Arc::new(redis),
+        }
     }
 
     /// Publishes the pools' and clients' figures as gauges.
