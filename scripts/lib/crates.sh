@@ -11,7 +11,12 @@ wasm_crates=(-p health -p auth -p production-test -p edge-middleware -p not-foun
 native_packages=(--workspace --exclude health --exclude spin-probe --exclude faulty
   --exclude p2-echo --exclude tag-middleware --exclude auth --exclude production-test --exclude edge-middleware
   --exclude not-found)
-native_crates=("${native_packages[@]}" --all-targets)
+# Built: every binary and every target with tests; tested: the targets with
+# tests. `--tests` honours a target's `test = false`, where `--all-targets`
+# (or `--bins` under `cargo test`) builds and links a test harness for each
+# library and binary that has no test in it.
+native_build=("${native_packages[@]}" --bins --tests)
+native_tests=("${native_packages[@]}" --tests)
 # The components' native tests, in a selection of their own: production-test
 # turns on serde_json's preserve_order, which the host must not get.
 component_crates=(-p auth -p production-test)
