@@ -13,8 +13,8 @@ native_packages=(--workspace --exclude health --exclude spin-probe --exclude fau
   --exclude not-found)
 # Built: every binary and every target with tests; tested: the targets with
 # tests. `--tests` honours a target's `test = false`, where `--all-targets`
-# (or `--bins` under `cargo test`) builds and links a test harness for each
-# library and binary that has no test in it.
+# builds and links a test harness for each library and binary that has no
+# test in it (and `--bins`, under `cargo test`, for each binary).
 native_build=("${native_packages[@]}" --bins --tests)
 native_tests=("${native_packages[@]}" --tests)
 # The components' native tests, in a selection of their own: production-test

@@ -90,7 +90,9 @@ pub(super) fn load_component(
     let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
     if cached.exists() {
         // SAFETY: the cache directory holds only what `precompile_component`
-        // wrote below for this engine configuration (the key covers both).
+        // wrote below, for these bytes and an engine whose compiled code is
+        // the same (the key covers both; what a freed slot keeps is not part
+        // of the code, so both engines share a file).
         match unsafe { Component::deserialize_file(engine, &cached) } {
             Ok(component) => return Ok(component),
             Err(e) => {
