@@ -7,12 +7,14 @@
 //! scripts/bench --quick        # every figure, short runs (CI)
 //! scripts/bench                # the full suite
 //! scripts/bench rate-limit     # the limiter's own cost
+//! scripts/bench ledger         # the in-process cost of each stage
 //! scripts/bench soak           # 10 minutes of mixed load, then SIGTERM
 //! scripts/bench login-timing   # wrong passwords: known vs unknown emails
 //! scripts/bench password-attack   # a login under a password-guessing flood
 //! ```
 
 mod accounts;
+mod counting_allocator;
 mod database;
 mod load;
 mod login_timing;
@@ -30,11 +32,10 @@ mod suite;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use mhmanus_host::Jemalloc;
-
-// The host's allocator, for the micro-benchmark's requests in process.
+// The host's allocator, for the micro-benchmark's requests in process,
+// counting its allocations.
 #[global_allocator]
-static ALLOCATOR: Jemalloc = Jemalloc;
+static ALLOCATOR: counting_allocator::Counting = counting_allocator::Counting;
 
 #[derive(Parser)]
 #[command(about = "The cost of Wasm, measured side by side with a native baseline")]
@@ -53,6 +54,9 @@ struct Cli {
 enum Command {
     /// The trivial route with the limiter off, in process and in Redis.
     RateLimit,
+    /// The micro-benchmark alone: the in-process cost of each stage of a
+    /// request (issue 38's ledger).
+    Ledger,
     /// Mixed traffic at 128 connections, then SIGTERM under load; fails on
     /// any failed answer or an unclean exit.
     Soak {
@@ -88,6 +92,11 @@ fn main() -> anyhow::Result<()> {
             json: prepare::workspace_root().join(cli.json),
         })),
         Some(Command::RateLimit) => runtime.block_on(rate_limit::run()),
+        Some(Command::Ledger) => {
+            let micro = micro::run(&prepare::Tools::find()?, cli.quick)?;
+            print!("{}", micro.text());
+            Ok(())
+        }
         Some(Command::Soak { secs }) => {
             runtime.block_on(soak::run(std::time::Duration::from_secs(secs)))
         }

@@ -1,29 +1,89 @@
-//! The in-process micro-benchmark (criterion): one request through the wasm
-//! handler (`Components::route_and_handle`, no HTTP, no edge layers) on the
-//! trivial route of production_test.wasm, with a fresh and with a reused
-//! instance. It runs in this binary, which links the host's library from
-//! the same build as the host: a `cargo bench` target would have compiled
-//! wasmtime again, with other features.
+//! The in-process micro-benchmark (criterion), the first lines of issue 38's
+//! cost ledger: the trivial route of production_test.wasm, one request at a
+//! time on one thread, no sockets. Each stage alone where it can be had
+//! alone, and the whole in-process path, so the layers' share is the
+//! difference:
+//!
+//! - the route match (`Routes::find`);
+//! - the wasm handler (`Components::route_and_handle`: admission, the Spin
+//!   headers, the guest) with a fresh and with a reused instance;
+//! - the whole router (every edge layer, metrics, the route match, the
+//!   handler) with a reused instance, without a log subscriber and with the
+//!   host's JSON access log written to a sink;
+//!
+//! with the heap allocations of one request beside each. It runs in this
+//! binary, which links the host's library from the same build as the host:
+//! a `cargo bench` target would have compiled wasmtime again, with other
+//! features.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use criterion::Criterion;
 use http_body_util::BodyExt as _;
-use mhmanus_host::{Application, HostConfig};
-use mhmanus_host::{Components, full_body};
+use mhmanus_host::{Application, HostConfig, full_body};
 use mhmanus_manifest::LoadedManifest;
 use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+use tower::ServiceExt as _;
 
+use crate::counting_allocator::allocations;
 use crate::prepare::Tools;
 
 const GROUP: &str = "wasm-handler";
+const PATH: &str = "/v1/production-test/rate-limit";
+const PEER: &str = "127.0.0.1:40000";
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Micro {
     pub fresh_instance_us: f64,
     pub reused_instance_us: f64,
+    pub route_match_us: f64,
+    pub router_us: f64,
+    pub router_logged_us: f64,
+    pub allocations: Allocations,
+}
+
+impl Micro {
+    /// The ledger's lines, as the report prints them.
+    pub(crate) fn text(&self) -> String {
+        let a = &self.allocations;
+        format!(
+            "\none request in process, trivial route (criterion median; allocations):\n\
+             {:<44} {:>8.2} µs\n\
+             {:<44} {:>8.1} µs\n\
+             {:<44} {:>8.1} µs {:>6.0}\n\
+             {:<44} {:>8.1} µs {:>6.0}\n\
+             {:<44} {:>8.1} µs {:>6.0}\n\
+             {:<44} {:>8.1} µs {:>6.0}\n",
+            "route match",
+            self.route_match_us,
+            "wasm handler, fresh instance",
+            self.fresh_instance_us,
+            "wasm handler, reused instance",
+            self.reused_instance_us,
+            a.reused_instance,
+            "router (every layer), reused instance",
+            self.router_us,
+            a.router,
+            "router, with the JSON access log",
+            self.router_logged_us,
+            a.router_logged,
+            "  the layers' share (router - handler)",
+            self.router_us - self.reused_instance_us,
+            a.router - a.reused_instance,
+        )
+    }
+}
+
+/// Heap allocations (and reallocations) per request.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Allocations {
+    pub reused_instance: f64,
+    pub router: f64,
+    pub router_logged: f64,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +96,13 @@ struct Estimate {
     point_estimate: f64,
 }
 
+/// One request's way in: through the handler alone or the whole router.
+#[derive(Clone, Copy)]
+enum Way {
+    Handler,
+    Router,
+}
+
 /// Runs on a thread of its own (criterion drives its own current-thread
 /// executor), then reads the medians back from criterion's `estimates.json`.
 pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
@@ -43,7 +110,7 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     let manifest = tools.root.join("spin.toml");
     let cache = tools.root.join("target/bench-compile-cache");
     let data_dir = data.path().to_owned();
-    std::thread::scope(|scope| {
+    let allocations = std::thread::scope(|scope| {
         scope
             .spawn(|| measure(&manifest, &cache, &data_dir, quick))
             .join()
@@ -60,10 +127,14 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     Ok(Micro {
         fresh_instance_us: median_us("fresh-instance")?,
         reused_instance_us: median_us("reused-instance")?,
+        route_match_us: median_us("route-match")?,
+        router_us: median_us("router")?,
+        router_logged_us: median_us("router-logged")?,
+        allocations,
     })
 }
 
-fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::Result<()> {
+fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::Result<Allocations> {
     // One thread: the figure is the work of a request, not thread hand-offs.
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -76,14 +147,34 @@ fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::R
             .measurement_time(Duration::from_secs(1));
     }
     let mut group = criterion.benchmark_group(GROUP);
-    for (name, reuse) in [("fresh-instance", 1), ("reused-instance", usize::MAX)] {
-        let components = executor.block_on(start(manifest, cache, &data.join(name), reuse))?;
+    let fresh = executor.block_on(start(manifest, cache, &data.join("fresh"), 1))?;
+    group.bench_function("fresh-instance", |b| {
+        b.iter(|| executor.block_on(request(&fresh, Way::Handler)));
+    });
+    let app = executor.block_on(start(manifest, cache, &data.join("reused"), usize::MAX))?;
+    let routes = app.components().routes();
+    group.bench_function("route-match", |b| {
+        b.iter(|| std::hint::black_box(routes.find(std::hint::black_box(PATH))));
+    });
+    let mut counted = vec![];
+    for (name, way, logged) in [
+        ("reused-instance", Way::Handler, false),
+        ("router", Way::Router, false),
+        ("router-logged", Way::Router, true),
+    ] {
+        // This thread's subscriber while it lasts: the executor runs here.
+        let _log = logged.then(|| tracing::subscriber::set_default(access_log()));
         group.bench_function(name, |b| {
-            b.iter(|| executor.block_on(trivial_request(&components)));
+            b.iter(|| executor.block_on(request(&app, way)));
         });
+        counted.push(allocations_per_request(&executor, &app, way));
     }
     group.finish();
-    Ok(())
+    Ok(Allocations {
+        reused_instance: counted[0],
+        router: counted[1],
+        router_logged: counted[2],
+    })
 }
 
 async fn start(
@@ -91,27 +182,69 @@ async fn start(
     cache: &Path,
     data: &Path,
     reuse: usize,
-) -> anyhow::Result<Arc<Components>> {
+) -> anyhow::Result<Application> {
     let mut config = HostConfig::defaults(manifest, data);
     // Compiled once, not on every run.
     config.runtime.cache_dir = Some(cache.to_owned());
     config.jwt_secret = Some("benchmark-secret-of-at-least-32-bytes".into());
     config.runtime.max_instance_reuse_count = reuse;
-    let app = Application::build(&LoadedManifest::load(manifest)?, &config).await?;
-    Ok(app.components().clone())
+    // As the suite runs the host: the limiter off.
+    config.edge.rate_limit = "off".parse().map_err(anyhow::Error::msg)?;
+    config.edge.rate_limit_routes = vec![];
+    Application::build(&LoadedManifest::load(manifest)?, &config).await
 }
 
-async fn trivial_request(components: &Components) {
-    let request = http::Request::get("/v1/production-test/rate-limit")
-        .header("host", "bench.local")
-        .body(full_body(""))
-        .expect("a valid request");
-    let response = components
-        .route_and_handle(request, "127.0.0.1:40000".parse().expect("an address"))
-        .await;
+async fn request(app: &Application, way: Way) {
+    let response = match way {
+        Way::Handler => {
+            let request = http::Request::get(PATH)
+                .header("host", "bench.local")
+                .body(full_body(""))
+                .expect("a valid request");
+            let response = app
+                .components()
+                .route_and_handle(request, PEER.parse().expect("an address"))
+                .await;
+            response.map(axum::body::Body::new)
+        }
+        Way::Router => through_router(app).await,
+    };
     assert_eq!(response.status(), 200);
     let body = response.into_body().collect().await.expect("the body");
     std::hint::black_box(body.to_bytes());
+}
+
+async fn through_router(app: &Application) -> http::Response<axum::body::Body> {
+    let mut request = http::Request::get(PATH)
+        .header("host", "bench.local")
+        .body(axum::body::Body::empty())
+        .expect("a valid request");
+    let peer: SocketAddr = PEER.parse().expect("an address");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    match app.router().oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The host's log as `RUST_LOG` unset and stderr collected make it (JSON at
+/// `info`), written nowhere.
+fn access_log() -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_writer(std::io::sink)
+        .finish()
+}
+
+/// The allocations of 200 requests, after criterion's warm runs, divided.
+fn allocations_per_request(executor: &Runtime, app: &Application, way: Way) -> f64 {
+    const REQUESTS: u32 = 200;
+    let before = allocations();
+    for _ in 0..REQUESTS {
+        executor.block_on(request(app, way));
+    }
+    (allocations() - before) as f64 / f64::from(REQUESTS)
 }
 
 /// Where criterion writes, as its documentation gives the order:

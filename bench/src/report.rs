@@ -146,15 +146,7 @@ impl Report {
                 s.idle_rss_mib
             );
         }
-        let micro = &self.micro;
-        let _ = writeln!(
-            out,
-            "\none request through the wasm handler, in process (criterion median): \
-             fresh instance {:.1} µs, reused instance {:.1} µs ({:.1}x)",
-            micro.fresh_instance_us,
-            micro.reused_instance_us,
-            micro.fresh_instance_us / micro.reused_instance_us
-        );
+        out.push_str(&self.micro.text());
         let _ = writeln!(out, "\ntargets (read, not asserted):");
         for t in &self.targets {
             let verdict = match t.met {
