@@ -228,10 +228,12 @@ async fn through_router(app: &Application) -> http::Response<axum::body::Body> {
 }
 
 /// The host's log as `RUST_LOG` unset and stderr collected make it (JSON at
-/// `info`), written nowhere.
+/// `info`, each line with its span's fields once; `mhmanus_server::telemetry`),
+/// written nowhere.
 fn access_log() -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::fmt()
         .json()
+        .with_span_list(false)
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::sink)
         .finish()

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e:#}");
+            // Once, after the log's last line.
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
@@ -169,6 +169,7 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
                 _ = interrupt.recv() => {},
             }
             tracing::warn!("second signal: stopping now, abandoning the requests in flight");
+            telemetry::flush_logs();
             std::process::exit(1);
         });
     })

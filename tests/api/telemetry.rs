@@ -40,6 +40,14 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
     assert_eq!(json["span"]["request_id"], "e2e-request-42", "{json}");
     assert_eq!(json["span"]["path"], "/v1/auth/profile");
     assert_eq!(json["fields"]["status"], 401, "{json}");
+    // Numbers a log pipeline can sum and compare, and the span's fields once.
+    assert!(
+        json["fields"]["latency_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 0.0),
+        "{json}"
+    );
+    assert!(json.get("spans").is_none(), "{json}");
 }
 
 #[tokio::test]
@@ -76,6 +84,7 @@ async fn metrics_can_have_an_address_of_their_own() {
         text.contains(r#"http_requests_total{method="GET",route="/health/live",status="200"} 1"#),
         "{text}"
     );
+    assert!(text.contains("\nlog_lines_dropped_total 0\n"), "{text}");
 }
 
 /// Request counts by route say who uses what (Admin routes included): in

@@ -20,9 +20,7 @@ pub mod until_body_end;
 pub mod versioning;
 
 use axum::Router;
-use tower_http::LatencyUnit;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::client_addr::TrustedProxies;
 
@@ -39,11 +37,7 @@ pub fn apply(router: Router, config: &EdgeConfig) -> anyhow::Result<Router> {
             trusted: TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
         })
         .on_request(())
-        .on_response(trace_context::RecordStatus(
-            DefaultOnResponse::new()
-                .level(Level::INFO)
-                .latency_unit(LatencyUnit::Micros),
-        ));
+        .on_response(trace_context::ResponseLine);
     Ok(router
         .layer(axum::middleware::from_fn(host_header::require))
         .layer(compression::layer(config))

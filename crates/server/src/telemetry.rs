@@ -1,7 +1,11 @@
 //! Logs and traces.
 //!
-//! Logs: JSON lines on stderr when they are collected, readable text in a
-//! terminal, filtered by `RUST_LOG` (`info` by default).
+//! Logs: JSON lines on stderr when they are collected (each with the fields
+//! of the span it was written in, once), readable text in a terminal,
+//! filtered by `RUST_LOG` (`info` by default). A line is formatted where it
+//! is written and handed to a writer thread: a stderr that cannot keep up (a
+//! full pipe, a stalled collector) loses lines, counted in
+//! `log_lines_dropped_total`, instead of holding requests.
 //!
 //! Traces: when `OTEL_EXPORTER_OTLP_ENDPOINT` or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (as Spin decides), each
@@ -12,12 +16,14 @@
 //! `OTEL_BSP_*`. `OTEL_SDK_DISABLED=true` turns traces off.
 
 use std::io::IsTerminal;
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Context as _, bail};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
@@ -27,25 +33,57 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Sends the spans still buffered.
+    /// Sends the spans still buffered, then writes the log lines still
+    /// queued; later lines are not written.
     pub fn shutdown(self) {
         if let Some(traces) = self.traces
             && let Err(error) = traces.shutdown()
         {
             tracing::warn!(%error, "could not send the last traces");
         }
+        flush_logs();
     }
+}
+
+/// Lines queued for the writer thread at most: about 2 MiB of log.
+const QUEUED_LINES: usize = 8192;
+
+/// The writer thread's handle: dropping it writes what is queued.
+static LOG_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+static DROPPED_LINES: OnceLock<ErrorCounter> = OnceLock::new();
+
+/// Log lines lost so far because the writer could not keep up.
+pub fn dropped_log_lines() -> u64 {
+    DROPPED_LINES
+        .get()
+        .map_or(0, |counter| counter.dropped_lines() as u64)
+}
+
+/// Writes the queued log lines and stops the writer, for a process about to
+/// exit.
+pub fn flush_logs() {
+    let guard = LOG_WRITER.lock().map(|mut writer| writer.take());
+    drop(guard);
 }
 
 pub fn init() -> anyhow::Result<Telemetry> {
     let traces = tracer_provider()?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(QUEUED_LINES)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
+    let _ = DROPPED_LINES.set(writer.error_counter());
+    if let Ok(mut slot) = LOG_WRITER.lock() {
+        *slot = Some(guard);
+    }
+    let logs = tracing_subscriber::fmt::layer().with_writer(writer);
     let logs = if std::io::stderr().is_terminal() {
         logs.boxed()
     } else {
-        logs.json().boxed()
+        logs.json().with_span_list(false).boxed()
     };
     // The request spans (and what is logged in them), not every library's.
     let exported = Targets::new()

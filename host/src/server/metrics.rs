@@ -139,6 +139,8 @@ pub(super) async fn record(request: Request, next: Next) -> Response {
 /// `GET /metrics` in the Prometheus text format.
 pub(super) async fn render(State(metrics): State<Metrics>) -> Response {
     metrics.connections.record_figures();
+    metrics::counter!("log_lines_dropped_total")
+        .absolute(mhmanus_server::telemetry::dropped_log_lines());
     (
         [(
             http::header::CONTENT_TYPE,
