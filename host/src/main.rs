@@ -87,11 +87,15 @@ fn main() -> ExitCode {
         }
     };
     let outcome = run(cli);
+    // In the log for a collector, then as the last line for whoever
+    // started it.
+    if let Err(e) = &outcome {
+        tracing::error!("{e:#}");
+    }
     telemetry.shutdown();
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            // Once, after the log's last line.
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }

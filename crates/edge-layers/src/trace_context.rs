@@ -26,6 +26,9 @@ use crate::client_addr::TrustedProxies;
 use crate::request_id;
 
 const TRACEPARENT: &str = "traceparent";
+
+/// The response lines' log target (`RUST_LOG=info,access_log=off` drops them).
+pub const ACCESS_LOG: &str = "access_log";
 const TRACESTATE: &str = "tracestate";
 
 /// Makes each request's span ([`request_id::span`]), as the child of the
@@ -75,7 +78,8 @@ pub fn name(span: &Span, method: &http::Method, route: &str) {
 
 /// The response's status on an exported span (5xx marks it failed), then
 /// the response's log line: its status and its latency in milliseconds, as
-/// numbers.
+/// numbers. Its target is [`ACCESS_LOG`], not this module's: the exported
+/// span already has both, and `RUST_LOG` can name the access log alone.
 #[derive(Clone, Copy)]
 pub struct ResponseLine;
 
@@ -89,6 +93,7 @@ impl<B> OnResponse<B> for ResponseLine {
             }
         }
         tracing::info!(
+            target: ACCESS_LOG,
             status = status.as_u16(),
             latency_ms = latency.as_secs_f64() * 1000.0,
             "finished processing request"

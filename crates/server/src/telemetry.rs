@@ -27,7 +27,8 @@ use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGua
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 
-/// What must outlive serving: the trace exporter, flushed by `shutdown`.
+/// What must outlive serving: the trace exporter, flushed by `shutdown`,
+/// and the log writer, flushed when this is dropped (however `main` ends).
 pub struct Telemetry {
     traces: Option<SdkTracerProvider>,
 }
@@ -35,12 +36,17 @@ pub struct Telemetry {
 impl Telemetry {
     /// Sends the spans still buffered, then writes the log lines still
     /// queued; later lines are not written.
-    pub fn shutdown(self) {
-        if let Some(traces) = self.traces
+    pub fn shutdown(mut self) {
+        if let Some(traces) = self.traces.take()
             && let Err(error) = traces.shutdown()
         {
             tracing::warn!(%error, "could not send the last traces");
         }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
         flush_logs();
     }
 }
@@ -62,7 +68,10 @@ pub fn dropped_log_lines() -> u64 {
 /// Writes the queued log lines and stops the writer, for a process about to
 /// exit.
 pub fn flush_logs() {
-    let guard = LOG_WRITER.lock().map(|mut writer| writer.take());
+    let guard = LOG_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
     drop(guard);
 }
 
@@ -76,9 +85,9 @@ pub fn init() -> anyhow::Result<Telemetry> {
         .thread_name("log-writer")
         .finish(std::io::stderr());
     let _ = DROPPED_LINES.set(writer.error_counter());
-    if let Ok(mut slot) = LOG_WRITER.lock() {
-        *slot = Some(guard);
-    }
+    *LOG_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(guard);
     let logs = tracing_subscriber::fmt::layer().with_writer(writer);
     let logs = if std::io::stderr().is_terminal() {
         logs.boxed()
