@@ -16,6 +16,7 @@
 //! a `cargo bench` target would have compiled wasmtime again, with other
 //! features.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,11 +31,12 @@ use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 
 use crate::counting_allocator::allocations;
+use crate::layers;
 use crate::prepare::Tools;
 
 const GROUP: &str = "wasm-handler";
 const PATH: &str = "/v1/production-test/rate-limit";
-const PEER: &str = "127.0.0.1:40000";
+pub(crate) const PEER: &str = "127.0.0.1:40000";
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Micro {
@@ -44,13 +46,23 @@ pub(crate) struct Micro {
     pub router_us: f64,
     pub router_logged_us: f64,
     pub allocations: Allocations,
+    /// The bare router, then each edge layer alone over it (µs and
+    /// allocations net of the bare router's).
+    pub layers: Vec<LayerLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LayerLine {
+    pub name: &'static str,
+    pub us: f64,
+    pub allocations: f64,
 }
 
 impl Micro {
     /// The ledger's lines, as the report prints them.
     pub(crate) fn text(&self) -> String {
         let a = &self.allocations;
-        format!(
+        let mut text = format!(
             "\none request in process, trivial route (criterion median; allocations):\n\
              {:<44} {:>8.2} µs\n\
              {:<44} {:>8.1} µs\n\
@@ -74,7 +86,20 @@ impl Micro {
             "  the layers' share (router - handler)",
             self.router_us - self.reused_instance_us,
             a.router - a.reused_instance,
-        )
+        );
+        for (i, layer) in self.layers.iter().enumerate() {
+            let name = if i == 0 {
+                layer.name.to_owned()
+            } else {
+                format!("  + {}", layer.name)
+            };
+            let _ = writeln!(
+                text,
+                "{name:<44} {:>8.2} µs {:>6.0}",
+                layer.us, layer.allocations
+            );
+        }
+        text
     }
 }
 
@@ -110,7 +135,7 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     let manifest = tools.root.join("spin.toml");
     let cache = tools.root.join("target/bench-compile-cache");
     let data_dir = data.path().to_owned();
-    let allocations = std::thread::scope(|scope| {
+    let (allocations, counted) = std::thread::scope(|scope| {
         scope
             .spawn(|| measure(&manifest, &cache, &data_dir, quick))
             .join()
@@ -124,7 +149,24 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
         let estimates: Estimates = serde_json::from_slice(&std::fs::read(&path)?)?;
         Ok(estimates.median.point_estimate / 1000.0)
     };
+    let bare_us = median_us(layers::BARE)?;
+    let mut lines = vec![];
+    for (i, layer) in counted.iter().enumerate() {
+        let us = median_us(layer.id)?;
+        // The bare router as measured; each layer over it, net.
+        let (us, allocations) = if i == 0 {
+            (us, layer.allocations)
+        } else {
+            (us - bare_us, layer.allocations - counted[0].allocations)
+        };
+        lines.push(LayerLine {
+            name: layer.name,
+            us,
+            allocations,
+        });
+    }
     Ok(Micro {
+        layers: lines,
         fresh_instance_us: median_us("fresh-instance")?,
         reused_instance_us: median_us("reused-instance")?,
         route_match_us: median_us("route-match")?,
@@ -134,7 +176,12 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     })
 }
 
-fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::Result<Allocations> {
+fn measure(
+    manifest: &Path,
+    cache: &Path,
+    data: &Path,
+    quick: bool,
+) -> anyhow::Result<(Allocations, Vec<layers::Counted>)> {
     // One thread: the figure is the work of a request, not thread hand-offs.
     let executor = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -169,12 +216,14 @@ fn measure(manifest: &Path, cache: &Path, data: &Path, quick: bool) -> anyhow::R
         });
         counted.push(allocations_per_request(&executor, &app, way));
     }
+    let layers = layers::measure(&mut group, &executor, &routes, PATH)?;
     group.finish();
-    Ok(Allocations {
+    let allocations = Allocations {
         reused_instance: counted[0],
         router: counted[1],
         router_logged: counted[2],
-    })
+    };
+    Ok((allocations, layers))
 }
 
 async fn start(

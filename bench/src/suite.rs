@@ -111,7 +111,7 @@ pub(crate) async fn run(options: Options) -> anyhow::Result<()> {
     run.on_postgres().await?;
     let Run { notes, rows, .. } = run;
 
-    println!("\nmicro-benchmark: one request through the wasm handler, in process");
+    println!("\nthe cost ledger: one request in process, stage by stage");
     let micro = micro::run(&tools, options.quick)?;
     let mut report = Report {
         mode: if options.quick { "quick" } else { "full" },
