@@ -225,7 +225,7 @@ impl InProcessHost {
 fn test_defaults(manifest: &Path, data_dir: &Path) -> HostConfig {
     let mut config = HostConfig::defaults(manifest, data_dir);
     config.runtime.cache_dir = Some(crate::target_dir().join("test-compile-cache"));
-    config.edge.rate_limit = "1000000/60s".parse().expect("a policy");
+    config.edge.rate_limit = "60000/60s".parse().expect("a policy");
     config.edge.rate_limit_routes = vec![];
     config.edge.max_password_checks = 64;
     config

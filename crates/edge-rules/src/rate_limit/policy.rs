@@ -44,6 +44,14 @@ impl FromStr for Policy {
                 "{text:?}: the limit must be at least 1 and the window whole seconds (at least 1s)"
             ));
         }
+        // The buckets count in milliseconds (`gcra`): a finer rate would be
+        // enforced as one a millisecond, with a smaller burst than asked.
+        if u128::from(limit) > window.as_millis() {
+            return Err(format!(
+                "{text:?}: at most one request a millisecond per client can be limited \
+                 (1000/1s, 60000/60s); give a longer window, or off"
+            ));
+        }
         Ok(Policy::Limited(Quota { limit, window }))
     }
 }
@@ -168,6 +176,7 @@ mod tests {
             })
         );
         assert_eq!("OFF".parse::<Policy>().unwrap(), Policy::Off);
+        assert!("1000/1s".parse::<Policy>().is_ok(), "one a millisecond");
         for bad in [
             "",
             "10",
@@ -176,6 +185,8 @@ mod tests {
             "10/1500ms",
             "ten/60s",
             "10/sixty",
+            "1001/1s",
+            "100000/60s",
         ] {
             assert!(bad.parse::<Policy>().is_err(), "{bad:?}");
         }
