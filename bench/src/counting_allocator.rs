@@ -11,9 +11,14 @@ pub(crate) struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
-/// Allocations and reallocations so far, on every thread.
-pub(crate) fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::Relaxed)
+/// The allocations and reallocations of one `call`, averaged over `calls`
+/// of them (every thread's: the callers run alone).
+pub(crate) fn per_call(calls: u32, mut call: impl FnMut()) -> f64 {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..calls {
+        call();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / f64::from(calls)
 }
 
 // SAFETY: every call is passed on to jemalloc with the caller's arguments,

@@ -27,16 +27,17 @@ use http_body_util::BodyExt as _;
 use mhmanus_host::{Application, HostConfig, full_body};
 use mhmanus_manifest::LoadedManifest;
 use serde::{Deserialize, Serialize};
-use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 
-use crate::counting_allocator::allocations;
+use crate::counting_allocator::per_call;
 use crate::layers;
 use crate::prepare::Tools;
 
 const GROUP: &str = "wasm-handler";
 const PATH: &str = "/v1/production-test/rate-limit";
-pub(crate) const PEER: &str = "127.0.0.1:40000";
+const PEER: &str = "127.0.0.1:40000";
+/// Requests whose allocations are counted, after criterion's warm runs.
+pub(crate) const REQUESTS_COUNTED: u32 = 200;
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Micro {
@@ -214,7 +215,9 @@ fn measure(
         group.bench_function(name, |b| {
             b.iter(|| executor.block_on(request(&app, way)));
         });
-        counted.push(allocations_per_request(&executor, &app, way));
+        counted.push(per_call(REQUESTS_COUNTED, || {
+            executor.block_on(request(&app, way))
+        }));
     }
     let layers = layers::measure(&mut group, &executor, &routes, PATH)?;
     group.finish();
@@ -250,30 +253,41 @@ async fn request(app: &Application, way: Way) {
                 .header("host", "bench.local")
                 .body(full_body(""))
                 .expect("a valid request");
-            let response = app
-                .components()
-                .route_and_handle(request, PEER.parse().expect("an address"))
-                .await;
+            let response = app.components().route_and_handle(request, peer()).await;
             response.map(axum::body::Body::new)
         }
         Way::Router => through_router(app).await,
     };
-    assert_eq!(response.status(), 200);
-    let body = response.into_body().collect().await.expect("the body");
-    std::hint::black_box(body.to_bytes());
+    read_ok(response).await;
 }
 
 async fn through_router(app: &Application) -> http::Response<axum::body::Body> {
-    let mut request = http::Request::get(PATH)
-        .header("host", "bench.local")
-        .body(axum::body::Body::empty())
-        .expect("a valid request");
-    let peer: SocketAddr = PEER.parse().expect("an address");
-    request.extensions_mut().insert(ConnectInfo(peer));
-    match app.router().oneshot(request).await {
+    match app.router().oneshot(router_request(PATH)).await {
         Ok(response) => response,
         Err(never) => match never {},
     }
+}
+
+/// `GET path` as a router receives it from the accept loop: a host header,
+/// the peer's address.
+pub(crate) fn router_request(path: &str) -> http::Request<axum::body::Body> {
+    let mut request = http::Request::get(path)
+        .header("host", "bench.local")
+        .body(axum::body::Body::empty())
+        .expect("a valid request");
+    request.extensions_mut().insert(ConnectInfo(peer()));
+    request
+}
+
+pub(crate) fn peer() -> SocketAddr {
+    PEER.parse().expect("an address")
+}
+
+/// Asserts a 200 and reads its whole body, as a client would.
+pub(crate) async fn read_ok(response: http::Response<axum::body::Body>) {
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.expect("the body");
+    std::hint::black_box(body.to_bytes());
 }
 
 /// The host's log as `RUST_LOG` unset and stderr collected make it (JSON at
@@ -286,16 +300,6 @@ fn access_log() -> impl tracing::Subscriber + Send + Sync {
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::sink)
         .finish()
-}
-
-/// The allocations of 200 requests, after criterion's warm runs, divided.
-fn allocations_per_request(executor: &Runtime, app: &Application, way: Way) -> f64 {
-    const REQUESTS: u32 = 200;
-    let before = allocations();
-    for _ in 0..REQUESTS {
-        executor.block_on(request(app, way));
-    }
-    (allocations() - before) as f64 / f64::from(REQUESTS)
 }
 
 /// Where criterion writes, as its documentation gives the order:
