@@ -1,19 +1,23 @@
-//! The ledger's lines for the edge layers one at a time: each over a router
-//! whose fallback answers at once, with the request as the layers above it
-//! would leave it (the client's address, the manifest route matched), and
-//! the bare router alone to subtract. The host's own metrics and health
-//! layers are not public, so they are only in the whole router's figure.
+//! The ledger's lines for the edge: the front pass, CORS and compression
+//! each over a router whose fallback answers at once, then the three
+//! together as the host applies them, and the component pass over a
+//! service that answers at once, with the rate limit off (as in the suite)
+//! and on; the bare router alone to subtract.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::IntoResponse as _;
 use criterion::BenchmarkGroup;
 use criterion::measurement::WallTime;
+use mhmanus_edge_layers::component_pass::{ComponentPass, ComponentRules};
+use mhmanus_edge_layers::front_pass::FrontLayer;
+use mhmanus_edge_layers::rate_limit::policy::Policy;
 use mhmanus_edge_layers::{
-    self as edge, EdgeConfig, body_limit, client_addr, compression, cors, host_header, load_shed,
-    password_work, rate_limit, request_id, routing, security_headers, versioning,
+    self as edge, EdgeConfig, body_limit, client_addr, compression, cors, load_shed, password_work,
+    rate_limit, routing, versioning,
 };
 use mhmanus_manifest::Routes;
 use tokio::runtime::Runtime;
@@ -29,29 +33,43 @@ type Layered = (&'static str, &'static str, Router);
 /// The bare router's id: the others are measured against it.
 pub(crate) const BARE: &str = "layer-none";
 
-/// Every layer alone, as the host configures it by default, the rate limit
-/// on (in memory) so that its decision is in the figure.
+/// Each part of the edge alone, as the host configures it by default.
 fn layered(routes: &Arc<Routes>) -> anyhow::Result<Vec<Layered>> {
-    let mut config = EdgeConfig::defaults();
-    config.rate_limit = crate::rate_limit::QUOTA
-        .parse()
-        .map_err(anyhow::Error::msg)?;
-    config.rate_limit_routes = vec![];
+    let config = EdgeConfig::defaults();
     let bare = || Router::new().fallback(|| async { "ok" });
+    let component_pass = |rate_limit: Policy| -> anyhow::Result<Router> {
+        let mut config = config.clone();
+        config.rate_limit = rate_limit;
+        config.rate_limit_routes = vec![];
+        let rules = ComponentRules {
+            routes: routing::Resolver {
+                versions: versioning::Versions::new(&config)?,
+                routes: routes.clone(),
+            },
+            slots: load_shed::Slots::new(config.max_concurrent_requests),
+            proxies: client_addr::TrustedProxies::new(
+                &config.trusted_proxies,
+                config.forwarded_header,
+            ),
+            limiter: Arc::new(rate_limit::RateLimiter::new(&config, routes, None, None)),
+            body: body_limit::BodyLimits {
+                max_bytes: config.max_body_bytes,
+                read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            },
+            password_work: Arc::new(password_work::PasswordWork::new(
+                config.max_password_checks,
+                config.password_routes.clone(),
+            )),
+        };
+        let answer = tower::service_fn(|_| async { Ok::<_, Infallible>("ok".into_response()) });
+        Ok(Router::new().fallback_service(ComponentPass::new(rules, answer)))
+    };
     Ok(vec![
         (BARE, "bare router (a fallback that answers)", bare()),
         (
-            "layer-request-id",
-            "request id",
-            bare().layer(from_fn(request_id::assign)),
-        ),
-        (
-            "layer-security-headers",
-            "security headers",
-            bare().layer(from_fn_with_state(
-                security_headers::SecurityHeaders::new(&config),
-                security_headers::set,
-            )),
+            "layer-front-pass",
+            "front pass: request id, span, host, security headers",
+            bare().layer(FrontLayer::new(&config)),
         ),
         ("layer-cors", "CORS", bare().layer(cors::layer(&config)?)),
         (
@@ -60,71 +78,23 @@ fn layered(routes: &Arc<Routes>) -> anyhow::Result<Vec<Layered>> {
             bare().layer(compression::layer(&config)),
         ),
         (
-            "layer-host-header",
-            "host header",
-            bare().layer(from_fn(host_header::require)),
-        ),
-        (
             "layer-outer",
-            "the five above together, with the span",
+            "the three above together (`edge::apply`)",
             edge::apply(bare(), &config)?,
         ),
         (
-            "layer-routing",
-            "route match and version rewrite",
-            bare().layer(from_fn_with_state(
-                Arc::new(routing::Resolver {
-                    versions: versioning::Versions::new(&config)?,
-                    routes: routes.clone(),
-                }),
-                routing::resolve,
-            )),
+            "layer-component-pass",
+            "component pass, rate limit off (as in the suite)",
+            component_pass(Policy::Off)?,
         ),
         (
-            "layer-load-shed",
-            "load shedding",
-            bare().layer(from_fn_with_state(
-                load_shed::Slots::new(config.max_concurrent_requests),
-                load_shed::shed,
-            )),
-        ),
-        (
-            "layer-client-addr",
-            "client address",
-            bare().layer(from_fn_with_state(
-                client_addr::TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
-                client_addr::resolve,
-            )),
-        ),
-        (
-            "layer-rate-limit",
-            "rate limit (in memory)",
-            bare().layer(from_fn_with_state(
-                Arc::new(rate_limit::RateLimiter::new(&config, routes, None, None)),
-                rate_limit::limit,
-            )),
-        ),
-        (
-            "layer-body-limit",
-            "body limit",
-            bare().layer(from_fn_with_state(
-                body_limit::BodyLimits {
-                    max_bytes: config.max_body_bytes,
-                    read_timeout: Duration::from_secs(config.body_read_timeout_secs),
-                },
-                body_limit::limit,
-            )),
-        ),
-        (
-            "layer-password-work",
-            "password-work budget",
-            bare().layer(from_fn_with_state(
-                Arc::new(password_work::PasswordWork::new(
-                    config.max_password_checks,
-                    config.password_routes.clone(),
-                )),
-                password_work::budget,
-            )),
+            "layer-component-pass-limited",
+            "component pass, rate limit in memory",
+            component_pass(
+                crate::rate_limit::QUOTA
+                    .parse()
+                    .map_err(anyhow::Error::msg)?,
+            )?,
         ),
     ])
 }
@@ -147,28 +117,21 @@ pub(crate) fn measure(
     let mut counted = vec![];
     for (id, name, router) in layered(routes)? {
         group.bench_function(id, |b| {
-            b.iter(|| executor.block_on(request(&router, routes, path)));
+            b.iter(|| executor.block_on(request(&router, path)));
         });
         counted.push(Counted {
             id,
             name,
             allocations: per_call(REQUESTS_COUNTED, || {
-                executor.block_on(request(&router, routes, path))
+                executor.block_on(request(&router, path))
             }),
         });
     }
     Ok(counted)
 }
 
-async fn request(router: &Router, routes: &Routes, path: &str) {
-    let mut request = micro::router_request(path);
-    request
-        .extensions_mut()
-        .insert(client_addr::ClientAddr(micro::peer()));
-    if let Some(route) = routes.find(path) {
-        request.extensions_mut().insert(routing::Matched(route));
-    }
-    match router.clone().oneshot(request).await {
+async fn request(router: &Router, path: &str) {
+    match router.clone().oneshot(micro::router_request(path)).await {
         Ok(response) => micro::read_ok(response).await,
         Err(never) => match never {},
     }

@@ -12,8 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
@@ -35,29 +34,54 @@ enum Cut {
     TooSlow,
 }
 
-pub async fn limit(State(limits): State<BodyLimits>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let declared = request
-        .headers()
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limits.max_bytes) {
-        return refusal(Cut::TooLarge, limits, &path);
+impl BodyLimits {
+    /// The request with its body bounded, and the watch on its cut; or the
+    /// 413 for a body declared too large.
+    pub fn bound(self, request: Request) -> Result<(Request, Watch), Response> {
+        let declared = request
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_bytes) {
+            return Err(refusal(Cut::TooLarge, self, request.uri().path()));
+        }
+        let cut = Arc::new(OnceLock::new());
+        let max = usize::try_from(self.max_bytes).unwrap_or(usize::MAX);
+        let request = request.map(|body| {
+            Body::new(Bounded {
+                inner: Limited::new(body, max),
+                deadline: Box::pin(tokio::time::sleep(self.read_timeout)),
+                cut: cut.clone(),
+            })
+        });
+        let uri = request.uri().clone();
+        Ok((
+            request,
+            Watch {
+                limits: self,
+                cut,
+                uri,
+            },
+        ))
     }
-    let cut = Arc::new(OnceLock::new());
-    let max = usize::try_from(limits.max_bytes).unwrap_or(usize::MAX);
-    let request = request.map(|body| {
-        Body::new(Bounded {
-            inner: Limited::new(body, max),
-            deadline: Box::pin(tokio::time::sleep(limits.read_timeout)),
-            cut: cut.clone(),
-        })
-    });
-    let response = next.run(request).await;
-    match cut.get() {
-        Some(&why) => refusal(why, limits, &path),
-        None => response,
+}
+
+/// Whether a bounded body was cut off.
+pub struct Watch {
+    limits: BodyLimits,
+    cut: Arc<OnceLock<Cut>>,
+    uri: http::Uri,
+}
+
+impl Watch {
+    /// The answer to the request: the host's 413 or 408 if its body was
+    /// cut off, whatever the component made of that, else `response`.
+    pub fn answer(self, response: Response) -> Response {
+        match self.cut.get() {
+            Some(&why) => refusal(why, self.limits, self.uri.path()),
+            None => response,
+        }
     }
 }
 

@@ -6,9 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::ConnectInfo;
 use http::HeaderMap;
 use ipnet::IpNet;
 use mhmanus_edge_rules::forwarding;
@@ -16,7 +14,7 @@ use mhmanus_edge_rules::forwarding;
 pub use mhmanus_edge_rules::forwarding::ForwardedHeader;
 
 /// The client's address as the host believes it; a request extension set
-/// by [`resolve`] for the limiter and for `spin-client-addr`.
+/// by [`TrustedProxies::resolve`] for the limiter and for `spin-client-addr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
@@ -39,6 +37,14 @@ impl TrustedProxies {
         self.0.client(peer, lines(headers, self.0.header().name()))
     }
 
+    /// Puts the request's [`ClientAddr`] on it (none without a peer).
+    pub fn resolve<B>(&self, request: &mut http::Request<B>) {
+        if let Some(&ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            let client = self.client(peer, request.headers());
+            request.extensions_mut().insert(ClientAddr(client));
+        }
+    }
+
     /// Whether a trusted `peer` says the client came over HTTPS.
     pub fn says_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
         self.0
@@ -52,18 +58,6 @@ fn lines<'a>(headers: &'a HeaderMap, name: &'static str) -> impl Iterator<Item =
         .get_all(name)
         .iter()
         .map(|value| value.to_str().unwrap_or(""))
-}
-
-/// Middleware: puts the resolved [`ClientAddr`] on the request.
-pub async fn resolve(
-    State(proxies): State<TrustedProxies>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let client = proxies.client(peer, request.headers());
-    request.extensions_mut().insert(ClientAddr(client));
-    next.run(request).await
 }
 
 #[cfg(test)]

@@ -3,14 +3,13 @@
 //! a 400 problem, as the RFC requires, before any route sees it. Two hosts
 //! let a proxy and this service disagree about which site was asked for.
 
-use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_contract::problem::Problem;
 
 use crate::problem;
 
-pub async fn require(request: Request, next: Next) -> Response {
+/// The 400 for a request that does not name its host once, or `None`.
+pub fn refusal<B>(request: &http::Request<B>) -> Option<Response> {
     let hosts = request.headers().get_all(http::header::HOST).iter().count();
     let named = hosts > 0 || request.uri().authority().is_some();
     let detail = if request.version() == http::Version::HTTP_11 && !named {
@@ -18,11 +17,11 @@ pub async fn require(request: Request, next: Next) -> Response {
     } else if hosts > 1 {
         "a request must have one Host header, not several"
     } else {
-        return next.run(request).await;
+        return None;
     };
-    problem::response(
+    Some(problem::response(
         Problem::new(400)
             .detail(detail)
             .instance(request.uri().path()),
-    )
+    ))
 }

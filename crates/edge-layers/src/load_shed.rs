@@ -6,14 +6,11 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_contract::problem::Problem;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::{problem, until_body_end};
+use crate::problem;
 
 /// Seconds a shed client is asked to wait.
 const RETRY_AFTER_SECS: u32 = 1;
@@ -26,20 +23,21 @@ impl Slots {
     pub fn new(max: usize) -> Self {
         Slots(Arc::new(Semaphore::new(max.max(1))))
     }
-}
 
-pub async fn shed(State(Slots(slots)): State<Slots>, request: Request, next: Next) -> Response {
-    let Ok(slot) = slots.try_acquire_owned() else {
-        metrics::counter!("http_requests_shed_total").increment(1);
-        let mut response = problem::response(
-            Problem::new(503)
-                .detail("the service is at capacity; retry shortly")
-                .instance(request.uri().path()),
-        );
-        response
-            .headers_mut()
-            .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
-        return response;
-    };
-    until_body_end::hold(next.run(request).await, slot).map(Body::new)
+    /// A place for a request to `path`, held until its answer is sent, or
+    /// the 503 that refuses it.
+    pub fn take(&self, path: &str) -> Result<OwnedSemaphorePermit, Response> {
+        self.0.clone().try_acquire_owned().map_err(|_| {
+            metrics::counter!("http_requests_shed_total").increment(1);
+            let mut response = problem::response(
+                Problem::new(503)
+                    .detail("the service is at capacity; retry shortly")
+                    .instance(path),
+            );
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+            response
+        })
+    }
 }

@@ -13,18 +13,19 @@
 //! hashing runs on.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use mhmanus_contract::problem::Problem;
 use mhmanus_edge_rules::rate_limit::{network_of, normalize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::{Service, ServiceExt as _};
 use tracing::Instrument;
 
 use crate::client_addr::ClientAddr;
@@ -147,56 +148,68 @@ impl Drop for Place {
     }
 }
 
-/// Middleware: a component's request to a password route waits for a
-/// place, briefly; every other request passes.
-pub async fn budget(
-    State(work): State<Arc<PasswordWork>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if request.extensions().get::<Matched>().is_none() || !work.counts(&request) {
-        return next.run(request).await;
-    }
-    let client = request.extensions().get::<ClientAddr>().map_or_else(
-        || "unknown".to_owned(),
-        |ClientAddr(addr)| network_of(addr.ip()),
-    );
-    let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    let Ok(body) = body.collect().await else {
-        // Cut off: `body_limit` answers its 413 or 408 instead of this.
-        return http::StatusCode::BAD_REQUEST.into_response();
-    };
-    let request = Request::from_parts(parts, Body::from(body.to_bytes()));
-    if let Some(place) = work.take(&client).await {
-        let handling = async move {
-            let _place = place;
-            next.run(request).await
+impl PasswordWork {
+    /// Serves `request` by `inner`: a component's request to a password
+    /// route once it has a place, briefly waited for; every other at once.
+    pub async fn serve<S>(self: &Arc<Self>, request: Request, inner: S) -> Response
+    where
+        S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+        S::Future: Send,
+    {
+        if request.extensions().get::<Matched>().is_none() || !self.counts(&request) {
+            return answer(inner.oneshot(request).await);
+        }
+        let client = request.extensions().get::<ClientAddr>().map_or_else(
+            || "unknown".to_owned(),
+            |ClientAddr(addr)| network_of(addr.ip()),
+        );
+        let (parts, body) = request.into_parts();
+        let Ok(body) = body.collect().await else {
+            // Cut off: `body_limit` answers its 413 or 408 instead of this.
+            return http::StatusCode::BAD_REQUEST.into_response();
         };
-        return tokio::spawn(handling.in_current_span())
-            .await
-            .unwrap_or_else(|_| problem::response(Problem::new(500)));
+        let request = Request::from_parts(parts, Body::from(body.to_bytes()));
+        if let Some(place) = self.take(&client).await {
+            let handling = async move {
+                let _place = place;
+                answer(inner.oneshot(request).await)
+            };
+            return tokio::spawn(handling.in_current_span())
+                .await
+                .unwrap_or_else(|_| problem::response(Problem::new(500)));
+        }
+        let (status, detail, reason) = if self.holds_any(&client) {
+            (
+                429,
+                "this client's other password checks are still running; retry shortly",
+                "client",
+            )
+        } else {
+            (
+                503,
+                "every password check the service runs at once is taken; retry shortly",
+                "capacity",
+            )
+        };
+        metrics::counter!("password_checks_refused_total", "reason" => reason).increment(1);
+        tracing::info!(%client, status, "password check refused: no place free");
+        let mut response = problem::response(
+            Problem::new(status)
+                .detail(detail)
+                .instance(request.uri().path()),
+        );
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        response
     }
-    let (status, detail, reason) = if work.holds_any(&client) {
-        (
-            429,
-            "this client's other password checks are still running; retry shortly",
-            "client",
-        )
-    } else {
-        (
-            503,
-            "every password check the service runs at once is taken; retry shortly",
-            "capacity",
-        )
-    };
-    metrics::counter!("password_checks_refused_total", "reason" => reason).increment(1);
-    tracing::info!(%client, status, "password check refused: no place free");
-    let mut response = problem::response(Problem::new(status).detail(detail).instance(path));
-    response
-        .headers_mut()
-        .insert(http::header::RETRY_AFTER, RETRY_AFTER_SECS.into());
-    response
+}
+
+fn answer(result: Result<Response, Infallible>) -> Response {
+    match result {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,10 @@
 //! The route of a request, resolved once: the version decision
 //! (`versioning`), the rewrite it may call for, then the manifest route
-//! serving the path. The layers below read [`Matched`] from the request
-//! instead of matching again, and the answer carries [`ServedBy`] back
-//! out to the layers above it (metrics).
+//! serving the path. What comes after reads [`Matched`] from the request
+//! instead of matching again; the pattern is returned for the metrics.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use mhmanus_manifest::{RouteMatch, RoutePattern, Routes};
 
@@ -17,56 +14,49 @@ use crate::versioning::{Decision, Versions};
 #[derive(Debug, Clone)]
 pub struct Matched(pub RouteMatch);
 
-/// The manifest route that served an answer, in its extensions.
-#[derive(Debug, Clone)]
-pub struct ServedBy(pub Arc<RoutePattern>);
-
 pub struct Resolver {
     pub versions: Versions,
     pub routes: Arc<Routes>,
 }
 
-/// Middleware: rewrites an unversioned path to the default version when
-/// that version serves it, refuses versions not served, and records the
-/// route, if any, on the request and on its answer.
-pub async fn resolve(
-    State(resolver): State<Arc<Resolver>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let route = match resolver
-        .versions
-        .decide(request.uri().path(), &resolver.routes)
-    {
-        Decision::AsIs(route) => route,
-        Decision::Rewrite(versioned, route) => {
-            let uri = match request.uri().query() {
-                Some(query) => format!("{versioned}?{query}"),
-                None => versioned,
-            };
-            // The path came from a valid URI, with only an ASCII prefix added.
-            match uri.parse() {
-                Ok(uri) => {
-                    *request.uri_mut() = uri;
-                    Some(route)
+impl Resolver {
+    /// Rewrites an unversioned path to the default version when that
+    /// version serves it, and puts the route, if any, on the request (and
+    /// on the request's span) as [`Matched`], returning its pattern; a
+    /// version not served is refused.
+    pub fn resolve<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<Option<Arc<RoutePattern>>, Response> {
+        let route = match self.versions.decide(request.uri().path(), &self.routes) {
+            Decision::AsIs(route) => route,
+            Decision::Rewrite(versioned, route) => {
+                let uri = match request.uri().query() {
+                    Some(query) => format!("{versioned}?{query}"),
+                    None => versioned,
+                };
+                // The path came from a valid URI, with only an ASCII prefix added.
+                match uri.parse() {
+                    Ok(uri) => {
+                        *request.uri_mut() = uri;
+                        Some(route)
+                    }
+                    Err(_) => self.routes.find(request.uri().path()),
                 }
-                Err(_) => resolver.routes.find(request.uri().path()),
             }
-        }
-        Decision::Unsupported(version) => {
-            return resolver.versions.unsupported(version, request.uri().path());
-        }
-    };
-    let Some(route) = route else {
-        return next.run(request).await;
-    };
-    let pattern = route.route.clone();
-    let span = tracing::Span::current();
-    span.record("http.route", pattern.as_str());
-    span.record("component", &*route.component);
-    crate::trace_context::name(&span, request.method(), pattern.as_str());
-    request.extensions_mut().insert(Matched(route));
-    let mut response = next.run(request).await;
-    response.extensions_mut().insert(ServedBy(pattern));
-    response
+            Decision::Unsupported(version) => {
+                return Err(self.versions.unsupported(version, request.uri().path()));
+            }
+        };
+        let Some(route) = route else {
+            return Ok(None);
+        };
+        let pattern = route.route.clone();
+        let span = tracing::Span::current();
+        span.record("http.route", pattern.as_str());
+        span.record("component", &*route.component);
+        crate::trace_context::name(&span, request.method(), pattern.as_str());
+        request.extensions_mut().insert(Matched(route));
+        Ok(Some(pattern))
+    }
 }

@@ -7,9 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use mhmanus_edge_rules::security_headers as rules;
@@ -60,8 +57,13 @@ impl SecurityHeaders {
         headers
     }
 
+    /// Whether `request` came over HTTPS, as far as can be believed.
+    pub fn over_https<B>(&self, request: &http::Request<B>) -> bool {
+        transport::is_https(request.extensions(), request.headers(), &self.0.proxies)
+    }
+
     /// Sets the headers on `target`, replacing any value already there.
-    fn apply(&self, target: &mut HeaderMap, https: bool) {
+    pub fn apply(&self, target: &mut HeaderMap, https: bool) {
         target.remove(rules::X_POWERED_BY);
         for (name, value) in self.0.all.iter() {
             target.insert(name, value.clone());
@@ -72,15 +74,6 @@ impl SecurityHeaders {
             None => target.remove(header::STRICT_TRANSPORT_SECURITY),
         };
     }
-}
-
-/// Middleware: outermost, so every answer passes through it.
-pub async fn set(State(headers): State<SecurityHeaders>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let https = transport::is_https(&parts, &headers.0.proxies);
-    let mut response = next.run(Request::from_parts(parts, body)).await;
-    headers.apply(response.headers_mut(), https);
-    response
 }
 
 #[cfg(test)]

@@ -18,7 +18,6 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use tower_http::trace::{MakeSpan, OnResponse};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -27,38 +26,32 @@ use crate::request_id;
 
 const TRACEPARENT: &str = "traceparent";
 
-/// The response lines' log target (`RUST_LOG=info,access_log=off` drops them).
+/// The response lines' log target (`RUST_LOG=info,access_log=off` drops
+/// them; `access_log=error` keeps only the server errors').
 pub const ACCESS_LOG: &str = "access_log";
 const TRACESTATE: &str = "tracestate";
 
-/// Makes each request's span ([`request_id::span`]), as the child of the
-/// caller's span when a trusted caller sent one.
-#[derive(Clone)]
-pub struct RequestSpan {
-    pub trusted: TrustedProxies,
-}
-
-impl MakeSpan<Body> for RequestSpan {
-    fn make_span(&mut self, request: &http::Request<Body>) -> Span {
-        let span = request_id::span(request);
-        let trusted_caller = || {
-            request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .is_some_and(|ConnectInfo(peer)| self.trusted.trusts(peer.ip().to_canonical()))
-        };
-        let parent = if request.headers().contains_key(TRACEPARENT) && trusted_caller() {
-            TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()))
-        } else {
-            Context::new()
-        };
-        // Fails only when no OpenTelemetry layer is installed: then the
-        // `otel.*` fields stay out of the logs too.
-        if span.set_parent(parent).is_ok() {
-            span.record("otel.kind", "server");
-        }
-        span
+/// The request's span ([`request_id::span`]), the child of the caller's
+/// span when a trusted caller sent one.
+pub fn request_span(request: &http::Request<Body>, trusted: &TrustedProxies) -> Span {
+    let span = request_id::span(request);
+    let trusted_caller = || {
+        request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| trusted.trusts(peer.ip().to_canonical()))
+    };
+    let parent = if request.headers().contains_key(TRACEPARENT) && trusted_caller() {
+        TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()))
+    } else {
+        Context::new()
+    };
+    // Fails only when no OpenTelemetry layer is installed: then the
+    // `otel.*` fields stay out of the logs too.
+    if span.set_parent(parent).is_ok() {
+        span.record("otel.kind", "server");
     }
+    span
 }
 
 /// Whether `span` goes to an OpenTelemetry exporter.
@@ -79,24 +72,28 @@ pub fn name(span: &Span, method: &http::Method, route: &str) {
 /// The response's status on an exported span (5xx marks it failed), then
 /// the response's log line: its status and its latency in milliseconds, as
 /// numbers. Its target is [`ACCESS_LOG`], not this module's: the exported
-/// span already has both, and `RUST_LOG` can name the access log alone.
-#[derive(Clone, Copy)]
-pub struct ResponseLine;
-
-impl<B> OnResponse<B> for ResponseLine {
-    fn on_response(self, response: &http::Response<B>, latency: Duration, span: &Span) {
-        let status = response.status();
-        if is_exported(span) {
-            span.record("http.response.status_code", i64::from(status.as_u16()));
-            if status.is_server_error() {
-                span.record("otel.status_code", "error");
-            }
+/// span already has both, and `RUST_LOG` can name the access log alone. A
+/// server error also has a line at `ERROR`, for whoever watches those only.
+pub fn log_response(status: http::StatusCode, latency: Duration, span: &Span) {
+    if is_exported(span) {
+        span.record("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_server_error() {
+            span.record("otel.status_code", "error");
         }
-        tracing::info!(
+    }
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: ACCESS_LOG,
+        status = status.as_u16(),
+        latency_ms,
+        "finished processing request"
+    );
+    if status.is_server_error() {
+        tracing::error!(
             target: ACCESS_LOG,
             status = status.as_u16(),
-            latency_ms = latency.as_secs_f64() * 1000.0,
-            "finished processing request"
+            latency_ms,
+            "response failed"
         );
     }
 }

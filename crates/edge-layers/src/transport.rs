@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
-use http::request::Parts;
+use http::{Extensions, HeaderMap};
 
 use crate::client_addr::TrustedProxies;
 
@@ -17,20 +17,24 @@ use crate::client_addr::TrustedProxies;
 pub struct Encrypted;
 
 /// Whether the request was made over HTTPS, as far as can be believed.
-pub fn is_https(parts: &Parts, proxies: &TrustedProxies) -> bool {
-    if parts.extensions.get::<Encrypted>().is_some() {
+pub fn is_https(extensions: &Extensions, headers: &HeaderMap, proxies: &TrustedProxies) -> bool {
+    if extensions.get::<Encrypted>().is_some() {
         return true;
     }
-    parts
-        .extensions
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| proxies.says_https(peer.ip(), &parts.headers))
+        .is_some_and(|ConnectInfo(peer)| proxies.says_https(peer.ip(), headers))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::client_addr::ForwardedHeader;
+    use http::request::Parts;
+
+    fn is_https(parts: &Parts, proxies: &TrustedProxies) -> bool {
+        super::is_https(&parts.extensions, &parts.headers, proxies)
+    }
 
     fn parts(peer: &str, headers: &[(&str, &str)], encrypted: bool) -> Parts {
         let mut request = http::Request::builder().uri("/");

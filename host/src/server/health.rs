@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use mhmanus_contract::health::{self, Check, Report};
@@ -91,16 +90,20 @@ impl HostHealth {
     }
 }
 
-/// Middleware on `/health` and `/health/ready`.
-pub(super) async fn augment(
-    State(health): State<Arc<HostHealth>>,
+/// Serves `request` by `serve`, adding the host's checks to the report
+/// of `/health` and `/health/ready`.
+pub(super) async fn augment<F>(
+    health: &HostHealth,
     request: Request,
-    next: Next,
-) -> Response {
+    serve: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: Future<Output = Response>,
+{
     let full = match request.uri().path() {
         "/health" => true,
         "/health/ready" => false,
-        _ => return next.run(request).await,
+        _ => return serve(request).await,
     };
     if !full && health.components.is_draining() {
         // Answered at once: a draining host must leave the load balancer now.
@@ -108,7 +111,7 @@ pub(super) async fn augment(
         health.add_host_checks(&mut report, false).await;
         return report_response(&report, http::HeaderMap::new());
     }
-    let response = next.run(request).await;
+    let response = serve(request).await;
     let is_report = response
         .headers()
         .get(http::header::CONTENT_TYPE)

@@ -7,25 +7,24 @@ mod limiter_redis;
 mod metrics;
 mod openapi;
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::from_fn_with_state;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::BodyExt;
 use mhmanus_contract::health::{self as report, Report};
-use secrecy::ExposeSecret;
-use tower::ServiceBuilder;
-
+use mhmanus_contract::problem::Problem;
+use mhmanus_edge_layers::component_pass::{ComponentPass, ComponentRules};
 use mhmanus_edge_layers::{
-    self as edge, body_limit, client_addr, load_shed, password_work, rate_limit, routing,
-    versioning,
+    self as edge, body_limit, client_addr, load_shed, password_work, problem, rate_limit,
+    request_metrics, routing, versioning,
 };
+use secrecy::ExposeSecret;
 
 use mhmanus_domain::auth::jwt::JwtSettings;
 use mhmanus_runtime::{self as runtime, Components};
@@ -36,12 +35,11 @@ use crate::dependencies::Dependencies;
 
 /// The host's routes: `/health/live`, `/openapi.json` and (unless it has
 /// its own address) `/metrics` answered here, everything else by the
-/// components. Every answer gets, outermost first: request id and log
-/// span, security headers, CORS, compression (in `edge::apply`), and
-/// metrics. A component's request then goes through the route (the version
-/// rewrite and the one match of the manifest's routes, read by every layer
-/// below), load shedding, the client's address, the rate limit, the body
-/// limit, the password-work budget and the host's health checks.
+/// components. Every answer goes through the edge's front pass (request
+/// id and log span, security headers), CORS and compression (in
+/// `edge::apply`); a component's request then through the component pass
+/// (route, load shedding, client address, rate limit, body limit,
+/// password-work budget, metrics) and the host's health checks.
 pub(crate) fn router(
     components: Arc<Components>,
     connections: &Connections,
@@ -71,13 +69,29 @@ pub(crate) fn router(
         dependencies,
         limiter.clone(),
     )?);
-    let resolver = Arc::new(routing::Resolver {
-        versions: versioning::Versions::new(edge_config)?,
-        routes: components.routes(),
-    });
+    let rules = ComponentRules {
+        routes: routing::Resolver {
+            versions: versioning::Versions::new(edge_config)?,
+            routes: components.routes(),
+        },
+        slots: load_shed::Slots::new(edge_config.max_concurrent_requests),
+        proxies: client_addr::TrustedProxies::new(
+            &edge_config.trusted_proxies,
+            edge_config.forwarded_header,
+        ),
+        limiter,
+        body: body_limit::BodyLimits {
+            max_bytes: edge_config.max_body_bytes,
+            read_timeout: Duration::from_secs(edge_config.body_read_timeout_secs),
+        },
+        password_work: Arc::new(password_work::PasswordWork::new(
+            edge_config.max_password_checks,
+            edge_config.password_routes.clone(),
+        )),
+    };
     let metrics = metrics::Metrics::new(connections.clone());
-    // The host's own routes are answered before any host layer: probes and
-    // scrapes are never shed, limited or routed to a component.
+    // The host's own routes are answered before the component pass: probes
+    // and scrapes are never shed, limited or routed to a component.
     let mut host_routes = Router::new().route("/health/live", get(live));
     if let Some(document) = openapi::load(&config.manifest)? {
         host_routes = host_routes.route(
@@ -89,46 +103,21 @@ pub(crate) fn router(
         host_routes =
             host_routes.route("/metrics", get(metrics::render).with_state(metrics.clone()));
     }
-    // One service stack, so a request clones each layer once: layered on the
-    // router one by one, each is boxed, and every layer's per-request clone
-    // of what is under it would copy all of them.
-    let host_layers = ServiceBuilder::new()
-        .layer(axum::middleware::from_fn(metrics::record))
-        .layer(from_fn_with_state(resolver, routing::resolve))
-        .layer(from_fn_with_state(
-            load_shed::Slots::new(edge_config.max_concurrent_requests),
-            load_shed::shed,
-        ))
-        .layer(from_fn_with_state(
-            client_addr::TrustedProxies::new(
-                &edge_config.trusted_proxies,
-                edge_config.forwarded_header,
-            ),
-            client_addr::resolve,
-        ))
-        .layer(from_fn_with_state(limiter, rate_limit::limit))
-        .layer(from_fn_with_state(
-            body_limit::BodyLimits {
-                max_bytes: edge_config.max_body_bytes,
-                read_timeout: Duration::from_secs(edge_config.body_read_timeout_secs),
-            },
-            body_limit::limit,
-        ))
-        .layer(from_fn_with_state(
-            Arc::new(password_work::PasswordWork::new(
-                edge_config.max_password_checks,
-                edge_config.password_routes.clone(),
-            )),
-            password_work::budget,
-        ))
-        .layer(from_fn_with_state(host_health, health::augment));
-    let components = Router::new()
-        .fallback(dispatch)
-        .layer(host_layers)
-        .with_state(components);
+    let served = tower::service_fn(move |request: Request| {
+        let components = components.clone();
+        let host_health = host_health.clone();
+        async move {
+            Ok::<_, Infallible>(
+                health::augment(&host_health, request, |request| {
+                    dispatch(&components, request)
+                })
+                .await,
+            )
+        }
+    });
     let routes = host_routes
-        .route_layer(axum::middleware::from_fn(metrics::record))
-        .fallback_service(components);
+        .route_layer(axum::middleware::from_fn(request_metrics::record))
+        .fallback_service(ComponentPass::new(rules, served));
     edge::apply(routes, edge_config)
 }
 
@@ -153,17 +142,14 @@ async fn live() -> Response {
         .into_response()
 }
 
-async fn dispatch(
-    State(components): State<Arc<Components>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-) -> Response {
-    let client = request
-        .extensions()
-        .get::<client_addr::ClientAddr>()
-        .map_or(peer, |client| client.0);
+/// A request the component pass let through, to its component.
+async fn dispatch(components: &Components, mut request: Request) -> Response {
     let Some(routing::Matched(route)) = request.extensions_mut().remove() else {
         return runtime::no_route(request.uri().path()).map(Body::new);
+    };
+    // Set by the component pass from the connection's peer, always there.
+    let Some(&client_addr::ClientAddr(client)) = request.extensions().get() else {
+        return problem::response(Problem::new(500).detail("the connection's peer is unknown"));
     };
     let request = request.map(|body| {
         body.map_err(|e| wasmtime_wasi_http::Error::InternalError(Some(e.to_string())))

@@ -11,8 +11,6 @@ mod remote_buckets;
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue};
 use mhmanus_contract::health::{self, Check};
@@ -177,56 +175,97 @@ impl RateLimiter {
     }
 }
 
-/// Middleware: admits or refuses the request, and reports the quota on the
-/// response either way.
-pub async fn limit(
-    State(limiter): State<Arc<RateLimiter>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path().to_owned();
-    if health::is_health_path(&path) {
-        return next.run(request).await;
+/// The limiter's word on one request, given before it is served.
+pub struct Verdict {
+    applied: Applied,
+    quota: Quota,
+    client: String,
+    decision: Decision,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.decision.allowed
     }
-    let routed = request.extensions().get::<Matched>().is_some();
-    let applied = limiter.applied(request.method().as_str(), &path, routed);
-    let Policy::Limited(quota) = applied.policy else {
-        return next.run(request).await;
-    };
-    let client = limiter.client_key(
-        &applied,
-        request.headers(),
-        request.extensions().get::<ClientAddr>().copied(),
-    );
-    let route = &applied.bucket;
-    let shared = match applied.unknown {
-        Some(_) => Some(limiter.decide(&format!("{UNROUTED}|{client}"), quota).await),
-        None => None,
-    };
-    let decision = match shared {
-        Some(shared) if !shared.allowed => shared,
-        _ => limiter.decide(&format!("{route}|{client}"), quota).await,
-    };
-    let mut response = if decision.allowed {
-        let response = next.run(request).await;
-        if let Some(path) = applied.unknown.clone() {
-            limiter.known.learn(path, response.status());
-        }
-        response
-    } else {
-        let retry = rules::seconds(decision.retry_after);
-        tracing::info!(%route, %client, retry_after = retry, "rate limited");
+
+    /// The 429 for a request to `path` that was not allowed.
+    pub fn refusal(&self, path: &str) -> Response {
+        let retry = rules::seconds(self.decision.retry_after);
+        tracing::info!(route = %self.applied.bucket, client = %self.client, retry_after = retry, "rate limited");
         let problem = Problem::new(429)
-            .detail(rules::limited_detail(quota, &decision))
+            .detail(rules::limited_detail(self.quota, &self.decision))
             .instance(path);
         let mut response = problem::response(problem);
         response
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from(retry));
         response
-    };
-    set_headers(response.headers_mut(), applied.name, quota, &decision);
-    response
+    }
+}
+
+impl RateLimiter {
+    /// Whether `request` may be served, or `None` when it is not limited.
+    /// (What it needs of the request is read before the wait: a request's
+    /// body cannot be shared across threads.)
+    pub fn verdict<B>(
+        &self,
+        request: &http::Request<B>,
+    ) -> impl Future<Output = Option<Verdict>> + Send + '_ {
+        let limited = self.limited(request);
+        async move {
+            let (applied, quota, client) = limited?;
+            let shared = match applied.unknown {
+                Some(_) => Some(self.decide(&format!("{UNROUTED}|{client}"), quota).await),
+                None => None,
+            };
+            let decision = match shared {
+                Some(shared) if !shared.allowed => shared,
+                _ => {
+                    self.decide(&format!("{}|{client}", applied.bucket), quota)
+                        .await
+                }
+            };
+            Some(Verdict {
+                applied,
+                quota,
+                client,
+                decision,
+            })
+        }
+    }
+
+    /// How `request` is limited, its quota and its client, unless it is not.
+    fn limited<B>(&self, request: &http::Request<B>) -> Option<(Applied, Quota, String)> {
+        let path = request.uri().path();
+        if health::is_health_path(path) {
+            return None;
+        }
+        let routed = request.extensions().get::<Matched>().is_some();
+        let applied = self.applied(request.method().as_str(), path, routed);
+        let Policy::Limited(quota) = applied.policy else {
+            return None;
+        };
+        let client = self.client_key(
+            &applied,
+            request.headers(),
+            request.extensions().get::<ClientAddr>().copied(),
+        );
+        Some((applied, quota, client))
+    }
+
+    /// Reports the quota on the answer, replacing any a component set, and
+    /// learns from it whether a path is a route.
+    pub fn finish(&self, verdict: Verdict, response: &mut Response) {
+        if let Some(path) = verdict.applied.unknown.filter(|_| verdict.decision.allowed) {
+            self.known.learn(path, response.status());
+        }
+        set_headers(
+            response.headers_mut(),
+            verdict.applied.name,
+            verdict.quota,
+            &verdict.decision,
+        );
+    }
 }
 
 /// The quota's headers, replacing any a component set.
