@@ -16,6 +16,7 @@
 mod accounts;
 mod counting_allocator;
 mod database;
+mod http1;
 mod layers;
 mod load;
 mod login_timing;

@@ -4,7 +4,10 @@
 //! alone, and the whole in-process path, so the layers' share is the
 //! difference:
 //!
+//! - HTTP/1 itself: hyper's parse and encode of one request on a kept-alive
+//!   connection (`http1.rs`);
 //! - the route match (`Routes::find`);
+//! - the request's metrics (counted, timed, in flight) alone;
 //! - the wasm handler (`Components::route_and_handle`: admission, the Spin
 //!   headers, the guest) with a fresh and with a reused instance;
 //! - the whole router (every edge layer, metrics, the route match, the
@@ -19,7 +22,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use criterion::Criterion;
@@ -29,9 +32,11 @@ use mhmanus_manifest::LoadedManifest;
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt as _;
 
+use mhmanus_edge_layers::request_metrics::RequestTimer;
+
 use crate::counting_allocator::per_call;
-use crate::layers;
 use crate::prepare::Tools;
+use crate::{http1, layers};
 
 const GROUP: &str = "wasm-handler";
 const PATH: &str = "/v1/production-test/rate-limit";
@@ -44,6 +49,8 @@ pub(crate) struct Micro {
     pub fresh_instance_us: f64,
     pub reused_instance_us: f64,
     pub route_match_us: f64,
+    pub http1_us: f64,
+    pub request_metrics_us: f64,
     pub router_us: f64,
     pub router_logged_us: f64,
     pub allocations: Allocations,
@@ -65,14 +72,22 @@ impl Micro {
         let a = &self.allocations;
         let mut text = format!(
             "\none request in process, trivial route (criterion median; allocations):\n\
+             {:<44} {:>8.2} µs {:>6.0}\n\
              {:<44} {:>8.2} µs\n\
+             {:<44} {:>8.2} µs {:>6.0}\n\
              {:<44} {:>8.1} µs\n\
              {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n",
+            "HTTP/1 parse and encode (hyper, no socket)",
+            self.http1_us,
+            a.http1,
             "route match",
             self.route_match_us,
+            "request metrics (count, time, in flight)",
+            self.request_metrics_us,
+            a.request_metrics,
             "wasm handler, fresh instance",
             self.fresh_instance_us,
             "wasm handler, reused instance",
@@ -107,6 +122,8 @@ impl Micro {
 /// Heap allocations (and reallocations) per request.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Allocations {
+    pub http1: f64,
+    pub request_metrics: f64,
     pub reused_instance: f64,
     pub router: f64,
     pub router_logged: f64,
@@ -171,6 +188,8 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
         fresh_instance_us: median_us("fresh-instance")?,
         reused_instance_us: median_us("reused-instance")?,
         route_match_us: median_us("route-match")?,
+        http1_us: median_us("http1")?,
+        request_metrics_us: median_us("request-metrics")?,
         router_us: median_us("router")?,
         router_logged_us: median_us("router-logged")?,
         allocations,
@@ -204,6 +223,36 @@ fn measure(
     group.bench_function("route-match", |b| {
         b.iter(|| std::hint::black_box(routes.find(std::hint::black_box(PATH))));
     });
+    let mut connection = {
+        let _on = executor.enter();
+        http1::connect()
+    };
+    group.bench_function("http1", |b| {
+        b.iter(|| executor.block_on(connection.request()));
+    });
+    let http1 = per_call(REQUESTS_COUNTED, || executor.block_on(connection.request()));
+    // The host's recorder is installed: the series are the host's.
+    let count_one = || {
+        let mut timer = RequestTimer::start(&http::Method::GET);
+        timer.answered(PATH, http::StatusCode::OK);
+    };
+    group.bench_function("request-metrics", |b| {
+        b.iter_custom(|iterations| {
+            let mut spent = Duration::ZERO;
+            for batch in batches(iterations) {
+                let started = Instant::now();
+                for _ in 0..batch {
+                    count_one();
+                }
+                spent += started.elapsed();
+                // As a scraper would: folds in the histogram's samples,
+                // which would otherwise pile up (millions of them here).
+                executor.block_on(scrape(&app));
+            }
+            spent
+        });
+    });
+    let request_metrics = per_call(REQUESTS_COUNTED, count_one);
     let mut counted = vec![];
     for (name, way, logged) in [
         ("reused-instance", Way::Handler, false),
@@ -222,11 +271,27 @@ fn measure(
     let layers = layers::measure(&mut group, &executor, &routes, PATH)?;
     group.finish();
     let allocations = Allocations {
+        http1,
+        request_metrics,
         reused_instance: counted[0],
         router: counted[1],
         router_logged: counted[2],
     };
     Ok((allocations, layers))
+}
+
+/// `iterations` in batches of at most 100,000.
+fn batches(iterations: u64) -> impl Iterator<Item = u64> {
+    const BATCH: u64 = 100_000;
+    (0..iterations.div_ceil(BATCH)).map(move |i| BATCH.min(iterations - i * BATCH))
+}
+
+/// `GET /metrics` through the host's router, read whole.
+async fn scrape(app: &Application) {
+    match app.router().oneshot(router_request("/metrics")).await {
+        Ok(response) => read_ok(response).await,
+        Err(never) => match never {},
+    }
 }
 
 async fn start(

@@ -42,6 +42,24 @@ const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// descriptors.
 const SHED_WHEN_SHORT: usize = 16;
 
+/// HTTP/1 and HTTP/2 as every connection is served: its timeouts and
+/// its limits on a request's head.
+pub fn protocols() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
+    builder
+        .http2()
+        .max_header_list_size(MAX_HEAD_BYTES as u32)
+        .timer(TokioTimer::new())
+        .keep_alive_interval(HTTP2_PING_INTERVAL)
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
+    builder
+}
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish
 /// for at most `grace`; new connections are refused from the signal on.
 /// With `tls`, every connection is HTTPS. The answers hyper makes itself
@@ -56,18 +74,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let error_headers = canned_errors::header_lines(error_headers);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEAD_BYTES);
-    builder
-        .http2()
-        .max_header_list_size(MAX_HEAD_BYTES as u32)
-        .timer(TokioTimer::new())
-        .keep_alive_interval(HTTP2_PING_INTERVAL)
-        .keep_alive_timeout(HTTP2_PING_TIMEOUT);
+    let builder = protocols();
     let open = Connections::new(limits);
     let sweeper = tokio::spawn(close_expired(open.clone()));
     let connections = GracefulShutdown::new();

@@ -13,7 +13,7 @@ mod system_checks;
 pub mod telemetry;
 mod tls;
 
-pub use accept::serve;
+pub use accept::{protocols, serve};
 pub use allocator::Jemalloc;
 pub use config::ServerConfig;
 pub use connections::ConnectionLimits;
