@@ -87,4 +87,17 @@ async fn unknown_health_routes_and_methods_are_problems() {
         (reply.status.as_u16(), reply.content_type()),
         (404, "application/problem+json")
     );
+    // The host's own routes answer a wrong method as the components do.
+    for path in ["/health/live", "/openapi.json", "/metrics"] {
+        let reply = app.call("POST", path, &[], "").await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.content_type()),
+            (405, "application/problem+json"),
+            "{path}"
+        );
+        assert_eq!(reply.json()["instance"], path);
+        assert_eq!(reply.json()["detail"], "POST is not allowed here");
+        assert_eq!(reply.header("allow"), Some("GET,HEAD"), "{path}");
+        assert!(reply.header("x-request-id").is_some(), "{path}");
+    }
 }

@@ -116,6 +116,7 @@ pub(crate) fn router(
         }
     });
     let routes = host_routes
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(request_metrics::record))
         .fallback_service(ComponentPass::new(rules, served));
     edge::apply(routes, edge_config)
@@ -124,9 +125,21 @@ pub(crate) fn router(
 /// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
 /// public one does not expose.
 pub(crate) fn metrics_router(connections: Connections) -> Router {
-    Router::new().route(
-        "/metrics",
-        get(metrics::render).with_state(metrics::Metrics::new(connections)),
+    Router::new()
+        .route(
+            "/metrics",
+            get(metrics::render).with_state(metrics::Metrics::new(connections)),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A host route asked with a method it does not answer: a 405 problem
+/// (axum adds `Allow`), as the components answer theirs.
+async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Response {
+    problem::response(
+        Problem::new(405)
+            .detail(format!("{method} is not allowed here"))
+            .instance(uri.path()),
     )
 }
 
