@@ -6,7 +6,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::response::IntoResponse as _;
@@ -15,10 +14,7 @@ use criterion::measurement::WallTime;
 use mhmanus_edge_layers::component_pass::{ComponentPass, ComponentRules};
 use mhmanus_edge_layers::front_pass::FrontLayer;
 use mhmanus_edge_layers::rate_limit::policy::Policy;
-use mhmanus_edge_layers::{
-    self as edge, EdgeConfig, body_limit, client_addr, compression, cors, load_shed, password_work,
-    rate_limit, routing, versioning,
-};
+use mhmanus_edge_layers::{self as edge, EdgeConfig, compression, cors, rate_limit};
 use mhmanus_manifest::Routes;
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
@@ -41,26 +37,8 @@ fn layered(routes: &Arc<Routes>) -> anyhow::Result<Vec<Layered>> {
         let mut config = config.clone();
         config.rate_limit = rate_limit;
         config.rate_limit_routes = vec![];
-        let rules = ComponentRules {
-            routes: routing::Resolver {
-                versions: versioning::Versions::new(&config)?,
-                routes: routes.clone(),
-            },
-            slots: load_shed::Slots::new(config.max_concurrent_requests),
-            proxies: client_addr::TrustedProxies::new(
-                &config.trusted_proxies,
-                config.forwarded_header,
-            ),
-            limiter: Arc::new(rate_limit::RateLimiter::new(&config, routes, None, None)),
-            body: body_limit::BodyLimits {
-                max_bytes: config.max_body_bytes,
-                read_timeout: Duration::from_secs(config.body_read_timeout_secs),
-            },
-            password_work: Arc::new(password_work::PasswordWork::new(
-                config.max_password_checks,
-                config.password_routes.clone(),
-            )),
-        };
+        let limiter = Arc::new(rate_limit::RateLimiter::new(&config, routes, None, None));
+        let rules = ComponentRules::new(&config, routes.clone(), limiter)?;
         let answer = tower::service_fn(|_| async { Ok::<_, Infallible>("ok".into_response()) });
         Ok(Router::new().fallback_service(ComponentPass::new(rules, answer)))
     };

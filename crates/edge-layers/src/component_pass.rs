@@ -9,31 +9,64 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use futures::future::BoxFuture;
+use mhmanus_manifest::{RoutePattern, Routes};
 use tokio::sync::OwnedSemaphorePermit;
 use tower::Service;
 
 use crate::body_limit::BodyLimits;
 use crate::client_addr::TrustedProxies;
+use crate::config::EdgeConfig;
 use crate::load_shed::Slots;
 use crate::password_work::PasswordWork;
 use crate::rate_limit::RateLimiter;
 use crate::request_metrics::RequestTimer;
 use crate::routing::Resolver;
 use crate::until_body_end;
+use crate::versioning::Versions;
 
 /// The rules a request to the components goes through, in this order.
 pub struct ComponentRules {
-    pub routes: Resolver,
-    pub slots: Slots,
-    pub proxies: TrustedProxies,
-    pub limiter: Arc<RateLimiter>,
-    pub body: BodyLimits,
-    pub password_work: Arc<PasswordWork>,
+    routes: Resolver,
+    slots: Slots,
+    proxies: TrustedProxies,
+    limiter: Arc<RateLimiter>,
+    body: BodyLimits,
+    password_work: Arc<PasswordWork>,
+}
+
+impl ComponentRules {
+    /// The rules as `config` sets them, for the manifest's `routes`, with
+    /// `limiter` (made by the caller, which knows how tokens and Redis are
+    /// reached).
+    pub fn new(
+        config: &EdgeConfig,
+        routes: Arc<Routes>,
+        limiter: Arc<RateLimiter>,
+    ) -> anyhow::Result<Self> {
+        Ok(ComponentRules {
+            routes: Resolver {
+                versions: Versions::new(config)?,
+                routes,
+            },
+            slots: Slots::new(config.max_concurrent_requests),
+            proxies: TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
+            limiter,
+            body: BodyLimits {
+                max_bytes: config.max_body_bytes,
+                read_timeout: Duration::from_secs(config.body_read_timeout_secs),
+            },
+            password_work: Arc::new(PasswordWork::new(
+                config.max_password_checks,
+                config.password_routes.clone(),
+            )),
+        })
+    }
 }
 
 /// The components' service `inner`, behind the rules.
@@ -87,7 +120,7 @@ impl ComponentRules {
         mut request: Request,
         inner: S,
     ) -> (
-        Option<Arc<mhmanus_manifest::RoutePattern>>,
+        Option<Arc<RoutePattern>>,
         Response,
         Option<OwnedSemaphorePermit>,
     )

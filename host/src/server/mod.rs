@@ -9,7 +9,6 @@ mod openapi;
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,8 +20,7 @@ use mhmanus_contract::health::{self as report, Report};
 use mhmanus_contract::problem::Problem;
 use mhmanus_edge_layers::component_pass::{ComponentPass, ComponentRules};
 use mhmanus_edge_layers::{
-    self as edge, body_limit, client_addr, load_shed, password_work, problem, rate_limit,
-    request_metrics, routing, versioning,
+    self as edge, client_addr, problem, rate_limit, request_metrics, routing,
 };
 use secrecy::ExposeSecret;
 
@@ -69,26 +67,7 @@ pub(crate) fn router(
         dependencies,
         limiter.clone(),
     )?);
-    let rules = ComponentRules {
-        routes: routing::Resolver {
-            versions: versioning::Versions::new(edge_config)?,
-            routes: components.routes(),
-        },
-        slots: load_shed::Slots::new(edge_config.max_concurrent_requests),
-        proxies: client_addr::TrustedProxies::new(
-            &edge_config.trusted_proxies,
-            edge_config.forwarded_header,
-        ),
-        limiter,
-        body: body_limit::BodyLimits {
-            max_bytes: edge_config.max_body_bytes,
-            read_timeout: Duration::from_secs(edge_config.body_read_timeout_secs),
-        },
-        password_work: Arc::new(password_work::PasswordWork::new(
-            edge_config.max_password_checks,
-            edge_config.password_routes.clone(),
-        )),
-    };
+    let rules = ComponentRules::new(edge_config, components.routes(), limiter)?;
     let metrics = metrics::Metrics::new(connections.clone());
     // The host's own routes are answered before the component pass: probes
     // and scrapes are never shed, limited or routed to a component.
