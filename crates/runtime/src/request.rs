@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use http::header::HOST;
 use http::{HeaderName, HeaderValue, Request, Uri};
 
@@ -26,32 +27,46 @@ pub(super) fn prepare<B>(request: &mut Request<B>, route: &RouteMatch, client: S
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| h.parse::<http::uri::Authority>().is_ok())
-        .unwrap_or("localhost")
-        .to_owned();
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/")
-        .to_owned();
-    let full_url = format!("http://{authority}{path_and_query}");
-    if let Ok(uri) = full_url.parse::<Uri>() {
+        .unwrap_or("localhost");
+    let path_and_query = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    // One buffer for the request's URI and `spin-full-url` alike.
+    let full_url = Bytes::from(format!("http://{authority}{path_and_query}"));
+    if let Ok(uri) = Uri::from_maybe_shared(full_url.clone()) {
         *request.uri_mut() = uri;
     }
-    let mut set = |name: &str, value: &str| {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
-            request.headers_mut().insert(name, value);
+    let route_pattern = HeaderValue::from_str(route.route.as_str()).ok();
+    let headers = request.headers_mut();
+    let mut set = |name: &'static str, value: Option<HeaderValue>| {
+        if let Some(value) = value {
+            headers.insert(HeaderName::from_static(name), value);
         }
     };
-    set("spin-full-url", &full_url);
-    set("spin-path-info", &route.path_info);
-    set("spin-matched-route", route.route.as_str());
-    set("spin-raw-component-route", route.route.as_str());
-    set("spin-component-route", route.route.base());
-    set("spin-base-path", "/");
-    set("spin-client-addr", &client.to_string());
+    set(
+        "spin-full-url",
+        HeaderValue::from_maybe_shared(full_url).ok(),
+    );
+    set(
+        "spin-path-info",
+        HeaderValue::from_str(&route.path_info).ok(),
+    );
+    set("spin-matched-route", route_pattern.clone());
+    set("spin-raw-component-route", route_pattern);
+    set(
+        "spin-component-route",
+        HeaderValue::from_str(route.route.base()).ok(),
+    );
+    set("spin-base-path", Some(HeaderValue::from_static("/")));
+    set(
+        "spin-client-addr",
+        HeaderValue::try_from(client.to_string()).ok(),
+    );
     for (name, value) in &route.params {
-        set(&format!("spin-path-match-{name}"), value);
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(format!("spin-path-match-{name}")),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
     }
 }
 
