@@ -9,7 +9,8 @@
 //! - the route match (`Routes::find`);
 //! - the request's metrics (counted, timed, in flight) alone;
 //! - the wasm handler (`Components::route_and_handle`: admission, the Spin
-//!   headers, the guest) with a fresh and with a reused instance;
+//!   headers, the guest) with a fresh and with a reused instance, and with
+//!   a reused instance of a guest that answers at once (`p3-hello`);
 //! - the whole router (every edge layer, metrics, the route match, the
 //!   handler) with a reused instance, without a log subscriber and with the
 //!   host's JSON access log written to a sink;
@@ -35,7 +36,8 @@ use tower::ServiceExt as _;
 use mhmanus_edge_layers::request_metrics::RequestTimer;
 
 use crate::counting_allocator::per_call;
-use crate::prepare::Tools;
+use crate::prepare::{Tools, target_dir};
+use crate::server;
 use crate::{http1, layers};
 
 const GROUP: &str = "wasm-handler";
@@ -48,6 +50,7 @@ pub(crate) const REQUESTS_COUNTED: u32 = 200;
 pub(crate) struct Micro {
     pub fresh_instance_us: f64,
     pub reused_instance_us: f64,
+    pub hello_reused_instance_us: f64,
     pub route_match_us: f64,
     pub http1_us: f64,
     pub request_metrics_us: f64,
@@ -79,6 +82,7 @@ impl Micro {
              {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n\
+             {:<44} {:>8.1} µs {:>6.0}\n\
              {:<44} {:>8.1} µs {:>6.0}\n",
             "HTTP/1 parse and encode (hyper, no socket)",
             self.http1_us,
@@ -93,6 +97,9 @@ impl Micro {
             "wasm handler, reused instance",
             self.reused_instance_us,
             a.reused_instance,
+            "  the same, a guest that answers at once",
+            self.hello_reused_instance_us,
+            a.hello_reused_instance,
             "router (every layer), reused instance",
             self.router_us,
             a.router,
@@ -125,6 +132,7 @@ pub(crate) struct Allocations {
     pub http1: f64,
     pub request_metrics: f64,
     pub reused_instance: f64,
+    pub hello_reused_instance: f64,
     pub router: f64,
     pub router_logged: f64,
 }
@@ -153,9 +161,16 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     let manifest = tools.root.join("spin.toml");
     let cache = tools.root.join("target/bench-compile-cache");
     let data_dir = data.path().to_owned();
+    let hello = data_dir.join("p3-hello.toml");
+    std::fs::write(
+        &hello,
+        server::hello_manifest(
+            &target_dir(&tools.root).join("wasm32-wasip2/release/p3_hello.wasm"),
+        ),
+    )?;
     let (allocations, counted) = std::thread::scope(|scope| {
         scope
-            .spawn(|| measure(&manifest, &cache, &data_dir, quick))
+            .spawn(|| measure([&manifest, &hello], &cache, &data_dir, quick))
             .join()
             .expect("the micro-benchmark does not panic")
     })?;
@@ -187,6 +202,7 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
         layers: lines,
         fresh_instance_us: median_us("fresh-instance")?,
         reused_instance_us: median_us("reused-instance")?,
+        hello_reused_instance_us: median_us("reused-instance-hello")?,
         route_match_us: median_us("route-match")?,
         http1_us: median_us("http1")?,
         request_metrics_us: median_us("request-metrics")?,
@@ -196,8 +212,9 @@ pub(crate) fn run(tools: &Tools, quick: bool) -> anyhow::Result<Micro> {
     })
 }
 
+/// `manifests`: the repository's, and the p3 hello alone.
 fn measure(
-    manifest: &Path,
+    [manifest, hello]: [&Path; 2],
     cache: &Path,
     data: &Path,
     quick: bool,
@@ -253,6 +270,13 @@ fn measure(
         });
     });
     let request_metrics = per_call(REQUESTS_COUNTED, count_one);
+    let hello = executor.block_on(start(hello, cache, &data.join("hello"), usize::MAX))?;
+    group.bench_function("reused-instance-hello", |b| {
+        b.iter(|| executor.block_on(request(&hello, Way::Handler)));
+    });
+    let hello_reused_instance = per_call(REQUESTS_COUNTED, || {
+        executor.block_on(request(&hello, Way::Handler))
+    });
     let mut counted = vec![];
     for (name, way, logged) in [
         ("reused-instance", Way::Handler, false),
@@ -274,6 +298,7 @@ fn measure(
         http1,
         request_metrics,
         reused_instance: counted[0],
+        hello_reused_instance,
         router: counted[1],
         router_logged: counted[2],
     };

@@ -316,7 +316,7 @@ const NO_ROUTE_LIMITS: &str = "/v1/auth/login=off,/v1/auth/register=off";
 
 /// A manifest, read by Spin and the host alike, with the hello component
 /// at every path.
-fn hello_manifest(component: &Path) -> String {
+pub(crate) fn hello_manifest(component: &Path) -> String {
     format!(
         "spin_manifest_version = 2\n\n[application]\nname = \"hello\"\n\n\
          [[trigger.http]]\nroute = \"/...\"\ncomponent = \"hello\"\n\n\

@@ -5,11 +5,11 @@
 
 # For wasm32-wasip2: the components and the test guests.
 wasm_crates=(-p health -p auth -p production-test -p edge-middleware -p not-found
-  -p spin-probe -p faulty -p p2-echo -p tag-middleware)
+  -p spin-probe -p faulty -p p2-echo -p p3-hello -p tag-middleware)
 # Native, debug: every crate and test but the cdylibs (their Wasm exports do
 # not link natively).
 native_packages=(--workspace --exclude health --exclude spin-probe --exclude faulty
-  --exclude p2-echo --exclude tag-middleware --exclude auth --exclude production-test --exclude edge-middleware
+  --exclude p2-echo --exclude p3-hello --exclude tag-middleware --exclude auth --exclude production-test --exclude edge-middleware
   --exclude not-found)
 # Built: every binary and every target with tests; tested: the targets with
 # tests. `--tests` honours a target's `test = false`, where `--all-targets`
