@@ -30,6 +30,9 @@ fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics stays empty");
         }
+        describe();
+        process().describe();
+        metrics::gauge!("mhmanus_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         // Histograms buffer samples until upkeep folds them in; without a
         // scrape they would pile up.
         if let Ok(executor) = tokio::runtime::Handle::try_current() {
@@ -44,6 +47,68 @@ fn handle() -> &'static PrometheusHandle {
         }
         handle
     })
+}
+
+/// The `# HELP` line of every family the host and its layers record, so a
+/// scrape says what each one is.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "Requests answered, by route (the manifest's, the host's, or unmatched), method and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time from a request's arrival to the last byte of its answer, by route and method"
+    );
+    describe_gauge!(
+        "http_requests_in_flight",
+        "Requests being served, until their answers' bodies are sent"
+    );
+    describe_counter!(
+        "http_requests_shed_total",
+        "Requests refused with 503 at once, past MAX_CONCURRENT_REQUESTS"
+    );
+    describe_counter!(
+        "rate_limit_decisions_total",
+        "Rate-limit decisions, by decision (allowed, limited) and backend"
+    );
+    describe_counter!(
+        "password_checks_refused_total",
+        "Password checks refused for want of a place, by reason (client, capacity)"
+    );
+    describe_counter!(
+        "wasm_instantiations_total",
+        "Component instances started, by component"
+    );
+    describe_counter!(
+        "wasm_failures_total",
+        "Requests a component failed, by component and kind (trap, timeout, instantiation)"
+    );
+    describe_gauge!(
+        "db_pool_connections",
+        "PostgreSQL pool connections, by pool (a digest of its address) and state"
+    );
+    describe_gauge!(
+        "redis_connections",
+        "Redis addresses with a live shared connection"
+    );
+    describe_counter!(
+        "log_lines_dropped_total",
+        "Log lines dropped because the log writer could not keep up"
+    );
+    describe_gauge!(
+        "mhmanus_build_info",
+        "The running build, by version; always 1"
+    );
+}
+
+/// The process's own figures (`process_*`: CPU, memory, file descriptors,
+/// threads, start time), as Prometheus's clients name them.
+fn process() -> &'static metrics_process::Collector {
+    static PROCESS: OnceLock<metrics_process::Collector> = OnceLock::new();
+    PROCESS.get_or_init(metrics_process::Collector::default)
 }
 
 #[derive(Clone)]
@@ -61,6 +126,7 @@ impl Metrics {
 /// `GET /metrics` in the Prometheus text format.
 pub(super) async fn render(State(metrics): State<Metrics>) -> Response {
     metrics.connections.record_figures();
+    process().collect();
     metrics::counter!("log_lines_dropped_total")
         .absolute(mhmanus_server::telemetry::dropped_log_lines());
     (

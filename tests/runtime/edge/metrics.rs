@@ -121,6 +121,26 @@ async fn database_pools_are_reported() {
     assert!(!metrics.contains(POSTGRES_ADDRESS), "{metrics}");
     assert!(!metrics.contains("postgres@"), "{metrics}");
     assert!(line(&metrics, "redis_connections").is_some());
+    // Every family says what it is, and the process and build are there.
+    let families: Vec<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(families.len() >= 10, "{metrics}");
+    for family in families {
+        assert!(
+            line(&metrics, &format!("# HELP {family} ")).is_some(),
+            "{family} has no HELP line"
+        );
+    }
+    assert!(value(&metrics, "process_resident_memory_bytes") > 1e6);
+    assert!(value(&metrics, "process_open_fds") >= 1.0);
+    let build = format!(
+        r#"mhmanus_build_info{{version="{}"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(value(&metrics, &build), 1.0, "{metrics}");
 }
 
 /// A route of its own, so its latency series are this test's alone.
