@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use mhmanus_tests::{ServerCert, TestCa, spawn_app, start_failure, workspace_root};
 
-/// A client that trusts `ca` alone.
-fn client_trusting(ca: &TestCa) -> reqwest::ClientBuilder {
-    let pem = std::fs::read(&ca.cert).unwrap();
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-}
-
 fn tls_env(cert: &ServerCert) -> [(&'static str, String); 2] {
     [
         ("TLS_CERT", cert.cert.to_str().unwrap().to_owned()),
@@ -32,8 +24,8 @@ async fn serves_http1_and_http2_with_the_security_headers() {
     let host = spawn_app(&env);
     assert!(host.base_url.starts_with("https://"), "{}", host.base_url);
     for (client, version) in [
-        (client_trusting(&ca).http1_only(), reqwest::Version::HTTP_11),
-        (client_trusting(&ca), reqwest::Version::HTTP_2),
+        (ca.client().http1_only(), reqwest::Version::HTTP_11),
+        (ca.client(), reqwest::Version::HTTP_2),
     ] {
         let client = client.build().unwrap();
         let answer = client.get(host.url("/health")).send().await.unwrap();
@@ -79,7 +71,7 @@ async fn plain_http_gets_no_hsts_and_the_https_port_refuses_it_in_words() {
         "this port speaks HTTPS: use an https:// URL"
     );
     // And the port still serves HTTPS afterwards.
-    let client = client_trusting(&ca).build().unwrap();
+    let client = ca.client().build().unwrap();
     assert_eq!(
         client
             .get(host.url("/health/live"))
@@ -98,7 +90,7 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     let env = tls_env(&cert);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let host = spawn_app(&env);
-    let old = client_trusting(&first).build().unwrap();
+    let old = first.client().build().unwrap();
     assert_eq!(
         old.get(host.url("/health/live"))
             .send()
@@ -116,7 +108,7 @@ async fn a_certificate_replaced_on_disk_is_served_without_a_restart() {
     let started = Instant::now();
     loop {
         // A new client each time: a new connection, a new handshake.
-        let new = client_trusting(&second).build().unwrap();
+        let new = second.client().build().unwrap();
         if let Ok(answer) = new.get(host.url("/health/live")).send().await {
             assert_eq!(answer.status(), 200);
             break;

@@ -11,6 +11,7 @@ mod hostile_input;
 mod https;
 mod production_test;
 mod replicas;
+mod reverse_proxy;
 mod shutdown;
 mod startup;
 mod telemetry;

@@ -3,12 +3,13 @@
 //! enough: accounts, sessions and the rate limit are one across replicas,
 //! the schema is migrated once, and a rolling restart loses no request.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::{LoadBalancer, REDIS_URL, SpawnedHost, TestDatabase, free_port};
+use mhmanus_tests::{
+    LoadBalancer, REDIS_URL, SpawnedHost, TestDatabase, free_port, own_loopback_address,
+};
 use serde_json::{Value, json};
 
 const SECRET: &str = "replicas-share-this-secret-of-32-bytes!";
@@ -201,9 +202,7 @@ async fn replicas_share_accounts_sessions_and_the_rate_limit() {
     let balancer = LoadBalancer::start(&replicas.ports).unwrap();
     balancer.wait_for("r0", "UP").await;
     balancer.wait_for("r1", "UP").await;
-    // A client address of this run's own, so no earlier run's bucket counts.
-    let octets = uuid::Uuid::new_v4().into_bytes();
-    let me = IpAddr::from([127, octets[0], octets[1], octets[2].max(2)]);
+    let me = own_loopback_address();
     let client = reqwest::Client::builder()
         .local_address(me)
         .build()

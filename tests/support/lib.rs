@@ -11,6 +11,7 @@ mod otlp;
 mod own_postgres;
 mod own_redis;
 mod proxy;
+mod reverse_proxy;
 mod spawned;
 mod test_ca;
 
@@ -18,12 +19,13 @@ use std::path::PathBuf;
 
 pub use database::TestDatabase;
 pub use in_process::{InProcessHost, PEER, Reply};
-pub use load_balancer::{LoadBalancer, free_port};
+pub use load_balancer::{LoadBalancer, free_port, own_loopback_address};
 pub use manifest::{TestComponent, TestManifest};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use own_postgres::OwnPostgres;
 pub use own_redis::OwnRedis;
 pub use proxy::CuttableProxy;
+pub use reverse_proxy::{ReverseProxy, nginx_site};
 pub use spawned::{SpawnedHost, spawn_app, start_failure};
 pub use test_ca::{ServerCert, TestCa};
 

@@ -24,6 +24,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A loopback address of its own (127.x.y.z, never 127.0.0.1) for a
+/// client to connect from, so that no other test's, nor an earlier run's,
+/// rate-limit bucket counts against it.
+pub fn own_loopback_address() -> std::net::IpAddr {
+    let octets = uuid::Uuid::new_v4().into_bytes();
+    std::net::IpAddr::from([127, octets[0], octets[1], octets[2].max(2)])
+}
+
 impl LoadBalancer {
     /// HAProxy over the replicas listening on `ports`, named `r0`, `r1`, ...
     pub fn start(ports: &[u16]) -> anyhow::Result<Self> {

@@ -43,6 +43,14 @@ impl TestCa {
         }
     }
 
+    /// An HTTP client that trusts this CA alone.
+    pub fn client(&self) -> reqwest::ClientBuilder {
+        let pem = std::fs::read(&self.cert).unwrap();
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+    }
+
     /// A certificate for `names` (DNS names or IP addresses), under `file`
     /// (`file.pem` and `file.key`) in the CA's directory.
     pub fn issue(&self, file: &str, names: &[&str]) -> ServerCert {
