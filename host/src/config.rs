@@ -16,6 +16,9 @@ use mhmanus_runtime::RuntimeConfig;
 use mhmanus_server::ServerConfig;
 use mhmanus_spin_host::variables::SPIN_VARIABLE_PREFIX;
 
+/// `DATA_DIR` when unset.
+pub const DEFAULT_DATA_DIR: &str = ".mhmanus";
+
 /// What the service runs as (`APP_ENV` / `NODE_ENV`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -78,7 +81,7 @@ pub struct HostConfig {
     pub bind_address: std::net::IpAddr,
 
     /// Where the default SQLite database and the compile cache live.
-    #[arg(long, env = "DATA_DIR", default_value = ".mhmanus")]
+    #[arg(long, env = "DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
 
     /// An application variable, `NAME=VALUE` (repeatable), as `spin up --variable`.

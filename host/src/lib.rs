@@ -19,6 +19,6 @@ mod server;
 mod summary;
 
 pub use application::Application;
-pub use config::HostConfig;
+pub use config::{DEFAULT_DATA_DIR, HostConfig};
 pub use mhmanus_runtime::{Components, Generation, full_body};
 pub use mhmanus_server::{HealthThresholds, Jemalloc, telemetry};

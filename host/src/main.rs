@@ -1,7 +1,8 @@
 //! `mhmanus-host`: serves a Spin application's components natively.
 //!
 //! `mhmanus-host up [--build]` reads spin.toml, builds the components when
-//! asked (like `spin build --up`), and serves them on 127.0.0.1:3000.
+//! asked (like `spin build --up`), and serves them on 127.0.0.1:3000;
+//! `backup` and `restore` copy its SQLite database.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use mhmanus_host::HostConfig;
 use mhmanus_host::Jemalloc;
 use mhmanus_host::{builder, check, config_file, telemetry};
 use mhmanus_manifest::LoadedManifest;
+use mhmanus_spin_host::sqlite_backup;
 
 #[global_allocator]
 static ALLOCATOR: Jemalloc = Jemalloc;
@@ -43,6 +45,26 @@ enum Command {
         #[command(flatten)]
         config: Box<HostConfig>,
     },
+    /// Copy a SQLite database of DATA_DIR to FILE while the host serves
+    /// (SQLite's online backup: the database at one moment, never half
+    /// written). PostgreSQL: pg_dump (docs/OPERATIONS.md).
+    Backup {
+        #[command(flatten)]
+        database: SqliteDatabase,
+        /// Where the copy goes; never overwritten.
+        file: std::path::PathBuf,
+    },
+    /// Copy a backup made by `backup` into DATA_DIR's database.
+    Restore {
+        #[command(flatten)]
+        database: SqliteDatabase,
+        /// The backup.
+        file: std::path::PathBuf,
+        /// Overwrite a database already there (stop the host first); the
+        /// current one is kept beside it.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Run each component's build command (like `spin build`).
     Build {
         /// The Spin manifest.
@@ -54,6 +76,17 @@ enum Command {
         )]
         manifest: std::path::PathBuf,
     },
+}
+
+/// Which SQLite database of which data directory.
+#[derive(clap::Args)]
+struct SqliteDatabase {
+    /// The data directory the host serves from.
+    #[arg(long, env = "DATA_DIR", default_value = mhmanus_host::DEFAULT_DATA_DIR)]
+    data_dir: std::path::PathBuf,
+    /// The database's label in spin.toml's `sqlite_databases`.
+    #[arg(long, default_value = "default")]
+    label: String,
 }
 
 fn main() -> ExitCode {
@@ -68,7 +101,7 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let config_file = match &cli.command {
         Command::Up { config, .. } | Command::Check { config } => config.config_file.as_ref(),
-        Command::Build { .. } => None,
+        Command::Build { .. } | Command::Backup { .. } | Command::Restore { .. } => None,
     };
     if let Some(file) = config_file {
         if let Err(e) = config_file::apply(file, &HostConfig::variable_names()) {
@@ -106,6 +139,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Build { manifest } => {
             builder::build_all(&LoadedManifest::load(&manifest)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { database, file } => {
+            let copied = sqlite_backup::backup(&database.data_dir, &database.label, &file)?;
+            println!("backed up to {}: {copied}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            database,
+            file,
+            replace,
+        } => {
+            let (copied, kept) =
+                sqlite_backup::restore(&database.data_dir, &database.label, &file, replace)?;
+            if let Some(kept) = kept {
+                println!("kept the database it replaced as {}", kept.display());
+            }
+            println!("restored from {}: {copied}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { mut config } => {

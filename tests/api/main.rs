@@ -1,6 +1,7 @@
 //! End to end: the `mhmanus-host` binary on an ephemeral port, real HTTP.
 
 mod auth;
+mod backup;
 mod check;
 mod configuration;
 mod connections;

@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod redact;
 pub mod redis;
 pub mod sqlite;
+pub mod sqlite_backup;
 mod streams;
 mod unavailable;
 pub mod variables;

@@ -26,6 +26,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per database; more concurrent opens make new ones.
 const MAX_IDLE: usize = 32;
 
+/// The file of the database `label` under `dir`.
+pub fn database_file(dir: &Path, label: &str) -> PathBuf {
+    if label == "default" {
+        dir.join("sqlite_db.db")
+    } else {
+        dir.join(format!("{label}.db"))
+    }
+}
+
 /// A database file that connections are opened on.
 #[derive(Debug)]
 pub struct Database {
@@ -37,13 +46,8 @@ impl Database {
     /// The file for `label` under `dir`, created (in WAL mode) if missing.
     pub fn open(dir: &Path, label: &str) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = if label == "default" {
-            "sqlite_db.db".to_owned()
-        } else {
-            format!("{label}.db")
-        };
         let database = Database {
-            path: dir.join(file),
+            path: database_file(dir, label),
             idle: Mutex::default(),
         };
         let conn = database
