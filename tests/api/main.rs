@@ -10,6 +10,7 @@ mod dependency_tls;
 mod durability;
 mod hostile_input;
 mod https;
+mod monitoring;
 mod production_test;
 mod replicas;
 mod reverse_proxy;

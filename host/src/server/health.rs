@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use http_body_util::BodyExt;
-use mhmanus_contract::health::{self, Check, Report};
+use mhmanus_contract::health::{self, Check, Report, Status};
 
 use crate::config::HostConfig;
 use crate::dependencies::Dependencies;
@@ -146,6 +146,7 @@ where
 }
 
 fn report_response(report: &Report, mut headers: http::HeaderMap) -> Response {
+    record(report);
     headers.remove(http::header::CONTENT_LENGTH);
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -162,4 +163,24 @@ fn report_response(report: &Report, mut headers: http::HeaderMap) -> Response {
         http::StatusCode::from_u16(report.http_status()).unwrap_or(http::StatusCode::OK);
     *response.headers_mut() = headers;
     response
+}
+
+/// The report as gauges, so that alerts see readiness and each dependency
+/// (the orchestrator's probes of `/health/ready` keep them current).
+fn record(report: &Report) {
+    metrics::gauge!("health_status").set(score(report.status));
+    for (name, checks) in &report.checks {
+        if let Some(worst) = checks.iter().map(|check| check.status).max() {
+            metrics::gauge!("health_check_status", "check" => name.clone()).set(score(worst));
+        }
+    }
+}
+
+/// 1 pass, 0.5 warn, 0 fail.
+fn score(status: Status) -> f64 {
+    match status {
+        Status::Pass => 1.0,
+        Status::Warn => 0.5,
+        Status::Fail => 0.0,
+    }
 }

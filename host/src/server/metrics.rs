@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::connections::Connections;
+use mhmanus_runtime::Components;
 
 /// Latency buckets in seconds: a cached route answers in a millisecond,
 /// a login (argon2id) in tens, a timeout in tens of seconds.
@@ -99,6 +100,14 @@ fn describe() {
         "Log lines dropped because the log writer could not keep up"
     );
     describe_gauge!(
+        "health_status",
+        "The last health report's status: 1 pass, 0.5 warn, 0 fail (not ready)"
+    );
+    describe_gauge!(
+        "health_check_status",
+        "Each check of the last health report, by check: 1 pass, 0.5 warn, 0 fail"
+    );
+    describe_gauge!(
         "mhmanus_build_info",
         "The running build, by version; always 1"
     );
@@ -120,6 +129,26 @@ impl Metrics {
     pub(super) fn new(connections: Connections) -> Self {
         handle();
         Metrics { connections }
+    }
+}
+
+/// Every counter of an event that may never have happened yet, at zero:
+/// `increase()` over a series that first appears at 1 is 0, so without
+/// this the first trap or shed request would raise no alert.
+pub(super) fn start_at_zero(components: &Components) {
+    handle();
+    metrics::counter!("http_requests_shed_total").increment(0);
+    for reason in ["client", "capacity"] {
+        metrics::counter!("password_checks_refused_total", "reason" => reason).increment(0);
+    }
+    for component in components.component_ids() {
+        let component = component.to_owned();
+        metrics::counter!("wasm_instantiations_total", "component" => component.clone())
+            .increment(0);
+        for kind in ["trap", "timeout", "instantiation"] {
+            metrics::counter!("wasm_failures_total", "component" => component.clone(), "kind" => kind)
+                .increment(0);
+        }
     }
 }
 

@@ -69,6 +69,7 @@ pub(crate) fn router(
     )?);
     let rules = ComponentRules::new(edge_config, components.routes(), limiter)?;
     let metrics = metrics::Metrics::new(connections.clone());
+    metrics::start_at_zero(&components);
     // The host's own routes are answered before the component pass: probes
     // and scrapes are never shed, limited or routed to a component.
     let mut host_routes = Router::new().route("/health/live", get(live));
