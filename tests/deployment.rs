@@ -3,8 +3,9 @@
 //! and shipped, the image runs the host as a non-root user in production
 //! mode, its healthcheck asks a route the host serves; compose waits for
 //! healthy dependencies and takes its secrets from the environment; the Spin
-//! runtime-config examples fit the manifest. (`scripts/test` also runs
-//! hadolint on the Dockerfile.)
+//! runtime-config examples fit the manifest; the GitHub workflow runs the
+//! same `.ci/run` and passes actionlint. (`scripts/test` also runs hadolint
+//! on the Dockerfile.)
 
 use std::collections::BTreeSet;
 
@@ -353,4 +354,60 @@ fn the_spin_runtime_config_examples_fit_the_manifest() {
             "{name} is not a manifest variable"
         );
     }
+}
+
+/// The GitHub pipeline runs `.ci/run`, as the project's own CI does, and no
+/// other step builds or tests, so the two cannot drift; on a version tag it
+/// pushes the Dockerfile's image with an SBOM; actionlint accepts it.
+#[test]
+fn the_github_workflow_runs_ci_run_and_actionlint_accepts_it() {
+    let path = workspace_root().join(".github/workflows/ci.yml");
+    let workflow: Yaml = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let jobs = workflow["jobs"].as_mapping().unwrap();
+    let steps = |job: &str| {
+        workflow["jobs"][job]["steps"]
+            .as_sequence()
+            .unwrap()
+            .clone()
+    };
+    let runs: Vec<String> = jobs
+        .keys()
+        .flat_map(|job| steps(job.as_str().unwrap()))
+        .filter_map(|step| step["run"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        steps("test").iter().any(|step| step["run"] == ".ci/run"),
+        "the test job runs .ci/run"
+    );
+    for run in &runs {
+        assert!(
+            run == ".ci/run" || !(run.contains("cargo") || run.contains("scripts/")),
+            "only .ci/run builds and tests: {run}"
+        );
+    }
+    let image = &workflow["jobs"]["image"];
+    assert_eq!(image["needs"], "test");
+    assert!(image["if"].as_str().unwrap().contains("refs/tags/v"));
+    let push = steps("image")
+        .into_iter()
+        .find(|step| {
+            step["uses"]
+                .as_str()
+                .is_some_and(|uses| uses.starts_with("docker/build-push-action@"))
+        })
+        .expect("the image job builds with docker/build-push-action");
+    assert_eq!(push["with"]["context"], ".", "the repository's Dockerfile");
+    assert_eq!(push["with"]["push"], true);
+    assert_eq!(push["with"]["sbom"], true);
+
+    let lint = std::process::Command::new(workspace_root().join("scripts/actionlint"))
+        .arg(&path)
+        .output()
+        .expect("scripts/actionlint runs (scripts/setup test installs actionlint)");
+    assert!(
+        lint.status.success(),
+        "actionlint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
 }
