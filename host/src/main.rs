@@ -90,12 +90,23 @@ struct SqliteDatabase {
 }
 
 fn main() -> ExitCode {
+    match configure_and_run() {
+        Ok(code) => code,
+        Err(error) => {
+            telemetry::fatal(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The settings, then telemetry, then the command; telemetry is shut down
+/// (traces sent, log lines written) before an error is said.
+fn configure_and_run() -> anyhow::Result<ExitCode> {
     // A missing .env is normal; a broken one is worth saying.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
-        eprintln!("error: .env: {e}");
-        return ExitCode::FAILURE;
+        return Err(anyhow::Error::new(e).context(".env"));
     }
     HostConfig::unset_empty_variables();
     let mut cli = Cli::parse();
@@ -104,35 +115,15 @@ fn main() -> ExitCode {
         Command::Build { .. } | Command::Backup { .. } | Command::Restore { .. } => None,
     };
     if let Some(file) = config_file {
-        if let Err(e) = config_file::apply(file, &HostConfig::variable_names()) {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
+        config_file::apply(file, &HostConfig::variable_names())?;
         // Again, now with the file's settings under the environment's.
         HostConfig::unset_empty_variables();
         cli = Cli::parse();
     }
-    let telemetry = match telemetry::init() {
-        Ok(telemetry) => telemetry,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let telemetry = telemetry::init()?;
     let outcome = run(cli);
-    // In the log for a collector, then as the last line for whoever
-    // started it.
-    if let Err(e) = &outcome {
-        tracing::error!("{e:#}");
-    }
     telemetry.shutdown();
-    match outcome {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    outcome
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

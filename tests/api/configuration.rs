@@ -1,7 +1,7 @@
 //! One typed configuration: flags over environment over `.env` over the
 //! optional TOML file; production refuses what would be unsafe, in one line.
 
-use mhmanus_tests::{SpawnedHost, spawn_app, start_failure, workspace_root};
+use mhmanus_tests::{SpawnedHost, fatal_error, spawn_app, start_failure, workspace_root};
 
 /// Two requests to one route: the second tells whether a 1/60s limit is on.
 async fn second_status(host: &SpawnedHost) -> u16 {
@@ -54,13 +54,13 @@ fn an_unknown_key_in_the_config_file_is_one_readable_line() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("host.toml");
     std::fs::write(&file, "rate_limt = \"1/60s\"\n").unwrap();
-    let stderr = start_failure(
+    let error = fatal_error(&start_failure(
         &workspace_root(),
         &[("MHMANUS_CONFIG", file.to_str().unwrap())],
-    );
+    ));
     assert!(
-        stderr.contains("unknown key \"rate_limt\"") && stderr.contains("host.toml"),
-        "{stderr}"
+        error.contains("unknown key \"rate_limt\"") && error.contains("host.toml"),
+        "{error}"
     );
 }
 
@@ -120,16 +120,16 @@ async fn empty_variables_mean_unset_even_in_production() {
 fn an_unknown_app_env_stops_start_up_naming_the_accepted_values() {
     let data = tempfile::tempdir().unwrap();
     for variable in ["APP_ENV", "NODE_ENV"] {
-        let stderr = start_failure(
+        let error = fatal_error(&start_failure(
             &workspace_root(),
             &[
                 ("DATA_DIR", data.path().to_str().unwrap()),
                 (variable, "prod"),
             ],
-        );
+        ));
         assert!(
-            stderr.contains("\"prod\"") && stderr.contains("development, production or test"),
-            "{variable}: {stderr}"
+            error.contains("\"prod\"") && error.contains("development, production or test"),
+            "{variable}: {error}"
         );
     }
 }

@@ -4,7 +4,9 @@
 //! that does not match refused at start-up in one line, and `rediss://`
 //! for the components' Redis, their key-value store and the rate limiter.
 
-use mhmanus_tests::{OwnPostgres, OwnRedis, TestCa, spawn_app, start_failure, workspace_root};
+use mhmanus_tests::{
+    OwnPostgres, OwnRedis, TestCa, fatal_error, spawn_app, start_failure, workspace_root,
+};
 
 async fn admin(server: &OwnPostgres) -> tokio_postgres::Client {
     let url = server.url("127.0.0.1", "?sslmode=disable");
@@ -37,18 +39,12 @@ async fn host_sessions(server: &OwnPostgres, since: std::time::SystemTime) -> (i
     (row.get(0), row.get(1))
 }
 
-/// The one `error:` line a host that refused to start printed.
+/// Why a host refused to start, said once.
 fn refusal(env: &[(&str, &str)]) -> String {
     let data = tempfile::tempdir().unwrap();
     let mut all = vec![("DATA_DIR", data.path().to_str().unwrap())];
     all.extend_from_slice(env);
-    let stderr = start_failure(&workspace_root(), &all);
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "one error line:\n{stderr}");
-    errors[0].to_owned()
+    fatal_error(&start_failure(&workspace_root(), &all))
 }
 
 #[tokio::test]
@@ -196,10 +192,7 @@ async fn a_redis_url_that_can_never_work_stops_start_up_in_one_line() {
     let redis = OwnRedis::start_tls(&ca, &cert);
     // The system's roots do not know the test CA.
     let line = refusal(&[("REDIS_URL", &redis.url("localhost"))]);
-    assert!(
-        line.starts_with("error: REDIS_URL rediss://localhost:"),
-        "{line}"
-    );
+    assert!(line.starts_with("REDIS_URL rediss://localhost:"), "{line}");
     assert!(line.contains("UnknownIssuer"), "{line}");
     // TLS to a server that speaks none (the plain Redis CI runs).
     let line = refusal(&[("REDIS_URL", "rediss://127.0.0.1:6379")]);

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use mhmanus_tests::{ServerCert, TestCa, spawn_app, start_failure, workspace_root};
+use mhmanus_tests::{ServerCert, TestCa, fatal_error, spawn_app, start_failure, workspace_root};
 
 fn tls_env(cert: &ServerCert) -> [(&'static str, String); 2] {
     [
@@ -152,12 +152,7 @@ fn a_certificate_that_does_not_load_stops_start_up_in_one_line() {
     ] {
         let mut env = env;
         env.push(("DATA_DIR", data));
-        let stderr = start_failure(&workspace_root(), &env);
-        let errors: Vec<&str> = stderr
-            .lines()
-            .filter(|l| l.starts_with("error: "))
-            .collect();
-        assert_eq!(errors.len(), 1, "{stderr}");
-        assert!(errors[0].contains(says), "{}", errors[0]);
+        let error = fatal_error(&start_failure(&workspace_root(), &env));
+        assert!(error.contains(says), "{error}");
     }
 }

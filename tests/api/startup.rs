@@ -1,7 +1,7 @@
 //! Starting the host: it serves the repository's spin.toml over HTTP, and a
 //! broken set-up is one readable line instead of a backtrace.
 
-use mhmanus_tests::{OwnPostgres, spawn_app, start_failure, workspace_root};
+use mhmanus_tests::{OwnPostgres, fatal_error, spawn_app, start_failure, workspace_root};
 
 #[tokio::test]
 async fn serves_health_over_http() {
@@ -25,25 +25,12 @@ async fn serves_health_over_http() {
     );
 }
 
-fn one_line_error(stderr: &str) -> String {
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "exactly one error line:\n{stderr}");
-    assert!(
-        !stderr.contains("stack backtrace"),
-        "no backtrace:\n{stderr}"
-    );
-    errors[0].to_owned()
-}
-
 #[test]
 fn a_missing_wasm_is_one_readable_line() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap();
     std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
-    let line = one_line_error(&start_failure(dir.path(), &[]));
+    let line = fatal_error(&start_failure(dir.path(), &[]));
     assert!(
         line.contains("component ") && line.contains(".wasm does not exist"),
         "{line}"
@@ -58,7 +45,7 @@ fn a_bad_manifest_is_one_readable_line() {
         "spin_manifest_version = 2\n[application\n",
     )
     .unwrap();
-    let line = one_line_error(&start_failure(dir.path(), &[]));
+    let line = fatal_error(&start_failure(dir.path(), &[]));
     assert!(line.contains("spin.toml is not valid"), "{line}");
 }
 
@@ -119,7 +106,7 @@ fn a_database_url_that_is_not_postgres_is_one_readable_line() {
                 ("DATA_DIR", data.path().to_str().unwrap()),
             ],
         );
-        let line = one_line_error(&stderr);
+        let line = fatal_error(&stderr);
         assert!(
             line.contains("DATABASE_URL") && line.contains("postgres://user:password@host:5432/db"),
             "{line}"
@@ -156,10 +143,39 @@ fn an_unwritable_data_dir_names_the_user_that_must_own_it() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let line = one_line_error(&String::from_utf8_lossy(&output.stderr));
+    let line = fatal_error(&String::from_utf8_lossy(&output.stderr));
     assert!(
         line.contains("DATA_DIR") && line.contains("permission denied"),
         "{line}"
     );
     assert!(line.contains("chown "), "{line}");
+}
+
+/// In a terminal the reason is one plain `error:` line, as a person reads
+/// it, and no JSON (the log is text there too).
+#[test]
+fn in_a_terminal_the_reason_is_one_plain_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spin.toml"), "not a manifest").unwrap();
+    let host = mhmanus_tests::host_binary();
+    // `script` gives the host a terminal and copies what it shows to stdout.
+    let output = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} up --listen 127.0.0.1:0", host.display()),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env_remove("SPIN_MANIFEST")
+        .output()
+        .expect("script (util-linux) runs");
+    assert!(!output.status.success());
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let errors: Vec<&str> = shown
+        .lines()
+        .filter(|line| line.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{shown}");
+    assert!(errors[0].contains("spin.toml is not valid"), "{shown}");
+    assert!(!shown.contains("\"level\""), "{shown}");
 }

@@ -26,7 +26,7 @@ pub use own_postgres::OwnPostgres;
 pub use own_redis::OwnRedis;
 pub use proxy::CuttableProxy;
 pub use reverse_proxy::{ReverseProxy, nginx_site};
-pub use spawned::{SpawnedHost, spawn_app, start_failure};
+pub use spawned::{SpawnedHost, fatal_error, spawn_app, start_failure};
 pub use test_ca::{ServerCert, TestCa};
 
 pub use mhmanus_test_servers::{CLOSED_REDIS_URL, POSTGRES_ADDRESS, POSTGRES_URL, REDIS_URL};

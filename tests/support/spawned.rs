@@ -268,6 +268,28 @@ pub fn start_failure(dir: &Path, env: &[(&str, &str)]) -> String {
     stderr
 }
 
+/// Why a host stopped, from its stderr (not a terminal, so JSON): the one
+/// ERROR record, said once, and no backtrace.
+pub fn fatal_error(stderr: &str) -> String {
+    let errors: Vec<String> = stderr
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|record| record["level"] == "ERROR")
+        .map(|record| {
+            record["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "exactly one error:\n{stderr}");
+    assert!(
+        !stderr.contains("stack backtrace"),
+        "no backtrace:\n{stderr}"
+    );
+    errors[0].clone()
+}
+
 /// The host's own environment variables, cleared so a developer's shell
 /// cannot change what a test sees.
 trait ClearHostSettings {

@@ -75,6 +75,26 @@ pub fn flush_logs() {
     drop(guard);
 }
 
+/// Says once why the process stops: a plain `error: ...` line to a
+/// terminal, else one ERROR record in the logs' own JSON shape, after the
+/// lines still queued and whatever `RUST_LOG` filters (the last line a
+/// collector gets must say why).
+pub fn fatal(error: &anyhow::Error) {
+    flush_logs();
+    if std::io::stderr().is_terminal() {
+        eprintln!("error: {error:#}");
+        return;
+    }
+    let once = tracing_subscriber::fmt()
+        .json()
+        .with_writer(std::io::stderr)
+        .with_max_level(LevelFilter::ERROR)
+        .finish();
+    tracing::subscriber::with_default(once, || {
+        tracing::error!(target: "mhmanus_host", "{error:#}");
+    });
+}
+
 pub fn init() -> anyhow::Result<Telemetry> {
     let traces = tracer_provider()?;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
