@@ -17,7 +17,7 @@ use mhmanus_server::{ConnectionLimits, Tls};
 use crate::component_services;
 use crate::config::{HostConfig, MetricsAddress};
 use crate::connections::Connections;
-use crate::data_dir;
+use crate::data_dir::{self, DataDirHold};
 use crate::dependencies::{self, Dependencies};
 use crate::server;
 use crate::summary::Summary;
@@ -36,6 +36,8 @@ pub struct Application {
     grace: Duration,
     /// Said on stdout once serving: the URL, routes and backends.
     summary: Summary,
+    /// DATA_DIR, held against a restore while this serves from it.
+    data_dir: DataDirHold,
 }
 
 impl Application {
@@ -44,6 +46,7 @@ impl Application {
         // A certificate that does not load stops start-up before anything else.
         let tls = config.server.tls_files()?.map(Tls::new).transpose()?;
         data_dir::ensure_writable(&config.data_dir)?;
+        let data_dir = DataDirHold::serving(&config.data_dir)?;
         let error_headers = SecurityHeaders::new(&config.edge).headers(tls.is_some());
         let connections = Connections::new(config)?;
         let dependencies =
@@ -81,6 +84,7 @@ impl Application {
             error_headers,
             grace: config.server.shutdown_grace(),
             summary: Summary::new(loaded, config),
+            data_dir,
         })
     }
 
@@ -112,6 +116,8 @@ impl Application {
             error_headers,
             grace,
             summary,
+            // Held until serving ends.
+            data_dir: _data_dir,
         } = self;
         let listener = bind(listen, "").await?;
         let metrics = match metrics {

@@ -1,7 +1,9 @@
 //! `DATA_DIR` (the SQLite database, the compile cache): made if missing and
 //! written to once at start-up, so a directory the host cannot write stops
-//! it with the fix, not with a SQLite error code on the first request.
+//! it with the fix, not with a SQLite error code on the first request; then
+//! held while the host serves, against a restore.
 
+use std::fs::TryLockError;
 use std::io::ErrorKind;
 use std::path::Path;
 
@@ -35,6 +37,65 @@ pub(crate) fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
         ),
         Err(e) => bail!("DATA_DIR {shown}: cannot write there: {e}"),
     }
+}
+
+/// The data directory held: shared by each host serving from it (replicas
+/// on one volume may), exclusively by a restore, so that a restore never
+/// replaces the database a running host has open, nor does a host start on
+/// one being restored. Let go when dropped, or when the process ends.
+pub struct DataDirHold {
+    _file: std::fs::File,
+}
+
+/// The file the hold is taken on (`flock`), beside the database.
+const HOLD_FILE: &str = ".in-use";
+
+impl DataDirHold {
+    /// For a host about to serve from `dir`.
+    pub(crate) fn serving(dir: &Path) -> anyhow::Result<Self> {
+        let file = hold_file(dir)?;
+        match file.try_lock_shared() {
+            Ok(()) => Ok(DataDirHold { _file: file }),
+            Err(TryLockError::WouldBlock) => bail!(
+                "DATA_DIR {}: a restore is replacing its database; start the host once it is done",
+                dir.display()
+            ),
+            Err(TryLockError::Error(e)) => bail!("DATA_DIR {}: cannot hold it: {e}", dir.display()),
+        }
+    }
+
+    /// For a restore into `dir`, made if missing.
+    pub fn restoring(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("DATA_DIR {}: cannot create it: {e}", dir.display()))?;
+        let file = hold_file(dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirHold { _file: file }),
+            Err(TryLockError::WouldBlock) => bail!(
+                "DATA_DIR {}: a host is serving from it: stop it, then restore (a restore \
+                 replaces the database the host has open)",
+                dir.display()
+            ),
+            Err(TryLockError::Error(e)) => bail!("DATA_DIR {}: cannot hold it: {e}", dir.display()),
+        }
+    }
+}
+
+fn hold_file(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(HOLD_FILE);
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "DATA_DIR {}: cannot open {}: {e}",
+                dir.display(),
+                path.display()
+            )
+        })
 }
 
 #[cfg(test)]

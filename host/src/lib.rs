@@ -20,5 +20,6 @@ mod summary;
 
 pub use application::Application;
 pub use config::{DEFAULT_DATA_DIR, HostConfig};
+pub use data_dir::DataDirHold;
 pub use mhmanus_runtime::{Components, Generation, full_body};
 pub use mhmanus_server::{HealthThresholds, Jemalloc, telemetry};

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use mhmanus_host::Application;
 use mhmanus_host::HostConfig;
 use mhmanus_host::Jemalloc;
+use mhmanus_host::{Application, DataDirHold};
 use mhmanus_host::{builder, check, config_file, telemetry};
 use mhmanus_manifest::LoadedManifest;
 use mhmanus_spin_host::sqlite_backup;
@@ -45,23 +45,23 @@ enum Command {
         #[command(flatten)]
         config: Box<HostConfig>,
     },
-    /// Copy a SQLite database of DATA_DIR to FILE while the host serves
+    /// Copy the SQLite database of DATA_DIR to FILE while the host serves
     /// (SQLite's online backup: the database at one moment, never half
     /// written). PostgreSQL: pg_dump (docs/OPERATIONS.md).
     Backup {
         #[command(flatten)]
-        database: SqliteDatabase,
+        data: DataDirArgs,
         /// Where the copy goes; never overwritten.
         file: std::path::PathBuf,
     },
-    /// Copy a backup made by `backup` into DATA_DIR's database.
+    /// Copy a backup made by `backup` into DATA_DIR, whose host must be
+    /// stopped.
     Restore {
         #[command(flatten)]
-        database: SqliteDatabase,
+        data: DataDirArgs,
         /// The backup.
         file: std::path::PathBuf,
-        /// Overwrite a database already there (stop the host first); the
-        /// current one is kept beside it.
+        /// Overwrite the database there; the current one is kept beside it.
         #[arg(long)]
         replace: bool,
     },
@@ -78,15 +78,15 @@ enum Command {
     },
 }
 
-/// Which SQLite database of which data directory.
+/// The data directory, from the same places `up` reads it.
 #[derive(clap::Args)]
-struct SqliteDatabase {
+struct DataDirArgs {
     /// The data directory the host serves from.
     #[arg(long, env = "DATA_DIR", default_value = mhmanus_host::DEFAULT_DATA_DIR)]
     data_dir: std::path::PathBuf,
-    /// The database's label in spin.toml's `sqlite_databases`.
-    #[arg(long, default_value = "default")]
-    label: String,
+    /// A TOML file of settings, as `up --config` reads it.
+    #[arg(long = "config", env = "MHMANUS_CONFIG")]
+    config_file: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -112,7 +112,8 @@ fn configure_and_run() -> anyhow::Result<ExitCode> {
     let mut cli = Cli::parse();
     let config_file = match &cli.command {
         Command::Up { config, .. } | Command::Check { config } => config.config_file.as_ref(),
-        Command::Build { .. } | Command::Backup { .. } | Command::Restore { .. } => None,
+        Command::Backup { data, .. } | Command::Restore { data, .. } => data.config_file.as_ref(),
+        Command::Build { .. } => None,
     };
     if let Some(file) = config_file {
         config_file::apply(file, &HostConfig::variable_names())?;
@@ -132,22 +133,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             builder::build_all(&LoadedManifest::load(&manifest)?)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { database, file } => {
-            let copied = sqlite_backup::backup(&database.data_dir, &database.label, &file)?;
+        Command::Backup { data, file } => {
+            let copied = sqlite_backup::backup(&data.data_dir, &file)?;
             println!("backed up to {}: {copied}", file.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Restore {
-            database,
+            data,
             file,
             replace,
         } => {
-            let (copied, kept) =
-                sqlite_backup::restore(&database.data_dir, &database.label, &file, replace)?;
+            let _held = DataDirHold::restoring(&data.data_dir)?;
+            let (copied, kept) = sqlite_backup::restore(&data.data_dir, &file, replace)?;
             if let Some(kept) = kept {
                 println!("kept the database it replaced as {}", kept.display());
             }
-            println!("restored from {}: {copied}", file.display());
+            let into = std::path::absolute(&data.data_dir).unwrap_or(data.data_dir);
+            println!(
+                "restored {} into DATA_DIR {}: {copied}",
+                file.display(),
+                into.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { mut config } => {

@@ -78,21 +78,31 @@ fn emails_in(file: &Path) -> Vec<String> {
         .unwrap()
 }
 
+/// A registration a writer made: when it was sent and answered, and
+/// whether it was accepted (201).
+#[derive(Clone)]
+struct Write {
+    email: String,
+    sent: Instant,
+    answered: Instant,
+    accepted: bool,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
     let (data, elsewhere) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let host = Arc::new(serve(data.path()));
 
     // Four clients, each from an address of its own, register accounts
-    // until told to stop; each 201 is kept with the moment it arrived.
+    // until told to stop.
     let stop = Arc::new(AtomicBool::new(false));
-    let registered = Arc::new(Mutex::new(Vec::<(String, Instant)>::new()));
+    let writes = Arc::new(Mutex::new(Vec::<Write>::new()));
     let unexpected = Arc::new(Mutex::new(Vec::new()));
     let mut writers = Vec::new();
     for writer in 0..4 {
-        let (stop, registered, unexpected, host) = (
+        let (stop, writes, unexpected, host) = (
             stop.clone(),
-            registered.clone(),
+            writes.clone(),
             unexpected.clone(),
             host.clone(),
         );
@@ -105,16 +115,25 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let email = format!("kept-{writer}-{n}-{}@example.com", uuid::Uuid::new_v4());
-                match register(&client, &host, &email).await {
-                    201 => registered.lock().unwrap().push((email, Instant::now())),
-                    // Every password check of the moment taken: refused, not lost.
-                    503 => {}
-                    status => unexpected.lock().unwrap().push(status),
+                let sent = Instant::now();
+                let status = register(&client, &host, &email).await;
+                // 503: every password check of the moment taken; refused, not lost.
+                if ![201, 503].contains(&status) {
+                    unexpected.lock().unwrap().push(status);
                 }
+                writes.lock().unwrap().push(Write {
+                    email,
+                    sent,
+                    answered: Instant::now(),
+                    accepted: status == 201,
+                });
             }
         }));
     }
-    while registered.lock().unwrap().len() < 24 {
+    let accepted = |writes: &[Write]| writes.iter().filter(|w| w.accepted).count();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while accepted(&writes.lock().unwrap()) < 24 {
+        assert!(Instant::now() < deadline, "24 accounts within two minutes");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -136,25 +155,30 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
     for writer in writers {
         writer.await.unwrap();
     }
-    assert_eq!(*unexpected.lock().unwrap(), Vec::<u16>::new());
+    let unexpected = unexpected.lock().unwrap().clone();
+    assert!(unexpected.is_empty(), "only 201 and 503: {unexpected:?}");
 
-    // Everything answered 201 before the backup began is in it; what came
-    // during it is in it whole or not at all.
-    let registered = registered.lock().unwrap().clone();
-    let in_backup = emails_in(&file);
-    let before: Vec<&String> = registered
+    // Writes were under way while the copy was taken; everything accepted
+    // before it began is in it; each account in it is whole (logs in).
+    let writes = writes.lock().unwrap().clone();
+    let in_flight = writes
         .iter()
-        .filter(|(_, at)| *at < started)
-        .map(|(email, _)| email)
-        .collect();
-    let during = registered
-        .iter()
-        .filter(|(_, at)| (started..finished).contains(at))
+        .filter(|w| w.sent < finished && w.answered > started)
         .count();
-    for email in &before {
+    assert!(
+        in_flight > 0,
+        "a registration was under way during the backup"
+    );
+    let in_backup = emails_in(&file);
+    let before: Vec<&Write> = writes
+        .iter()
+        .filter(|w| w.accepted && w.answered < started)
+        .collect();
+    for write in &before {
         assert!(
-            in_backup.contains(email),
-            "{email} is missing from the backup"
+            in_backup.contains(&write.email),
+            "{} is missing",
+            write.email
         );
     }
 
@@ -169,16 +193,42 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
         assert!(logs_in(&client, &restored, email).await, "{email} logs in");
     }
     println!(
-        "backup under writes: {} accounts written in all, {} before the backup, {during} during \
-         it ({} ms), {} in the backup, all of them log in after the restore",
-        registered.len(),
+        "backup under writes: {} registrations in all ({} accepted), {} accepted before the \
+         backup, {in_flight} under way during it ({} ms), {} accounts in the backup, each logs \
+         in after the restore",
+        writes.len(),
+        accepted(&writes),
         before.len(),
         (finished - started).as_millis(),
         in_backup.len()
     );
-    drop(restored);
 
-    // Nothing is overwritten unasked, and what is replaced is kept.
+    // Never under a running host; never over a database unasked.
+    let under = host_command(
+        fresh.path(),
+        &["restore", "--replace", file.to_str().unwrap()],
+    );
+    assert!(!under.status.success());
+    assert!(
+        text(&under).contains("a host is serving from it"),
+        "{}",
+        text(&under)
+    );
+    drop(restored);
+    let over = host_command(fresh.path(), &["restore", file.to_str().unwrap()]);
+    assert!(!over.status.success());
+    assert!(text(&over).contains("--replace"), "{}", text(&over));
+    let nothing = tempfile::tempdir().unwrap();
+    let replace_nothing = host_command(
+        nothing.path(),
+        &["restore", "--replace", file.to_str().unwrap()],
+    );
+    assert!(!replace_nothing.status.success());
+    assert!(
+        text(&replace_nothing).contains("nothing to replace"),
+        "{}",
+        text(&replace_nothing)
+    );
     let again = host_command(data.path(), &["backup", file.to_str().unwrap()]);
     assert!(!again.status.success());
     assert!(
@@ -186,19 +236,31 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
         "{}",
         text(&again)
     );
-    let over = host_command(fresh.path(), &["restore", file.to_str().unwrap()]);
-    assert!(!over.status.success());
-    assert!(text(&over).contains("--replace"), "{}", text(&over));
+
+    // A later backup (every account) over the restored one: it replaces
+    // it, and the one it replaced is kept whole.
+    drop(host);
+    let later = elsewhere.path().join("later.db");
+    let backup = host_command(data.path(), &["backup", later.to_str().unwrap()]);
+    assert!(backup.status.success(), "{}", text(&backup));
     let replaced = host_command(
         fresh.path(),
-        &["restore", "--replace", file.to_str().unwrap()],
+        &["restore", "--replace", later.to_str().unwrap()],
     );
     assert!(replaced.status.success(), "{}", text(&replaced));
-    assert!(
-        text(&replaced).contains("kept the database it replaced as"),
-        "{}",
-        text(&replaced)
-    );
+    let database = fresh.path().join("sqlite_db.db");
+    assert_eq!(emails_in(&database).len(), accepted(&writes));
+    let kept = std::fs::read_dir(fresh.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            path.to_string_lossy()
+                .contains("sqlite_db.db.before-restore-")
+        })
+        .expect("the replaced database is kept");
+    assert_eq!(emails_in(&kept).len(), in_backup.len());
+
+    // A file that is no backup changes nothing.
     let not_a_backup = elsewhere.path().join("notes.txt");
     std::fs::write(&not_a_backup, "not a database").unwrap();
     let refused = host_command(
@@ -211,11 +273,7 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
         "{}",
         text(&refused)
     );
-    assert_eq!(
-        emails_in(&fresh.path().join("sqlite_db.db")).len(),
-        in_backup.len(),
-        "a refused restore changes nothing"
-    );
+    assert_eq!(emails_in(&database).len(), accepted(&writes));
 }
 
 fn run(program: &str, args: &[&str]) {

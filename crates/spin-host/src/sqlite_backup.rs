@@ -1,9 +1,10 @@
-//! Backup and restore of a SQLite database of the data directory, with
-//! SQLite's online backup API: the copy is taken in one step under one read
-//! transaction, so it is the database at one moment, while the service
-//! goes on writing (WAL lets it). A backup is written beside its final name
-//! and renamed once checked, so no half-written file ever carries that
-//! name; a restore over a database keeps the one it replaces.
+//! Backup and restore of the service's SQLite database in the data
+//! directory, with SQLite's online backup API: the copy is taken in one step
+//! under one read transaction, so it is the database at one moment, while
+//! the service goes on writing (WAL lets it). Every new file is written
+//! beside its final name, checked, then linked to that name, so no
+//! half-written file ever carries it; a restore over a database keeps the
+//! one it replaces.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,6 +17,8 @@ use crate::sqlite::database_file;
 
 /// How long a copy waits for a writer's lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// The database the service keeps its accounts in (spin.toml's `default`).
+const LABEL: &str = "default";
 
 /// What a copy held.
 #[derive(Debug)]
@@ -43,49 +46,21 @@ impl std::fmt::Display for Copied {
     }
 }
 
-/// Copies the database `label` of `data_dir` to `to`, a file that must not
-/// exist yet.
-pub fn backup(data_dir: &Path, label: &str, to: &Path) -> anyhow::Result<Copied> {
+/// Copies the database of `data_dir` to `to`, a file that must not exist
+/// yet.
+pub fn backup(data_dir: &Path, to: &Path) -> anyhow::Result<Copied> {
     let started = Instant::now();
-    let source_path = database_file(data_dir, label);
+    let source_path = database_file(data_dir, LABEL);
     ensure!(
         source_path.is_file(),
         "{} does not exist: DATA_DIR ({}) names the data directory of a host that has served",
         source_path.display(),
         data_dir.display()
     );
-    ensure!(
-        !to.exists(),
-        "{} exists: a backup never overwrites a file; choose a new name",
-        to.display()
-    );
     let source = Connection::open_with_flags(&source_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .with_context(|| format!("cannot open {}", source_path.display()))?;
-    let partial = to.with_file_name(format!(
-        "{}.partial",
-        to.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    let _ = std::fs::remove_file(&partial);
-    let copied = (|| {
-        let mut copy = Connection::open(&partial)
-            .with_context(|| format!("cannot write {}", partial.display()))?;
-        copy_all(&source, &mut copy)?;
-        // One self-contained file: no write-ahead log beside it.
-        copy.pragma_update(None, "journal_mode", "delete")?;
-        let tables = check(&copy)?;
-        drop(copy);
-        std::fs::File::open(&partial)?.sync_all()?;
-        Ok::<_, anyhow::Error>(tables)
-    })();
-    let tables = match copied {
-        Ok(tables) => tables,
-        Err(error) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(error);
-        }
-    };
-    std::fs::rename(&partial, to)
-        .with_context(|| format!("cannot rename {} to {}", partial.display(), to.display()))?;
+    // One self-contained file: no write-ahead log beside it.
+    let tables = copy_to_new_file(&source, to, "delete")?;
     Ok(Copied {
         bytes: std::fs::metadata(to)?.len(),
         tables,
@@ -93,13 +68,12 @@ pub fn backup(data_dir: &Path, label: &str, to: &Path) -> anyhow::Result<Copied>
     })
 }
 
-/// Copies the backup `from` into the database `label` of `data_dir`. A
-/// database already there is replaced only when `replace` says so, and is
-/// first copied beside itself (`FILE.before-restore-UNIXTIME`): what the
-/// returned path names.
+/// Copies the backup `from` into the database of `data_dir`, whose host is
+/// stopped (the caller holds the directory). A database already there is
+/// replaced only when `replace` says so, and is first copied beside itself
+/// (`FILE.before-restore-UNIXMILLIS`): what the returned path names.
 pub fn restore(
     data_dir: &Path,
-    label: &str,
     from: &Path,
     replace: bool,
 ) -> anyhow::Result<(Copied, Option<PathBuf>)> {
@@ -112,56 +86,95 @@ pub fn restore(
         "{} is a SQLite database, but not this service's (it has no schema_migrations table)",
         from.display()
     );
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create DATA_DIR {}", data_dir.display()))?;
-    let target_path = database_file(data_dir, label);
-    let mut kept = None;
-    if target_path.exists() {
-        if !replace {
-            bail!(
-                "{} already holds a database: stop the host, then pass --replace to overwrite it \
-                 (the current one is kept beside it first)",
-                target_path.display()
-            );
+    let target_path = database_file(data_dir, LABEL);
+    let kept = match (target_path.exists(), replace) {
+        // Made whole under another name first: a restore that fails leaves
+        // no database for the host to start on.
+        (false, false) => {
+            copy_to_new_file(&backup, &target_path, "wal")?;
+            None
         }
-        let unix = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let keep = target_path.with_file_name(format!(
-            "{}.before-restore-{unix}",
-            target_path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-        ));
-        backup_file(&target_path, &keep)?;
-        kept = Some(keep);
-    }
-    let mut target = Connection::open(&target_path)
-        .with_context(|| format!("cannot write {}", target_path.display()))?;
-    target.busy_timeout(LOCK_WAIT)?;
-    copy_all(&backup, &mut target)?;
-    // As the host opens it: WAL.
-    target.pragma_update(None, "journal_mode", "wal")?;
-    let tables = check(&target)?;
+        (true, true) => {
+            let keep = with_suffix(&target_path, &format!(".before-restore-{}", unix_millis()));
+            let current =
+                Connection::open_with_flags(&target_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            copy_to_new_file(&current, &keep, "delete")
+                .with_context(|| format!("cannot keep {} first", target_path.display()))?;
+            drop(current);
+            // One write transaction: a copy that fails leaves it as it was.
+            let mut target = Connection::open(&target_path)
+                .with_context(|| format!("cannot write {}", target_path.display()))?;
+            copy_all(&backup, &mut target)?;
+            Some(keep)
+        }
+        (true, false) => bail!(
+            "{} already holds a database: pass --replace to overwrite it (the current one is \
+             kept beside it first)",
+            target_path.display()
+        ),
+        (false, true) => bail!(
+            "{} does not exist, so there is nothing to replace: is DATA_DIR the host's? \
+             (Without --replace, restore creates it.)",
+            target_path.display()
+        ),
+    };
+    let restored = Connection::open_with_flags(&target_path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     Ok((
         Copied {
             bytes: std::fs::metadata(from)?.len(),
-            tables,
+            tables: check(&restored)?,
             took: started.elapsed(),
         },
         kept,
     ))
 }
 
-/// A database file copied whole to `to` (the one kept by a restore).
-fn backup_file(from: &Path, to: &Path) -> anyhow::Result<()> {
-    let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut copy = Connection::open(to)?;
-    copy_all(&source, &mut copy)?;
-    copy.pragma_update(None, "journal_mode", "delete")?;
-    Ok(())
+/// `from` copied whole into the new file `to`, in `journal_mode`, checked:
+/// written as `to.partial`, synced, then linked to its name, which fails
+/// rather than replace a file that appeared meanwhile. A failure leaves
+/// nothing behind.
+fn copy_to_new_file(
+    from: &Connection,
+    to: &Path,
+    journal_mode: &str,
+) -> anyhow::Result<Vec<(String, u64)>> {
+    ensure!(
+        !to.exists(),
+        "{} exists: a copy never overwrites a file; choose a new name",
+        to.display()
+    );
+    let partial = with_suffix(to, ".partial");
+    let _ = std::fs::remove_file(&partial);
+    let copied = (|| {
+        let mut copy = Connection::open(&partial)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        copy_all(from, &mut copy)?;
+        copy.pragma_update(None, "journal_mode", journal_mode)?;
+        let tables = check(&copy)?;
+        drop(copy);
+        std::fs::File::open(&partial)?.sync_all()?;
+        std::fs::hard_link(&partial, to)
+            .with_context(|| format!("cannot name the copy {}", to.display()))?;
+        if let Some(dir) = to.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok::<_, anyhow::Error>(tables)
+    })();
+    let _ = std::fs::remove_file(&partial);
+    copied
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
 }
 
 /// The whole database in one step: one read transaction on `from`, so a
