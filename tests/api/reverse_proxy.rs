@@ -217,9 +217,9 @@ fn the_sites_limits_and_timeouts_agree_with_the_hosts() {
         directive("client_max_body_size"),
         defaults["MAX_BODY_BYTES"]
     );
-    assert_eq!(
-        directive("client_body_timeout"),
-        defaults["BODY_READ_TIMEOUT_SECS"]
+    assert!(
+        directive("client_body_timeout") <= defaults["BODY_READ_TIMEOUT_SECS"],
+        "a trickling client is cut off no later than the host would"
     );
     assert!(
         directive("proxy_read_timeout") > defaults["REQUEST_TIMEOUT_SECS"],

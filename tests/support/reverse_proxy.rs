@@ -45,12 +45,10 @@ impl ReverseProxy {
                 format!("server 127.0.0.1:{host_port};"),
             ),
             ("listen 80;", format!("listen 127.0.0.1:{http};")),
-            ("listen [::]:80;", String::new()),
             (
                 "listen 443 ssl http2;",
                 format!("listen 127.0.0.1:{https} ssl http2;"),
             ),
-            ("listen [::]:443 ssl http2;", String::new()),
             ("/etc/ssl/mhmanus/fullchain.pem", path(&cert.cert)),
             ("/etc/ssl/mhmanus/privkey.pem", path(&cert.key)),
             ("/var/log/nginx/mhmanus.access.log", path(&access_log)),
