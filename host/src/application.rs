@@ -53,7 +53,7 @@ impl Application {
             Dependencies::check(dependencies::configured(config, &connections)).await?;
         let (components, tokens) = component_services::start(loaded, config, &connections).await?;
         let components = Arc::new(components);
-        let router = server::router(
+        let routers = server::router(
             components.clone(),
             &connections,
             dependencies,
@@ -61,7 +61,7 @@ impl Application {
             config,
         )?;
         let metrics = match config.metrics_address() {
-            MetricsAddress::Own(addr) => Some((addr, server::metrics_router(connections))),
+            MetricsAddress::Own(addr) => Some((addr, routers.metrics)),
             MetricsAddress::Main => None,
             MetricsAddress::Nowhere => {
                 tracing::warn!(
@@ -74,7 +74,7 @@ impl Application {
         Ok(Application {
             name: loaded.manifest.application.name.clone(),
             components,
-            router,
+            router: routers.public,
             listen: config.listen_addr(),
             metrics,
             limits: config

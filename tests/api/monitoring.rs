@@ -30,7 +30,7 @@ fn promtool(args: &[&str]) -> String {
 #[test]
 fn promtool_checks_the_rules_and_the_config_and_passes_the_rules_tests() {
     let rules = promtool(&["check", "rules", "alerts.yml"]);
-    assert!(rules.contains("SUCCESS: 10 rules found"), "{rules}");
+    assert!(rules.contains("SUCCESS: 12 rules found"), "{rules}");
     let tests = promtool(&["test", "rules", "alerts.test.yml"]);
     assert!(tests.contains("SUCCESS"), "{tests}");
     promtool(&["check", "config", "prometheus.yml"]);

@@ -70,6 +70,17 @@ async fn a_database_down_at_start_is_waited_for() {
         .unwrap_or_default()
         .to_owned();
     assert!(waiting.contains("waiting for DATABASE_URL"), "{report:#}");
+    // What an alert reads, asked of the host when scraped.
+    let scraped = || async {
+        let page = client.get(host.url("/metrics")).send().await.unwrap();
+        page.text().await.unwrap()
+    };
+    let page = scraped().await;
+    assert!(page.contains("\nhealth_status 0\n"), "{page}");
+    assert!(
+        page.contains("\nhealth_check_status{check=\"postgres:startup\"} 0\n"),
+        "{page}"
+    );
     server.resume();
     let started = std::time::Instant::now();
     loop {
@@ -84,6 +95,13 @@ async fn a_database_down_at_start_is_waited_for() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+    // The check awaited at start-up has left the report: passing again.
+    let page = scraped().await;
+    assert!(page.contains("\nhealth_status 1\n"), "{page}");
+    assert!(
+        page.contains("\nhealth_check_status{check=\"postgres:startup\"} 1\n"),
+        "{page}"
+    );
     // Migrated and serving accounts.
     host.sign_up().await;
     let log = host.log().join("\n");

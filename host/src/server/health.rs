@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use http_body_util::BodyExt;
-use mhmanus_contract::health::{self, Check, Report, Status};
+use mhmanus_contract::health::{self, Check, Report};
 
 use crate::config::HostConfig;
 use crate::dependencies::Dependencies;
@@ -100,16 +100,37 @@ pub(super) async fn augment<F>(
 where
     F: Future<Output = Response>,
 {
+    match augmented(health, request, serve).await {
+        Augmented::Report(report, headers) => report_response(&report, headers),
+        Augmented::Other(response) => response,
+    }
+}
+
+/// What `augment` answers: a report with the host's checks, or the
+/// component's answer untouched (another path, or no report).
+pub(super) enum Augmented {
+    Report(Report, http::HeaderMap),
+    Other(Response),
+}
+
+pub(super) async fn augmented<F>(
+    health: &HostHealth,
+    request: Request,
+    serve: impl FnOnce(Request) -> F,
+) -> Augmented
+where
+    F: Future<Output = Response>,
+{
     let full = match request.uri().path() {
         "/health" => true,
         "/health/ready" => false,
-        _ => return serve(request).await,
+        _ => return Augmented::Other(serve(request).await),
     };
     if !full && health.components.is_draining() {
         // Answered at once: a draining host must leave the load balancer now.
         let mut report = Report::new(mhmanus_contract::SERVICE_ID, env!("CARGO_PKG_VERSION"));
         health.add_host_checks(&mut report, false).await;
-        return report_response(&report, http::HeaderMap::new());
+        return Augmented::Report(report, http::HeaderMap::new());
     }
     let response = serve(request).await;
     let is_report = response
@@ -117,7 +138,7 @@ where
         .get(http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(health::MEDIA_TYPE.as_bytes()));
     if !is_report {
-        return response;
+        return Augmented::Other(response);
     }
     let (parts, body) = response.into_parts();
     let bytes = match http_body_util::Limited::new(body, MAX_REPORT_BYTES)
@@ -133,20 +154,19 @@ where
                 Check::fail("the health component's report was unreadable"),
             );
             health.add_host_checks(&mut report, full).await;
-            return report_response(&report, parts.headers);
+            return Augmented::Report(report, parts.headers);
         }
     };
     match serde_json::from_slice::<Report>(&bytes) {
         Ok(mut report) => {
             health.add_host_checks(&mut report, full).await;
-            report_response(&report, parts.headers)
+            Augmented::Report(report, parts.headers)
         }
-        Err(_) => Response::from_parts(parts, Body::from(bytes)),
+        Err(_) => Augmented::Other(Response::from_parts(parts, Body::from(bytes))),
     }
 }
 
 fn report_response(report: &Report, mut headers: http::HeaderMap) -> Response {
-    record(report);
     headers.remove(http::header::CONTENT_LENGTH);
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -163,24 +183,4 @@ fn report_response(report: &Report, mut headers: http::HeaderMap) -> Response {
         http::StatusCode::from_u16(report.http_status()).unwrap_or(http::StatusCode::OK);
     *response.headers_mut() = headers;
     response
-}
-
-/// The report as gauges, so that alerts see readiness and each dependency
-/// (the orchestrator's probes of `/health/ready` keep them current).
-fn record(report: &Report) {
-    metrics::gauge!("health_status").set(score(report.status));
-    for (name, checks) in &report.checks {
-        if let Some(worst) = checks.iter().map(|check| check.status).max() {
-            metrics::gauge!("health_check_status", "check" => name.clone()).set(score(worst));
-        }
-    }
-}
-
-/// 1 pass, 0.5 warn, 0 fail.
-fn score(status: Status) -> f64 {
-    match status {
-        Status::Pass => 1.0,
-        Status::Warn => 0.5,
-        Status::Fail => 0.0,
-    }
 }

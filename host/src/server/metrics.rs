@@ -4,12 +4,13 @@
 //! failures, connection pools). Served at `/metrics`, on the main address
 //! or on `METRICS_LISTEN`.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+use super::readiness::Readiness;
 use crate::connections::Connections;
 use mhmanus_runtime::Components;
 
@@ -101,11 +102,11 @@ fn describe() {
     );
     describe_gauge!(
         "health_status",
-        "The last health report's status: 1 pass, 0.5 warn, 0 fail (not ready)"
+        "Readiness when scraped (/health/ready asked from inside): 1 pass, 0.5 warn, 0 fail or no answer in 2 s"
     );
     describe_gauge!(
         "health_check_status",
-        "Each check of the last health report, by check: 1 pass, 0.5 warn, 0 fail"
+        "Each check of the readiness report when scraped, by check: 1 pass, 0.5 warn, 0 fail"
     );
     describe_gauge!(
         "mhmanus_build_info",
@@ -123,12 +124,16 @@ fn process() -> &'static metrics_process::Collector {
 #[derive(Clone)]
 pub(super) struct Metrics {
     connections: Connections,
+    readiness: Arc<Readiness>,
 }
 
 impl Metrics {
-    pub(super) fn new(connections: Connections) -> Self {
+    pub(super) fn new(connections: Connections, readiness: Readiness) -> Self {
         handle();
-        Metrics { connections }
+        Metrics {
+            connections,
+            readiness: Arc::new(readiness),
+        }
     }
 }
 
@@ -155,6 +160,7 @@ pub(super) fn start_at_zero(components: &Components) {
 /// `GET /metrics` in the Prometheus text format.
 pub(super) async fn render(State(metrics): State<Metrics>) -> Response {
     metrics.connections.record_figures();
+    metrics.readiness.record().await;
     process().collect();
     metrics::counter!("log_lines_dropped_total")
         .absolute(mhmanus_server::telemetry::dropped_log_lines());

@@ -6,6 +6,7 @@ mod health;
 mod limiter_redis;
 mod metrics;
 mod openapi;
+mod readiness;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -44,7 +45,7 @@ pub(crate) fn router(
     dependencies: Arc<Dependencies>,
     tokens: Option<JwtSettings>,
     config: &HostConfig,
-) -> anyhow::Result<Router> {
+) -> anyhow::Result<Routers> {
     let edge_config = &config.edge;
     let redis = config.redis_url.as_ref().map(|url| {
         Arc::new(limiter_redis::LimiterRedis {
@@ -68,7 +69,8 @@ pub(crate) fn router(
         limiter.clone(),
     )?);
     let rules = ComponentRules::new(edge_config, components.routes(), limiter)?;
-    let metrics = metrics::Metrics::new(connections.clone());
+    let readiness = readiness::Readiness::new(host_health.clone(), components.clone());
+    let metrics = metrics::Metrics::new(connections.clone(), readiness);
     metrics::start_at_zero(&components);
     // The host's own routes are answered before the component pass: probes
     // and scrapes are never shed, limited or routed to a component.
@@ -99,18 +101,20 @@ pub(crate) fn router(
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn(request_metrics::record))
         .fallback_service(ComponentPass::new(rules, served));
-    edge::apply(routes, edge_config)
+    Ok(Routers {
+        public: edge::apply(routes, edge_config)?,
+        // `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
+        // public one does not expose.
+        metrics: Router::new()
+            .route("/metrics", get(metrics::render).with_state(metrics))
+            .method_not_allowed_fallback(method_not_allowed),
+    })
 }
 
-/// `/metrics` alone, for `METRICS_LISTEN`: scraped on an address the
-/// public one does not expose.
-pub(crate) fn metrics_router(connections: Connections) -> Router {
-    Router::new()
-        .route(
-            "/metrics",
-            get(metrics::render).with_state(metrics::Metrics::new(connections)),
-        )
-        .method_not_allowed_fallback(method_not_allowed)
+/// The public router, and the one `METRICS_LISTEN` serves.
+pub(crate) struct Routers {
+    pub(crate) public: Router,
+    pub(crate) metrics: Router,
 }
 
 /// A host route asked with a method it does not answer: a 405 problem
