@@ -31,6 +31,16 @@ fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
 }
 
+/// `mhmanus-host ARGS` refused, saying `says`.
+fn assert_refused(data_dir: &Path, args: &[&str], says: &str) {
+    let output = host_command(data_dir, args);
+    assert!(
+        !output.status.success() && text(&output).contains(says),
+        "{args:?}: {}",
+        text(&output)
+    );
+}
+
 fn serve(data_dir: &Path) -> SpawnedHost {
     let data = data_dir.to_str().unwrap();
     SpawnedHost::start(
@@ -204,38 +214,14 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
     );
 
     // Never under a running host; never over a database unasked.
-    let under = host_command(
-        fresh.path(),
-        &["restore", "--replace", file.to_str().unwrap()],
-    );
-    assert!(!under.status.success());
-    assert!(
-        text(&under).contains("a host is serving from it"),
-        "{}",
-        text(&under)
-    );
+    let backup_path = file.to_str().unwrap();
+    let replace = ["restore", "--replace", backup_path];
+    assert_refused(fresh.path(), &replace, "a host is serving from it");
     drop(restored);
-    let over = host_command(fresh.path(), &["restore", file.to_str().unwrap()]);
-    assert!(!over.status.success());
-    assert!(text(&over).contains("--replace"), "{}", text(&over));
+    assert_refused(fresh.path(), &["restore", backup_path], "--replace");
     let nothing = tempfile::tempdir().unwrap();
-    let replace_nothing = host_command(
-        nothing.path(),
-        &["restore", "--replace", file.to_str().unwrap()],
-    );
-    assert!(!replace_nothing.status.success());
-    assert!(
-        text(&replace_nothing).contains("nothing to replace"),
-        "{}",
-        text(&replace_nothing)
-    );
-    let again = host_command(data.path(), &["backup", file.to_str().unwrap()]);
-    assert!(!again.status.success());
-    assert!(
-        text(&again).contains("never overwrites"),
-        "{}",
-        text(&again)
-    );
+    assert_refused(nothing.path(), &replace, "nothing to replace");
+    assert_refused(data.path(), &["backup", backup_path], "never overwrites");
 
     // A later backup (every account) over the restored one: it replaces
     // it, and the one it replaced is kept whole.
@@ -263,15 +249,10 @@ async fn a_sqlite_backup_taken_under_writes_restores_every_account() {
     // A file that is no backup changes nothing.
     let not_a_backup = elsewhere.path().join("notes.txt");
     std::fs::write(&not_a_backup, "not a database").unwrap();
-    let refused = host_command(
+    assert_refused(
         fresh.path(),
         &["restore", "--replace", not_a_backup.to_str().unwrap()],
-    );
-    assert!(!refused.status.success());
-    assert!(
-        text(&refused).contains("is not a backup"),
-        "{}",
-        text(&refused)
+        "is not a backup",
     );
     assert_eq!(emails_in(&database).len(), accepted(&writes));
 }

@@ -102,3 +102,29 @@ pub fn access_token(secret: &str, sub: &str, roles: &[mhmanus_domain::auth::role
     };
     settings.issue(grant, now).0
 }
+
+/// The original system's rate-limit check, from one client: `times` GETs of
+/// `/production-test/rate-limit` at `url`, each sent with `headers`; every
+/// 200 must name `client` as the address the service saw. The statuses.
+pub async fn rate_limit_round(
+    http: &reqwest::Client,
+    url: &str,
+    times: usize,
+    headers: &[(&str, &str)],
+    client: std::net::IpAddr,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..times {
+        let mut request = http.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let answer = request.send().await.expect("the service answers");
+        statuses.push(answer.status().as_u16());
+        if answer.status() == 200 {
+            let body: serde_json::Value = answer.json().await.expect("a JSON answer");
+            assert_eq!(body["clientAddr"], client.to_string(), "{body}");
+        }
+    }
+    statuses
+}
