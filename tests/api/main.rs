@@ -7,6 +7,7 @@ mod configuration;
 mod connections;
 mod dependency_faults;
 mod dependency_tls;
+mod docs_page;
 mod durability;
 mod hostile_input;
 mod https;

@@ -2,6 +2,7 @@
 //! runtime, and answers `/health/live` itself (process alive, no dependency
 //! checks), so liveness never waits on a component or a database.
 
+mod docs;
 mod health;
 mod limiter_redis;
 mod metrics;
@@ -32,8 +33,8 @@ use crate::config::{HostConfig, MetricsAddress};
 use crate::connections::Connections;
 use crate::dependencies::Dependencies;
 
-/// The host's routes: `/health/live`, `/openapi.json` and (unless it has
-/// its own address) `/metrics` answered here, everything else by the
+/// The host's routes: `/health/live`, `/openapi.json`, `/docs` and (unless
+/// it has its own address) `/metrics` answered here, everything else by the
 /// components. Every answer goes through the edge's front pass (request
 /// id and log span, security headers), CORS and compression (in
 /// `edge::apply`); a component's request then through the component pass
@@ -76,10 +77,12 @@ pub(crate) fn router(
     // and scrapes are never shed, limited or routed to a component.
     let mut host_routes = Router::new().route("/health/live", get(live));
     if let Some(document) = openapi::load(&config.manifest)? {
-        host_routes = host_routes.route(
-            "/openapi.json",
-            get(move || openapi::serve(document.clone())),
-        );
+        host_routes = host_routes
+            .route(
+                "/openapi.json",
+                get(move || openapi::serve(document.clone())),
+            )
+            .merge(docs::routes());
     }
     if config.metrics_address() == MetricsAddress::Main {
         host_routes =

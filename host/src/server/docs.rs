@@ -1,0 +1,36 @@
+//! `GET /docs`: the OpenAPI document as a page to read, shipped in the
+//! binary (no CDN, nothing fetched but `/openapi.json`). Its script is a
+//! file of its own, so the page keeps the host's `script-src 'self'`.
+
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const PAGE: &str = include_str!("docs/index.html");
+const SCRIPT: &str = include_str!("docs/docs.js");
+const STYLE: &str = include_str!("docs/docs.css");
+
+/// The page and what it loads.
+pub(super) fn routes() -> Router {
+    Router::new()
+        .route("/docs", get(|| serve("text/html; charset=utf-8", PAGE)))
+        .route(
+            "/docs/docs.js",
+            get(|| serve("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route(
+            "/docs/docs.css",
+            get(|| serve("text/css; charset=utf-8", STYLE)),
+        )
+}
+
+async fn serve(media_type: &'static str, text: &'static str) -> impl IntoResponse {
+    (
+        [
+            (http::header::CONTENT_TYPE, media_type),
+            // A new build may change them: revalidate, cheaply.
+            (http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        text,
+    )
+}
