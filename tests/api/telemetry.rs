@@ -50,6 +50,68 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
     assert!(json.get("spans").is_none(), "{json}");
 }
 
+/// What a component writes to stderr is a record of the host's JSON log,
+/// with the component's id, never raw text in it. (An instance serves many
+/// requests, some at once: a line is the component's, not a request's.)
+#[tokio::test]
+async fn a_components_output_is_a_json_record_of_its_own() {
+    let host = spawn_app(&[("RATE_LIMIT_ROUTES", "/v1/auth/...=off")]);
+    let client = reqwest::Client::new();
+    let email = format!("output-{}@example.com", uuid::Uuid::new_v4().simple());
+    let account = serde_json::json!({"email": email, "password": "Ou7$ a passphrase", "name": "O"});
+    let post = |path: &str, body: serde_json::Value| client.post(host.url(path)).json(&body).send();
+    assert_eq!(
+        post("/v1/auth/register", account.clone())
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    let credentials = serde_json::json!({"email": email, "password": "Ou7$ a passphrase"});
+    let login: serde_json::Value = post("/v1/auth/login", credentials)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = serde_json::json!({"refresh_token": login["refresh_token"]});
+    assert_eq!(
+        post("/v1/auth/refresh", refresh.clone())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The rotated token again: the auth component says so on stderr.
+    let reuse = post("/v1/auth/refresh", refresh).await.unwrap();
+    assert_eq!(reuse.status(), 401);
+
+    let said = "auth: a rotated refresh token was reused; revoking its family";
+    let mut record = None;
+    for _ in 0..50 {
+        record = host
+            .log()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|json| json["fields"]["message"] == said);
+        if record.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let record = record.expect("the component's line as a JSON record");
+    assert_eq!(record["target"], "component_output", "{record}");
+    assert_eq!(record["level"], "WARN", "{record}");
+    assert_eq!(record["fields"]["component"], "auth", "{record}");
+    assert_eq!(record["fields"]["stream"], "stderr", "{record}");
+    let raw: Vec<String> = host
+        .log()
+        .into_iter()
+        .filter(|line| serde_json::from_str::<serde_json::Value>(line).is_err())
+        .collect();
+    assert!(raw.is_empty(), "every line is JSON: {raw:?}");
+}
+
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
     let host = spawn_app(&[("METRICS_LISTEN", "127.0.0.1:0")]);

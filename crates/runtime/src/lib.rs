@@ -7,6 +7,7 @@ mod components;
 mod composition;
 mod config;
 mod engine;
+mod guest_output;
 mod instances;
 mod outbound_http;
 mod pools;

@@ -8,6 +8,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::guest_output::{GuestOutput, Stream};
 use super::outbound_http::OutboundHttp;
 use mhmanus_spin_host::{ComponentServices, SpinView};
 
@@ -22,10 +23,16 @@ pub(super) struct InstanceState {
 
 impl InstanceState {
     pub(super) fn new(services: Arc<ComponentServices>, limits: StoreLimits) -> Self {
+        // Guests' stdout/stderr reach the host's log, as records of their
+        // own; nothing else of the host's is shared.
+        let component: Arc<str> = services.component_id.as_str().into();
+        let wasi = WasiCtx::builder()
+            .stdout(GuestOutput::new(component.clone(), Stream::Stdout))
+            .stderr(GuestOutput::new(component, Stream::Stderr))
+            .build();
         InstanceState {
             table: ResourceTable::new(),
-            // Guests' stdout/stderr reach the host's log; nothing else of the host's is shared.
-            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            wasi,
             http: WasiHttpCtx::new(),
             limits,
             outbound_http: OutboundHttp {
