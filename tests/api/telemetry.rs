@@ -112,6 +112,36 @@ async fn a_components_output_is_a_json_record_of_its_own() {
     assert!(raw.is_empty(), "every line is JSON: {raw:?}");
 }
 
+/// With an OTLP endpoint the log records go there too, beside stderr: the
+/// access line, its numbers as numbers, under the service's name.
+#[tokio::test]
+async fn log_records_are_exported_over_otlp_beside_stderr() {
+    let collector = OtlpReceiver::start().await;
+    let host = spawn_app(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.endpoint),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "50"),
+    ]);
+    let reply = reqwest::get(host.url("/v1/auth/profile")).await.unwrap();
+    assert_eq!(reply.status(), 401);
+    let record = collector
+        .wait_for_log(|log| {
+            log.body() == Some("finished processing request")
+                && matches!(log.attribute("status"), Some(Value::IntValue(401)))
+        })
+        .await;
+    assert_eq!(record.service.as_deref(), Some("mhmanus-host"));
+    assert!(
+        matches!(record.attribute("latency_ms"), Some(Value::DoubleValue(ms)) if *ms > 0.0),
+        "{record:?}"
+    );
+    assert!(
+        host.log()
+            .iter()
+            .any(|line| line.contains("finished processing request")),
+        "stderr keeps its lines"
+    );
+}
+
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
     let host = spawn_app(&[("METRICS_LISTEN", "127.0.0.1:0")]);

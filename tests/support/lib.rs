@@ -21,7 +21,7 @@ pub use database::TestDatabase;
 pub use in_process::{InProcessHost, PEER, Reply};
 pub use load_balancer::{LoadBalancer, free_port, own_loopback_address};
 pub use manifest::{TestComponent, TestManifest};
-pub use otlp::{OtlpReceiver, ReceivedSpan};
+pub use otlp::{OtlpReceiver, ReceivedLog, ReceivedSpan};
 pub use own_postgres::OwnPostgres;
 pub use own_redis::OwnRedis;
 pub use proxy::CuttableProxy;
