@@ -137,6 +137,24 @@ async fn nginx_in_front_passes_the_client_the_request_id_and_the_limits() {
         "application/problem+json"
     );
 
+    // What nginx itself cannot take is refused in the same shape: a URI
+    // over its buffers, plain HTTP to the TLS port.
+    let long = format!("/{}", "a".repeat(9000));
+    let http1 = ca.client().http1_only().build().unwrap();
+    let answer = http1.get(nginx.url(&long)).send().await.unwrap();
+    assert_eq!(answer.status(), 414);
+    assert_eq!(answer.headers()["content-type"], "application/problem+json");
+    let plain_to_tls = nginx.https_url.replace("https://", "http://");
+    let answer = reqwest::get(format!("{plain_to_tls}/health"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let problem: Value = answer.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("https://"),
+        "{problem}"
+    );
+
     // /metrics only on the private side.
     let answer = client.get(nginx.url("/metrics")).send().await.unwrap();
     assert_eq!(answer.status(), 404);
