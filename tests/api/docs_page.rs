@@ -1,6 +1,7 @@
-//! `/docs` in a real browser (Debian's chromium, headless): the page the
-//! binary ships loads under the host's content security policy, reads
-//! `/openapi.json`, and lists every operation in it.
+//! `/docs` in a real browser (Debian's chromium, headless), over plain HTTP
+//! at a name that is not loopback: the page the binary ships loads under
+//! the host's content security policy, reads `/openapi.json`, and lists
+//! every operation in it.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -11,8 +12,16 @@ use mhmanus_tests::{spawn_app, workspace_root};
 fn the_docs_page_lists_every_operation_in_a_browser() {
     let host = spawn_app(&[]);
     let profile = tempfile::tempdir().unwrap();
-    let shown = Command::new("chromium")
+    // A name of its own, not 127.0.0.1: a browser treats loopback as a
+    // secure origin, which would hide a page that breaks over plain HTTP.
+    let port = host.base_url.rsplit(':').next().unwrap();
+    let url = format!("http://mhmanus-docs.test:{port}/docs");
+    // `timeout`: a browser that hangs fails the test instead of holding it.
+    let shown = Command::new("timeout")
         .args([
+            "60",
+            "chromium",
+            "--host-resolver-rules=MAP mhmanus-docs.test 127.0.0.1",
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -22,7 +31,7 @@ fn the_docs_page_lists_every_operation_in_a_browser() {
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(host.url("/docs"))
+        .arg(&url)
         .output()
         .expect("chromium runs (scripts/setup test installs Debian's)");
     let dom = String::from_utf8_lossy(&shown.stdout);

@@ -100,7 +100,7 @@ where
                     },
                     Err(refused) => refused.map(Either::Right),
                 };
-                front.security.apply(response.headers_mut(), https);
+                front.security.apply(&mut response, https);
                 response.headers_mut().insert(request_id::HEADER, id);
                 trace_context::log_response(response.status(), started.elapsed(), &span);
                 Ok(until_body_end::hold(response, span).map(Body::new))

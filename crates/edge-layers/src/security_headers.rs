@@ -25,7 +25,17 @@ struct Headers {
     all: HeaderMap,
     hsts: Option<HeaderValue>,
     proxies: TrustedProxies,
+    /// The policy of a [`PageOverPlainHttp`] served over plain HTTP.
+    page_policy: HeaderValue,
 }
+
+/// Marks the answer of a host route whose page must work over plain HTTP
+/// too (`/docs`). Over plain HTTP its policy is helmet's without
+/// `upgrade-insecure-requests`, which would send the page's own script,
+/// style and data requests to an https:// that may not exist; over HTTPS it
+/// is helmet's, as every other answer's.
+#[derive(Debug, Clone, Copy)]
+pub struct PageOverPlainHttp;
 
 impl SecurityHeaders {
     pub fn new(config: &EdgeConfig) -> Self {
@@ -41,10 +51,15 @@ impl SecurityHeaders {
         let hsts = rules::hsts(config.hsts_max_age_secs).map(|hsts| {
             HeaderValue::try_from(hsts).expect("digits and ASCII are a valid header value")
         });
+        let page_policy = rules::CONTENT_SECURITY_POLICY
+            .trim_end_matches(";upgrade-insecure-requests")
+            .parse()
+            .expect("a part of a valid header value is valid");
         SecurityHeaders(Arc::new(Headers {
             all,
             hsts,
             proxies: TrustedProxies::new(&config.trusted_proxies, config.forwarded_header),
+            page_policy,
         }))
     }
 
@@ -62,11 +77,16 @@ impl SecurityHeaders {
         transport::is_https(request.extensions(), request.headers(), &self.0.proxies)
     }
 
-    /// Sets the headers on `target`, replacing any value already there.
-    pub fn apply(&self, target: &mut HeaderMap, https: bool) {
+    /// Sets the headers on `response`, replacing any value already there.
+    pub fn apply<B>(&self, response: &mut http::Response<B>, https: bool) {
+        let page = !https && response.extensions().get::<PageOverPlainHttp>().is_some();
+        let target = response.headers_mut();
         target.remove(rules::X_POWERED_BY);
         for (name, value) in self.0.all.iter() {
             target.insert(name, value.clone());
+        }
+        if page {
+            target.insert(header::CONTENT_SECURITY_POLICY, self.0.page_policy.clone());
         }
         match self.0.hsts.clone().filter(|_| https) {
             Some(hsts) => target.insert(header::STRICT_TRANSPORT_SECURITY, hsts),
@@ -88,12 +108,14 @@ mod tests {
 
     #[test]
     fn overrides_what_a_component_set_and_drops_x_powered_by() {
-        let mut target = HeaderMap::new();
+        let mut response = http::Response::new(());
+        let target = response.headers_mut();
         target.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         target.append(header::X_FRAME_OPTIONS, HeaderValue::from_static("ALLOW"));
         target.insert("x-powered-by", HeaderValue::from_static("Express"));
         target.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        SecurityHeaders::new(&config(600)).apply(&mut target, true);
+        SecurityHeaders::new(&config(600)).apply(&mut response, true);
+        let target = response.headers();
 
         let all = |name: &str| {
             target
@@ -109,14 +131,14 @@ mod tests {
             all("strict-transport-security"),
             ["max-age=600; includeSubDomains"]
         );
-        let mut plain = HeaderMap::new();
-        plain.insert(
+        let mut plain = http::Response::new(());
+        plain.headers_mut().insert(
             "strict-transport-security",
             HeaderValue::from_static("max-age=1"),
         );
         SecurityHeaders::new(&config(600)).apply(&mut plain, false);
         assert!(
-            !plain.contains_key("strict-transport-security"),
+            !plain.headers().contains_key("strict-transport-security"),
             "not over plain HTTP"
         );
         assert_eq!(all("x-xss-protection"), ["0"]);
@@ -125,5 +147,25 @@ mod tests {
             all("content-security-policy"),
             [rules::CONTENT_SECURITY_POLICY]
         );
+    }
+
+    #[test]
+    fn a_page_keeps_its_requests_on_plain_http_when_served_over_it() {
+        let policy = |https: bool, page: bool| {
+            let mut response = http::Response::new(());
+            if page {
+                response.extensions_mut().insert(PageOverPlainHttp);
+            }
+            SecurityHeaders::new(&config(600)).apply(&mut response, https);
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let page = policy(false, true);
+        assert!(!page.contains("upgrade-insecure-requests"), "{page}");
+        assert!(page.contains("script-src 'self'"), "{page}");
+        assert_eq!(policy(true, true), rules::CONTENT_SECURITY_POLICY);
+        assert_eq!(policy(false, false), rules::CONTENT_SECURITY_POLICY);
     }
 }

@@ -3,8 +3,9 @@
 //! file of its own, so the page keeps the host's `script-src 'self'`.
 
 use axum::Router;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mhmanus_edge_layers::security_headers::PageOverPlainHttp;
 
 const PAGE: &str = include_str!("docs/index.html");
 const SCRIPT: &str = include_str!("docs/docs.js");
@@ -24,8 +25,8 @@ pub(super) fn routes() -> Router {
         )
 }
 
-async fn serve(media_type: &'static str, text: &'static str) -> impl IntoResponse {
-    (
+async fn serve(media_type: &'static str, text: &'static str) -> Response {
+    let mut response = (
         [
             (http::header::CONTENT_TYPE, media_type),
             // A new build may change them: revalidate, cheaply.
@@ -33,4 +34,8 @@ async fn serve(media_type: &'static str, text: &'static str) -> impl IntoRespons
         ],
         text,
     )
+        .into_response();
+    // Readable over plain HTTP too, on any address.
+    response.extensions_mut().insert(PageOverPlainHttp);
+    response
 }

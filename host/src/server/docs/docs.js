@@ -59,19 +59,14 @@ function operation(method, path, op) {
 }
 
 async function render() {
+  const answer = await fetch("/openapi.json");
+  if (!answer.ok) throw new Error("/openapi.json answered " + answer.status);
+  const api = await answer.json();
   const summary = document.getElementById("summary");
-  let api;
-  try {
-    const answer = await fetch("/openapi.json");
-    if (!answer.ok) throw new Error("/openapi.json answered " + answer.status);
-    api = await answer.json();
-  } catch (error) {
-    summary.textContent = "Could not read /openapi.json: " + error.message;
-    return;
-  }
-  document.title = api.info.title + " " + api.info.version;
+  const info = api.info || {};
+  document.title = [info.title || "API reference", info.version].join(" ");
   document.getElementById("title").textContent = document.title;
-  summary.textContent = api.info.description || "";
+  summary.textContent = info.description || "";
   const byTag = new Map();
   for (const [path, item] of Object.entries(api.paths || {})) {
     for (const method of ["get", "put", "post", "delete", "patch", "head", "options"]) {
@@ -92,4 +87,7 @@ async function render() {
   document.body.dataset.operations = String(main.querySelectorAll("details").length);
 }
 
-render();
+render().catch((error) => {
+  document.getElementById("summary").textContent =
+    "Could not show /openapi.json: " + error.message;
+});
