@@ -156,8 +156,11 @@ impl Application {
             let _ = metrics.await;
         }
         // The routers are gone, so the components are ours alone.
-        if let Some(components) = Arc::into_inner(components) {
-            components.shutdown().await;
+        match Arc::into_inner(components) {
+            Some(components) => components.shutdown().await,
+            None => tracing::warn!(
+                "the components are still shared at exit: idle instances were not retired in order"
+            ),
         }
         tracing::info!("stopped");
         Ok(())

@@ -81,21 +81,29 @@ impl DataDirHold {
     }
 }
 
+/// The hold file, opened for reading only (a lock needs no more, and a
+/// file left by another user, root's restore say, still opens), made first
+/// if missing.
 fn hold_file(dir: &Path) -> anyhow::Result<std::fs::File> {
     let path = dir.join(HOLD_FILE);
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "DATA_DIR {}: cannot open {}: {e}",
-                dir.display(),
-                path.display()
-            )
-        })
+    let opened = std::fs::File::open(&path).or_else(|e| {
+        if e.kind() != ErrorKind::NotFound {
+            return Err(e);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        std::fs::File::open(&path)
+    });
+    opened.map_err(|e| {
+        anyhow::anyhow!(
+            "DATA_DIR {}: cannot open {}: {e}",
+            dir.display(),
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]

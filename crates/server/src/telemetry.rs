@@ -63,7 +63,8 @@ impl Drop for Telemetry {
     }
 }
 
-/// Lines queued for the writer thread at most: about 2 MiB of log.
+/// Lines queued for the writer thread at most (about 2 MiB of the host's
+/// own lines; a component's are at most 1 KiB each).
 const QUEUED_LINES: usize = 8192;
 
 /// The writer thread's handle: dropping it writes what is queued.
@@ -88,11 +89,10 @@ pub fn flush_logs() {
 }
 
 /// Says once why the process stops: a plain `error: ...` line to a
-/// terminal, else one ERROR record in the logs' own JSON shape, after the
-/// lines still queued and whatever `RUST_LOG` filters (the last line a
-/// collector gets must say why).
+/// terminal, else one ERROR record in the logs' own JSON shape, whatever
+/// `RUST_LOG` filters (the last line a collector gets must say why). Called
+/// once logging has stopped (its queued lines written), or before it began.
 pub fn fatal(error: &anyhow::Error) {
-    flush_logs();
     if std::io::stderr().is_terminal() {
         eprintln!("error: {error:#}");
         return;

@@ -153,8 +153,7 @@ fn copy_to_new_file(
         let tables = check(&copy)?;
         drop(copy);
         std::fs::File::open(&partial)?.sync_all()?;
-        std::fs::hard_link(&partial, to)
-            .with_context(|| format!("cannot name the copy {}", to.display()))?;
+        name_new_file(&partial, to)?;
         if let Some(dir) = to.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::File::open(dir)?.sync_all()?;
         }
@@ -162,6 +161,30 @@ fn copy_to_new_file(
     })();
     let _ = std::fs::remove_file(&partial);
     copied
+}
+
+/// Gives `from` the name `to`, never replacing a file there: a hard link
+/// where the filesystem has them, else (vfat, SMB, some FUSE mounts) a
+/// rename after checking, which leaves a moment for a race.
+fn name_new_file(from: &Path, to: &Path) -> anyhow::Result<()> {
+    match std::fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!(
+                "{} appeared meanwhile: a copy never overwrites a file",
+                to.display()
+            )
+        }
+        Err(_) => {
+            ensure!(
+                !to.exists(),
+                "{} appeared meanwhile: a copy never overwrites a file",
+                to.display()
+            );
+            std::fs::rename(from, to)
+                .with_context(|| format!("cannot name the copy {}", to.display()))
+        }
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -97,12 +97,16 @@ fn describe() {
         "Redis addresses with a live shared connection"
     );
     describe_counter!(
+        "component_output_dropped_total",
+        "Lines a component printed past its stream's budget (100 at once, 20 a second), by component"
+    );
+    describe_counter!(
         "log_lines_dropped_total",
         "Log lines dropped because the log writer could not keep up"
     );
     describe_gauge!(
         "health_status",
-        "Readiness when scraped (/health/ready asked from inside): 1 pass, 0.5 warn, 0 fail or no answer in 2 s"
+        "Readiness when scraped (/health/ready asked from inside): 1 pass, 0.5 warn, 0 fail or no answer in 3 s"
     );
     describe_gauge!(
         "health_check_status",
@@ -149,6 +153,8 @@ pub(super) fn start_at_zero(components: &Components) {
     for component in components.component_ids() {
         let component = component.to_owned();
         metrics::counter!("wasm_instantiations_total", "component" => component.clone())
+            .increment(0);
+        metrics::counter!("component_output_dropped_total", "component" => component.clone())
             .increment(0);
         for kind in ["trap", "timeout", "instantiation"] {
             metrics::counter!("wasm_failures_total", "component" => component.clone(), "kind" => kind)

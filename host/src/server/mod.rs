@@ -70,7 +70,7 @@ pub(crate) fn router(
         limiter.clone(),
     )?);
     let rules = ComponentRules::new(edge_config, components.routes(), limiter)?;
-    let readiness = readiness::Readiness::new(host_health.clone(), components.clone());
+    let readiness = readiness::Readiness::new(&host_health, &components);
     let metrics = metrics::Metrics::new(connections.clone(), readiness);
     metrics::start_at_zero(&components);
     // The host's own routes are answered before the component pass: probes

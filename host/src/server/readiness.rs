@@ -1,14 +1,18 @@
-//! Readiness as gauges, for alerts: each scrape of `/metrics` asks
+//! Readiness as gauges, for alerts: a scrape of `/metrics` asks
 //! `/health/ready` from inside (the health component and the host's checks,
 //! as a probe would get them) and sets `health_status` and
 //! `health_check_status{check}`. Whoever probes the host, or nobody, the
 //! gauges say what readiness is now; a check that has left the report (a
 //! dependency awaited at start-up, then reached) goes back to passing.
+//! Scrapes within a second of the last ask share its answer, so a scraper
+//! (or anyone, where `/metrics` is public) cannot multiply the work. Only
+//! weak references are held: a scraper's kept-alive connection must not
+//! keep the components from their orderly shutdown.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -20,31 +24,54 @@ use mhmanus_runtime::Components;
 use super::health::{Augmented, HostHealth, augmented};
 
 const READY: &str = "/health/ready";
-/// Past this the host counts as not ready: a probe would have given up,
-/// and the scrape must not wait for a hanging dependency.
-const TIMEOUT: Duration = Duration::from_secs(2);
+/// Past this the host counts as not ready: the probe of
+/// deploy/kubernetes (timeoutSeconds 3) would have given up, and a scrape
+/// (Prometheus waits 10 s) must not hang on a dependency.
+const TIMEOUT: Duration = Duration::from_secs(3);
+/// Scrapes this close to the last ask share its answer.
+const FRESH: Duration = Duration::from_secs(1);
 
 pub(super) struct Readiness {
-    health: Arc<HostHealth>,
-    components: Arc<Components>,
-    /// The checks set by the last scrape.
+    health: Weak<HostHealth>,
+    components: Weak<Components>,
+    /// The checks set by the last ask.
     checks: Mutex<BTreeSet<String>>,
+    /// When readiness was last asked; held across the ask, so concurrent
+    /// scrapes wait for one answer instead of asking again.
+    asked: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl Readiness {
-    pub(super) fn new(health: Arc<HostHealth>, components: Arc<Components>) -> Self {
+    pub(super) fn new(health: &Arc<HostHealth>, components: &Arc<Components>) -> Self {
         Readiness {
-            health,
-            components,
+            health: Arc::downgrade(health),
+            components: Arc::downgrade(components),
             checks: Mutex::default(),
+            asked: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// Asks for readiness and sets the gauges.
+    /// Sets the gauges, asking for readiness unless it was just asked.
     pub(super) async fn record(&self) {
-        let Some(route) = self.components.routes().find(READY) else {
-            return; // An application without a health route.
+        let mut asked = self.asked.lock().await;
+        if asked.is_some_and(|at| at.elapsed() < FRESH) {
+            return;
+        }
+        if let Some(report) = self.ask().await {
+            self.set(report.as_ref());
+        }
+        *asked = Some(Instant::now());
+    }
+
+    /// `/health/ready` from inside: `None` for an application without a
+    /// health route; `Some(None)` when there was no report in time (or the
+    /// host is being taken down).
+    async fn ask(&self) -> Option<Option<Report>> {
+        let (Some(health), Some(components)) = (self.health.upgrade(), self.components.upgrade())
+        else {
+            return Some(None);
         };
+        let route = components.routes().find(READY)?;
         let mut request = Request::get(READY)
             .body(Body::empty())
             .expect("a fixed request is valid");
@@ -52,14 +79,13 @@ impl Readiness {
         request
             .extensions_mut()
             .insert(ClientAddr(SocketAddr::from(([127, 0, 0, 1], 0))));
-        let asked = augmented(&self.health, request, |request| {
-            super::dispatch(&self.components, request)
+        let asked = augmented(&health, request, |request| {
+            super::dispatch(&components, request)
         });
-        let report = match tokio::time::timeout(TIMEOUT, asked).await {
+        Some(match tokio::time::timeout(TIMEOUT, asked).await {
             Ok(Augmented::Report(report, _)) => Some(report),
             Ok(Augmented::Other(_)) | Err(_) => None,
-        };
-        self.set(report.as_ref());
+        })
     }
 
     /// No report (none in time, or not one): not ready, checks unchanged.
