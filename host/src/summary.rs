@@ -39,7 +39,10 @@ impl Summary {
             let route = route.replace("/...", "/ (and below)");
             let _ = writeln!(text, "  {handler}: {url}{route}");
         }
-        let _ = writeln!(text, "  host: {url}/health/live, {url}/openapi.json");
+        let _ = writeln!(
+            text,
+            "  host: {url}/health/live, {url}/openapi.json, {url}/docs"
+        );
         let metrics = match self.metrics {
             MetricsAddress::Own(addr) => format!("http://{addr}/metrics"),
             MetricsAddress::Main => format!("{url}/metrics"),

@@ -95,6 +95,13 @@ async fn nginx_in_front_passes_the_client_the_request_id_and_the_limits() {
         }
         assert!(in_host_log(), "the host logged {id}");
     }
+    let host_line = host
+        .log()
+        .into_iter()
+        .filter_map(|line| serde_json::from_str::<Value>(&line).ok())
+        .find(|line| line["span"]["request_id"] == minted.as_str())
+        .unwrap();
+    assert_eq!(host_line["span"]["client"], me.to_string(), "{host_line}");
     let line = logged(&minted).unwrap();
     assert_eq!(line["client"], me.to_string());
     assert!(

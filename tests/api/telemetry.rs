@@ -39,6 +39,9 @@ async fn every_request_is_logged_as_json_with_its_request_id() {
     let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
     assert_eq!(json["span"]["request_id"], "e2e-request-42", "{json}");
     assert_eq!(json["span"]["path"], "/v1/auth/profile");
+    // Who asked, as the limiter sees it, and the manifest's route.
+    assert_eq!(json["span"]["client"], "127.0.0.1", "{json}");
+    assert_eq!(json["span"]["http.route"], "/v1/auth/...", "{json}");
     assert_eq!(json["fields"]["status"], 401, "{json}");
     // Numbers a log pipeline can sum and compare, and the span's fields once.
     assert!(

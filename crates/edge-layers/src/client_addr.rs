@@ -37,10 +37,15 @@ impl TrustedProxies {
         self.0.client(peer, lines(headers, self.0.header().name()))
     }
 
+    /// The request's client (none without a peer).
+    pub fn client_of<B>(&self, request: &http::Request<B>) -> Option<SocketAddr> {
+        let &ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
+        Some(self.client(peer, request.headers()))
+    }
+
     /// Puts the request's [`ClientAddr`] on it (none without a peer).
     pub fn resolve<B>(&self, request: &mut http::Request<B>) {
-        if let Some(&ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-            let client = self.client(peer, request.headers());
+        if let Some(client) = self.client_of(request) {
             request.extensions_mut().insert(ClientAddr(client));
         }
     }

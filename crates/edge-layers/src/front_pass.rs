@@ -29,7 +29,7 @@ use crate::{host_header, request_id, trace_context, until_body_end};
 /// What the pass needs, built once.
 struct Front {
     security: SecurityHeaders,
-    /// Whose `traceparent` is believed.
+    /// Whose `traceparent` and forwarding headers are believed.
     proxies: TrustedProxies,
 }
 
@@ -81,6 +81,10 @@ where
         let started = Instant::now();
         let id = request_id::assign(request.headers_mut());
         let span = trace_context::request_span(&request, &self.front.proxies);
+        // For the access line: who asked, as the rate limiter sees it.
+        if let Some(client) = self.front.proxies.client_of(&request) {
+            span.record("client", tracing::field::display(client.ip()));
+        }
         let https = self.front.security.over_https(&request);
         let answer = match host_header::refusal(&request) {
             Some(refusal) => Err(refusal),

@@ -44,6 +44,7 @@ pub fn span(request: &http::Request<Body>) -> Span {
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
+        client = Empty,
         http.route = Empty,
         component = Empty,
         admission_wait_us = Empty,
